@@ -1,0 +1,220 @@
+package parser
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Parse parses a transcript. It always returns a File; syntax errors are in
+// File.Errors, one per bad line, in line order.
+func Parse(name string, src []byte) *File {
+	p := &transcriptParser{f: &File{Name: name}}
+	for _, l := range splitLines(src) {
+		p.line(l)
+	}
+	return p.f
+}
+
+// splitLines cuts src into lines, keeping enough to print it back.
+func splitLines(src []byte) []*Line {
+	var lines []*Line
+	for off, num := 0, 1; off < len(src); num++ {
+		end := off
+		for end < len(src) && src[end] != '\n' {
+			end++
+		}
+		l := &Line{Num: num, Offset: off, Text: string(src[off:end]), HasNewline: end < len(src)}
+		lines = append(lines, l)
+		off = end + 1
+	}
+	return lines
+}
+
+// splitOpcode separates a line into opcode and payload at the first space.
+// A CRLF line keeps its '\r' in the payload, so that an opcode alone on a
+// CRLF line ("1\r") still reads as that opcode.
+func splitOpcode(l *Line) {
+	text := l.Text
+	op, payload, hasSpace := strings.Cut(text, " ")
+	payloadCol := len(op) + 1
+	if !hasSpace && strings.HasSuffix(op, "\r") && len(op) > 1 {
+		op, payload = op[:len(op)-1], "\r"
+		payloadCol = len(op)
+	}
+	if !hasSpace && payload == "" {
+		payloadCol = len(op)
+	}
+	l.Opcode = op
+	l.OpcodeRange = Range{Pos{l.Num, 0}, Pos{l.Num, len(op)}}
+	l.Payload = payload
+	l.PayloadPos = Pos{l.Num, payloadCol}
+}
+
+type transcriptParser struct {
+	f *File
+	// cur is the pending command block, nil outside one.
+	cur *Block
+	// inCommand is true directly after a "$" or ">" line, where a
+	// continuation may follow.
+	inCommand bool
+	// lastOutput is the last inline output line of the pending block, for
+	// "% no-newline"; nil once something else came after it.
+	lastOutput *Expectation
+}
+
+func (p *transcriptParser) errorf(r Range, code Code, format string, args ...any) {
+	p.f.Errors = append(p.f.Errors, &Error{File: p.f.Name, Range: r, Code: code, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *transcriptParser) endBlock() {
+	p.cur, p.inCommand, p.lastOutput = nil, false, nil
+}
+
+func (p *transcriptParser) line(l *Line) {
+	p.f.Lines = append(p.f.Lines, l)
+	switch {
+	case l.Text == "" || l.Text == "\r":
+		l.Kind = KindBlank
+		p.endBlock()
+		return
+	case l.Text[0] == '#':
+		l.Kind = KindComment
+		l.Opcode = "#"
+		l.OpcodeRange = Range{Pos{l.Num, 0}, Pos{l.Num, 1}}
+		l.Payload = l.Text[1:]
+		l.PayloadPos = Pos{l.Num, 1}
+		p.endBlock()
+		return
+	}
+	splitOpcode(l)
+	switch l.Opcode {
+	case "$":
+		l.Kind = KindCommand
+		p.cur = &Block{Command: l}
+		l.Block = p.cur
+		p.f.Blocks = append(p.f.Blocks, p.cur)
+		p.inCommand, p.lastOutput = true, nil
+	case ">":
+		l.Kind = KindContinuation
+		if !p.inCommand {
+			p.errorf(l.OpcodeRange, CodeOrphanContinuation, "continuation `>` must directly follow a `$` command or another `>` line")
+			return
+		}
+		l.Block = p.cur
+		p.cur.Continuations = append(p.cur.Continuations, l)
+	case "1", "2", "1<", "2<":
+		p.output(l)
+	case "?":
+		p.exitStatus(l)
+	case "%":
+		l.Kind = KindDirective
+		p.directive(l)
+	default:
+		l.Kind = KindInvalid
+		p.errorf(l.OpcodeRange, CodeUnknownOpcode,
+			"unknown opcode %q: expected one of `$`, `>`, `1`, `2`, `1<`, `2<`, `?`, `%%`, `#` followed by a space, or a blank line", l.Opcode)
+	}
+}
+
+// attach adds a non-command line to the pending block.
+func (p *transcriptParser) attach(l *Line) {
+	l.Block = p.cur
+	p.cur.Lines = append(p.cur.Lines, l)
+	p.inCommand = false
+}
+
+func (p *transcriptParser) output(l *Line) {
+	switch l.Opcode {
+	case "1":
+		l.Kind = KindStdout
+	case "2":
+		l.Kind = KindStderr
+	case "1<":
+		l.Kind = KindStdoutFile
+	case "2<":
+		l.Kind = KindStderrFile
+	}
+	if p.cur == nil {
+		p.errorf(l.OpcodeRange, CodeOrphanOutput, "expected output `%s` outside a command block: it must follow a `$` command (a blank or comment line ends a block)", l.Opcode)
+		return
+	}
+	if p.cur.Status != nil {
+		p.errorf(l.OpcodeRange, CodeAfterStatus, "expected output `%s` after the exit status `?` (line %d): `?` ends the block's checks", l.Opcode, p.cur.Status.Num)
+		return
+	}
+	p.attach(l)
+	e := &Expectation{Line: l, Stream: l.Kind.Stream(), Text: l.Payload}
+	if l.Kind == KindStdoutFile || l.Kind == KindStderrFile {
+		e.File = true
+		e.Text = strings.TrimSuffix(l.Payload, "\r")
+		if e.Text == "" {
+			p.errorf(l.OpcodeRange, CodeEmptyPath, "`%s` needs a file path", l.Opcode)
+		}
+		p.lastOutput = nil
+	} else {
+		p.lastOutput = e
+	}
+	p.cur.Expect = append(p.cur.Expect, e)
+}
+
+func (p *transcriptParser) exitStatus(l *Line) {
+	l.Kind = KindExitStatus
+	if p.cur == nil {
+		p.errorf(l.OpcodeRange, CodeOrphanOutput, "exit status `?` outside a command block: it must follow a `$` command")
+		return
+	}
+	if p.cur.Status != nil {
+		p.errorf(l.OpcodeRange, CodeDuplicateStatus, "second exit status `?` for the command on line %d (first on line %d)", p.cur.Command.Num, p.cur.Status.Num)
+		return
+	}
+	p.attach(l)
+	p.lastOutput = nil
+	p.cur.Status = l
+	text := strings.TrimSuffix(l.Payload, "\r")
+	n, err := strconv.Atoi(text)
+	if err != nil || n < 0 || n > 255 || strings.TrimLeft(text, "0123456789") != "" {
+		p.errorf(l.PayloadRange(), CodeBadExitStatus, "exit status %q is not a decimal number from 0 to 255", text)
+		return
+	}
+	p.cur.ExitCode = n
+}
+
+func (p *transcriptParser) directive(l *Line) {
+	d := &Directive{Line: l}
+	l.Directive = d
+	p.f.Directives = append(p.f.Directives, d)
+	name, args, hasArgs := strings.Cut(l.Payload, " ")
+	if !hasArgs {
+		name = strings.TrimSuffix(name, "\r")
+	}
+	d.Name = name
+	d.NameRange = Range{l.PayloadPos, Pos{l.Num, l.PayloadPos.Col + len(name)}}
+	d.Args = args
+	d.ArgsPos = Pos{l.Num, d.NameRange.End.Col + 1}
+	if p.cur != nil {
+		p.attach(l)
+	}
+	switch name {
+	case DirectiveNoNewline:
+		if p.lastOutput == nil || p.lastOutput.NoNewline {
+			p.errorf(d.NameRange, CodeMisplacedNoNewline, "`%% no-newline` must directly follow a `1` or `2` output line")
+			return
+		}
+		p.lastOutput.NoNewline = true
+		p.lastOutput.NoNewlineLine = l
+		p.lastOutput = nil
+		return
+	case DirectiveDep:
+		deps, errs := parseDepArgs(p.f.Name, d.Args, d.ArgsPos)
+		d.Deps = deps
+		p.f.Errors = append(p.f.Errors, errs...)
+	case DirectiveDepfile:
+		deps, errs := parseDepfileDirective(p.f.Name, d.Args, d.ArgsPos)
+		d.Deps = deps
+		p.f.Errors = append(p.f.Errors, errs...)
+	default:
+		p.errorf(d.NameRange, CodeUnknownDirective, "unknown directive `%% %s`: expected `%% dep`, `%% depfile` or `%% no-newline`", name)
+	}
+	p.lastOutput = nil
+}
