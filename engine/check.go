@@ -1,0 +1,216 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aymanbagabas/go-udiff"
+
+	"github.com/cmdt-dev/cmdt/parser"
+)
+
+// Failure describes why a command did not match its expectations.
+type Failure struct {
+	Line    int    // the "$" line
+	Command string // the command text
+	// Diff is a unified diff of expected vs actual output lines, "" when
+	// the output matched.
+	Diff string
+	// StatusMismatch is set when the exit status differs.
+	StatusMismatch bool
+	WantStatus     int
+	GotStatus      int
+	// Err is a problem that prevented the check (a missing "1<" file).
+	Err error
+	// TimedOut is set when the command was killed by its timeout.
+	TimedOut bool
+}
+
+// Error renders the failure the way the CLI prints it.
+func (f *Failure) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "line %d: $ %s\n", f.Line, strings.ReplaceAll(f.Command, "\n", "\n> "))
+	if f.TimedOut {
+		b.WriteString("command timed out and was killed\n")
+	}
+	if f.Err != nil {
+		fmt.Fprintf(&b, "%v\n", f.Err)
+	}
+	if f.Diff != "" {
+		b.WriteString(f.Diff)
+		if !strings.HasSuffix(f.Diff, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	if f.StatusMismatch {
+		fmt.Fprintf(&b, "exit status: want %d, got %d\n", f.WantStatus, f.GotStatus)
+	}
+	return b.String()
+}
+
+// outputItem is one line of output in the form the transcript spells it:
+// an inline line of a stream, or a binary blob.
+type outputItem struct {
+	stream    int
+	text      string
+	noNewline bool
+	binary    []byte // non-nil for binary output
+	ref       string // the "1<" path, for display
+}
+
+func (it outputItem) equal(o outputItem) bool {
+	if it.stream != o.stream || (it.binary == nil) != (o.binary == nil) {
+		return false
+	}
+	if it.binary != nil {
+		return bytes.Equal(it.binary, o.binary)
+	}
+	return it.text == o.text && it.noNewline == o.noNewline
+}
+
+func renderItems(items []outputItem) string {
+	var b strings.Builder
+	for _, it := range items {
+		switch {
+		case it.binary != nil:
+			name := it.ref
+			if name == "" {
+				name = "(binary output)"
+			}
+			fmt.Fprintf(&b, "%d< %s [%d bytes, sha256 %x]\n", it.stream, name, len(it.binary), sha256.Sum256(it.binary))
+		case it.text == "":
+			fmt.Fprintf(&b, "%d\n", it.stream)
+		default:
+			fmt.Fprintf(&b, "%d %s\n", it.stream, it.text)
+		}
+		if it.noNewline {
+			b.WriteString("% no-newline\n")
+		}
+	}
+	return b.String()
+}
+
+// IsBinary reports whether output must be kept as bytes rather than lines
+// (spec §2): it holds a NUL byte, or more than 10% unprintable runes.
+func IsBinary(data []byte) bool {
+	if bytes.IndexByte(data, 0) >= 0 {
+		return true
+	}
+	bad, total := 0, 0
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		data = data[size:]
+		total++
+		if r == utf8.RuneError && size == 1 || r < 0x20 && !strings.ContainsRune("\t\n\r\f\v\b\x1b", r) || r == 0x7f {
+			bad++
+		}
+	}
+	return bad*10 > total
+}
+
+// streamItems splits one stream's bytes into items.
+func streamItems(stream int, data []byte) []outputItem {
+	if len(data) == 0 {
+		return nil
+	}
+	if IsBinary(data) {
+		return []outputItem{{stream: stream, binary: data}}
+	}
+	text := string(data)
+	noNewline := !strings.HasSuffix(text, "\n")
+	text = strings.TrimSuffix(text, "\n")
+	lines := strings.Split(text, "\n")
+	items := make([]outputItem, len(lines))
+	for i, l := range lines {
+		items[i] = outputItem{stream: stream, text: l}
+	}
+	items[len(items)-1].noNewline = noNewline
+	return items
+}
+
+// actualItems renders a command's output as the spec compares it:
+// stderr first, then stdout.
+func actualItems(cr *CommandResult) []outputItem {
+	return append(streamItems(2, cr.Stderr), streamItems(1, cr.Stdout)...)
+}
+
+// expectedItems expands a block's expectations, reading "1<"/"2<" files
+// relative to dir. Each file read is reported to seen.
+func expectedItems(b *parser.Block, dir string, seen func(Input)) ([]outputItem, error) {
+	var items []outputItem
+	var errs []error
+	for _, e := range b.Expect {
+		if !e.File {
+			items = append(items, outputItem{stream: e.Stream, text: e.Text, noNewline: e.NoNewline})
+			continue
+		}
+		path := absIn(dir, e.Text)
+		data, err := os.ReadFile(path)
+		seen(Input{Kind: InputFile, Origin: OriginExpectFile, Path: path, Raw: e.Text, Line: e.Line.Num, Exists: err == nil})
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				err = fmt.Errorf("line %d: expected-output file %s does not exist (looked in %s)", e.Line.Num, e.Text, dir)
+			} else {
+				err = fmt.Errorf("line %d: %w", e.Line.Num, err)
+			}
+			errs = append(errs, err)
+			continue
+		}
+		if IsBinary(data) {
+			items = append(items, outputItem{stream: e.Stream, binary: data, ref: e.Text})
+			continue
+		}
+		items = append(items, streamItems(e.Stream, data)...)
+	}
+	return items, errors.Join(errs...)
+}
+
+// check compares a command's result with its block's expectations.
+func (s *session) check(cr *CommandResult) *Failure {
+	b := cr.Block
+	f := &Failure{Line: b.Command.Num, Command: b.Text(), WantStatus: b.ExitCode, GotStatus: cr.ExitCode, TimedOut: cr.TimedOut}
+	want, err := expectedItems(b, cr.Dir, s.obs.add)
+	f.Err = err
+	got := actualItems(cr)
+	if !itemsEqual(want, got) {
+		// Name binary actual output after the reference it was compared to.
+		for i := range got {
+			if got[i].binary != nil && i < len(want) && want[i].binary != nil {
+				got[i].ref = want[i].ref
+			}
+		}
+		f.Diff = udiff.Unified("expected", "actual", renderItems(want), renderItems(got))
+	}
+	f.StatusMismatch = cr.ExitCode != b.ExitCode
+	if f.Diff == "" && !f.StatusMismatch && f.Err == nil && !f.TimedOut {
+		return nil
+	}
+	return f
+}
+
+func itemsEqual(a, b []outputItem) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].equal(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// relTo returns path relative to dir when it lies under it.
+func relTo(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil {
+		return rel
+	}
+	return path
+}

@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+)
+
+// InputKind is the kind of thing a transcript's result depends on.
+type InputKind int
+
+// Input kinds.
+const (
+	InputFile    InputKind = iota // a file (content), or its absence
+	InputDir                      // a declared directory: every file under it
+	InputGlob                     // a pattern: the set of matches and their contents
+	InputEnv                      // an environment variable's value, or its absence
+	InputExe                      // a program (content of the resolved file)
+	InputDepfile                  // a depfile (its content; entries are inputs too)
+)
+
+var inputKindNames = [...]string{"file", "dir", "glob", "env", "exe", "depfile"}
+
+func (k InputKind) String() string { return inputKindNames[k] }
+
+// MarshalText makes kinds readable in JSON output and manifests.
+func (k InputKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText parses a kind name.
+func (k *InputKind) UnmarshalText(b []byte) error {
+	for i, n := range inputKindNames {
+		if n == string(b) {
+			*k = InputKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown input kind %q", b)
+}
+
+// Origin says how the engine learned about an input.
+type Origin int
+
+// Origins: declared ones come from the transcript, the rest were observed.
+const (
+	OriginDeclared   Origin = iota // a "% dep" / "% depfile" directive
+	OriginDepfile                  // an entry of a declared depfile
+	OriginRedirect                 // a file the shell opened for a redirection
+	OriginExec                     // a program the shell executed
+	OriginEnvLookup                // a variable the shell expanded
+	OriginExpectFile               // a "1<"/"2<" expected-output file
+	OriginTraced                   // a file a subprocess touched (engine/trace)
+)
+
+var originNames = [...]string{"declared", "depfile", "redirect", "exec", "env-lookup", "expect-file", "traced"}
+
+func (o Origin) String() string { return originNames[o] }
+
+// MarshalText makes origins readable in JSON output and manifests.
+func (o Origin) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText parses an origin name.
+func (o *Origin) UnmarshalText(b []byte) error {
+	for i, n := range originNames {
+		if n == string(b) {
+			*o = Origin(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown input origin %q", b)
+}
+
+// Declared reports whether the input came from a declaration.
+func (o Origin) Declared() bool { return o == OriginDeclared || o == OriginDepfile }
+
+// Input is one thing a transcript's result depends on.
+type Input struct {
+	Kind   InputKind `json:"kind"`
+	Origin Origin    `json:"origin"`
+	// Path is absolute: the file, directory, program or depfile; for a glob,
+	// the absolute pattern.
+	Path string `json:"path,omitempty"`
+	// Name is the variable name (env) or the program name as written (exe).
+	Name string `json:"name,omitempty"`
+	// Raw is the text as written in the transcript or depfile.
+	Raw string `json:"raw,omitempty"`
+	// Line is the transcript line of the declaration or of the command
+	// that caused the observation.
+	Line int `json:"line,omitempty"`
+	// Via is the depfile a declaration came from, or the program that
+	// read a traced file.
+	Via    string `json:"via,omitempty"`
+	InRoot bool   `json:"inRoot"`
+	// Exists reports whether the file, directory or program exists, or the
+	// variable is set, when the input was resolved.
+	Exists bool `json:"exists"`
+	// Matches holds the sorted absolute paths a glob matched, or the files
+	// under a directory.
+	Matches []string `json:"matches,omitempty"`
+}
+
+// Key identifies an input for de-duplication: kind plus path or name.
+func (in Input) Key() string {
+	if in.Kind == InputEnv {
+		return "env:" + in.Name
+	}
+	return in.Kind.String() + ":" + in.Path
+}
+
+// String renders the input the way status messages name it.
+func (in Input) String() string {
+	if in.Kind == InputEnv {
+		return "env " + in.Name
+	}
+	return in.Kind.String() + " " + in.Path
+}
+
+// dedupInputs keeps the first occurrence of each input (by Key) and sorts
+// the result by key so lists are stable across runs.
+func dedupInputs(ins []Input) []Input {
+	seen := make(map[string]bool, len(ins))
+	out := ins[:0:0]
+	for _, in := range ins {
+		k := in.Key()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, in)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out
+}

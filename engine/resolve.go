@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/cmdt-dev/cmdt/parser"
+)
+
+// FindModuleRoot returns the module root for a transcript in dir (spec §3):
+// the nearest directory at or above dir holding go.mod, else the nearest
+// holding .git, else dir itself.
+func FindModuleRoot(dir string) string {
+	dir = filepath.Clean(dir)
+	gitRoot := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if fileExists(filepath.Join(d, "go.mod")) {
+			return d
+		}
+		if gitRoot == "" && fileExists(filepath.Join(d, ".git")) {
+			gitRoot = d
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if gitRoot != "" {
+		return gitRoot
+	}
+	return dir
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// IsWithin reports whether path is root or lies under it.
+func IsWithin(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// Resolver turns declaration values into Inputs.
+type Resolver struct {
+	// Root is the module root, for Input.InRoot.
+	Root string
+	// LookupEnv reads the session's environment; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+func (r *Resolver) lookup(name string) (string, bool) {
+	if r.LookupEnv != nil {
+		return r.LookupEnv(name)
+	}
+	return os.LookupEnv(name)
+}
+
+// Resolve resolves one declaration value (already expanded) relative to
+// cwd. A depfile yields the depfile's own Input followed by its entries;
+// the depfile's syntax errors come back in errs without failing the rest.
+// err is set only when the depfile cannot be read.
+func (r *Resolver) Resolve(kind parser.DepKind, value, cwd string, line int) (inputs []Input, errs parser.ErrorList, err error) {
+	switch kind {
+	case parser.DepEnv:
+		_, set := r.lookup(value)
+		return []Input{{Kind: InputEnv, Name: value, Raw: value, Line: line, Exists: set, InRoot: true}}, nil, nil
+	case parser.DepExe:
+		return []Input{r.resolveExe(value, cwd, line)}, nil, nil
+	case parser.DepGlob:
+		in, err := r.resolveGlob(value, cwd, line)
+		return []Input{in}, nil, err
+	case parser.DepDepfile:
+		return r.resolveDepfile(value, cwd, line)
+	default:
+		return []Input{r.resolveFile(value, cwd, line)}, nil, nil
+	}
+}
+
+func absIn(cwd, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(cwd, p)
+}
+
+func (r *Resolver) resolveFile(value, cwd string, line int) Input {
+	in := Input{Kind: InputFile, Path: absIn(cwd, value), Raw: value, Line: line}
+	in.InRoot = IsWithin(r.Root, in.Path)
+	st, err := os.Stat(in.Path)
+	if err != nil {
+		return in
+	}
+	in.Exists = true
+	if st.IsDir() {
+		in.Kind = InputDir
+		in.Matches = filesUnder(in.Path)
+	}
+	return in
+}
+
+// filesUnder lists every regular file below dir, sorted.
+func filesUnder(dir string) []string {
+	var files []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	return files
+}
+
+func (r *Resolver) resolveExe(value, cwd string, line int) Input {
+	in := Input{Kind: InputExe, Name: value, Raw: value, Line: line}
+	path, err := interp.LookPathDir(cwd, funcEnviron(r.lookup), value)
+	if err != nil {
+		// Absent: keep where it would be, so creating it is noticed.
+		if strings.ContainsRune(value, '/') {
+			in.Path = absIn(cwd, value)
+		} else {
+			in.Path = "PATH:" + value
+		}
+		in.InRoot = IsWithin(r.Root, in.Path)
+		return in
+	}
+	in.Path, in.Exists = absIn(cwd, path), true
+	in.InRoot = IsWithin(r.Root, in.Path)
+	return in
+}
+
+func (r *Resolver) resolveGlob(value, cwd string, line int) (Input, error) {
+	pattern := absIn(cwd, value)
+	in := Input{Kind: InputGlob, Path: pattern, Raw: value, Line: line}
+	base, rel := doublestar.SplitPattern(filepath.ToSlash(pattern))
+	in.InRoot = IsWithin(r.Root, filepath.FromSlash(base))
+	if !doublestar.ValidatePattern(rel) {
+		return in, fmt.Errorf("invalid glob pattern %q", value)
+	}
+	matches, err := doublestar.Glob(os.DirFS(base), rel, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return in, fmt.Errorf("glob %q: %w", value, err)
+	}
+	for i, m := range matches {
+		matches[i] = filepath.Join(base, filepath.FromSlash(m))
+	}
+	sort.Strings(matches)
+	in.Matches = matches
+	in.Exists = len(matches) > 0
+	return in, nil
+}
+
+func (r *Resolver) resolveDepfile(value, cwd string, line int) ([]Input, parser.ErrorList, error) {
+	path := absIn(cwd, value)
+	self := Input{Kind: InputDepfile, Path: path, Raw: value, Line: line, InRoot: IsWithin(r.Root, path)}
+	src, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []Input{self}, nil, nil
+	}
+	if err != nil {
+		return []Input{self}, nil, fmt.Errorf("read depfile: %w", err)
+	}
+	self.Exists = true
+	df := parser.ParseDepfile(path, src)
+	inputs := []Input{self}
+	dir := filepath.Dir(path)
+	for _, e := range df.Entries {
+		ins, _, err := r.Resolve(e.Kind, e.Value, dir, line)
+		if err != nil {
+			df.Errors = append(df.Errors, &parser.Error{File: path, Range: e.Range, Code: parser.CodeBadDep, Msg: err.Error()})
+		}
+		for _, in := range ins {
+			in.Origin, in.Via, in.Raw = OriginDepfile, path, e.Raw
+			inputs = append(inputs, in)
+		}
+	}
+	return inputs, df.Errors, nil
+}
+
+// ExpandWord expands a declaration word: parameters and quotes only, no
+// field splitting, pathname expansion or command substitution (the parser
+// already refused those).
+func ExpandWord(w *syntax.Word, lookup func(string) (string, bool)) (string, error) {
+	return expand.Literal(&expand.Config{Env: funcEnviron(lookup)}, w)
+}
+
+// funcEnviron adapts a lookup function to expand.Environ.
+type funcEnviron func(string) (string, bool)
+
+func (f funcEnviron) Get(name string) expand.Variable {
+	v, ok := f(name)
+	if !ok {
+		return expand.Variable{}
+	}
+	return expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: v}
+}
+
+func (f funcEnviron) Each(func(string, expand.Variable) bool) {}

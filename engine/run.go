@@ -1,0 +1,334 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/cmdt-dev/cmdt/parser"
+)
+
+// DefaultTimeout bounds each command unless Options.Timeout says otherwise.
+const DefaultTimeout = 10 * time.Minute
+
+// Options configure a run.
+type Options struct {
+	// Dir is where the session starts. Default: the transcript's directory
+	// (from the File's name), else the process's working directory.
+	Dir string
+	// Env is the session's initial environment ("NAME=value"); nil means
+	// the process environment.
+	Env []string
+	// Timeout bounds each command block; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// ModuleRoot marks inputs inside/outside the root; default
+	// FindModuleRoot(Dir).
+	ModuleRoot string
+	// Launcher starts external programs (tracing); nil runs them plainly.
+	Launcher Launcher
+	// Progress, if set, is called before each command block runs.
+	Progress func(done, total int, b *parser.Block)
+}
+
+// Result is everything a run produced and used.
+type Result struct {
+	File     *parser.File
+	Dir      string // the start directory
+	Root     string // the module root
+	Commands []*CommandResult
+	// Exited is set when the session ran `exit`; later blocks did not run.
+	Exited bool
+	// Declared holds the resolved declarations, in file order, de-duplicated.
+	Declared []Input
+	// Observed holds what the run used without a declaration: env lookups,
+	// redirect reads, programs, expected-output files, traced files.
+	Observed []Input
+	// DeclErrors holds problems found while resolving declarations
+	// (unreadable or invalid depfiles); they fail the run.
+	DeclErrors parser.ErrorList
+	Duration   time.Duration
+}
+
+// Passed reports whether every command that ran matched its expectations
+// and every declaration resolved.
+func (r *Result) Passed() bool {
+	if len(r.DeclErrors) > 0 {
+		return false
+	}
+	for _, c := range r.Commands {
+		if c.Failure != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Failures returns the failed commands in file order.
+func (r *Result) Failures() []*CommandResult {
+	var out []*CommandResult
+	for _, c := range r.Commands {
+		if c.Failure != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Inputs returns declared and observed inputs together, de-duplicated.
+func (r *Result) Inputs() []Input {
+	return dedupInputs(append(append([]Input(nil), r.Declared...), r.Observed...))
+}
+
+// CommandResult is the outcome of one command block.
+type CommandResult struct {
+	Block    *parser.Block
+	Stdout   []byte
+	Stderr   []byte
+	ExitCode int
+	Duration time.Duration
+	// Dir is the session's directory after the command, against which its
+	// "1<"/"2<" paths resolve.
+	Dir      string
+	TimedOut bool
+	// Failure is nil when the command matched its expectations.
+	Failure *Failure
+}
+
+// session is one interpreter plus what it observes.
+type session struct {
+	runner   *interp.Runner
+	env      *recordingEnviron
+	obs      *observer
+	launcher Launcher
+	stdout   *os.File
+	stderr   *os.File
+	parser   *syntax.Parser
+}
+
+// Run runs every command of f in one shell session and checks it. It
+// returns an error (and no result) only when f has syntax errors or the
+// session cannot start; a cancelled ctx returns the partial result and
+// ctx's error.
+func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
+	if len(f.Errors) > 0 {
+		return nil, f.Errors
+	}
+	start := time.Now()
+	opts, err := opts.withDefaults(f)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSession(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot}
+	resolver := &Resolver{Root: opts.ModuleRoot, LookupEnv: s.lookupVar}
+	done, total := 0, len(f.Blocks)
+	var runErr error
+	for _, l := range f.Lines {
+		switch l.Kind {
+		case parser.KindDirective:
+			if l.Directive != nil && len(l.Directive.Deps) > 0 {
+				s.declare(resolver, l.Directive, res)
+			}
+		case parser.KindCommand:
+			if opts.Progress != nil {
+				opts.Progress(done, total, l.Block)
+			}
+			cr := s.runBlock(ctx, l.Block, opts.Timeout)
+			done++
+			res.Commands = append(res.Commands, cr)
+			if ctx.Err() != nil {
+				runErr = ctx.Err()
+				break
+			}
+			cr.Failure = s.check(cr)
+			if s.runner.Exited() {
+				res.Exited = true
+			}
+		}
+		if runErr != nil || res.Exited {
+			break
+		}
+	}
+	res.Observed = dedupInputs(s.obs.inputs)
+	res.Declared = dedupInputs(res.Declared)
+	res.Duration = time.Since(start)
+	return res, runErr
+}
+
+func (o Options) withDefaults(f *parser.File) (Options, error) {
+	if o.Dir == "" {
+		if f.Name != "" {
+			o.Dir = filepath.Dir(f.Name)
+		} else {
+			o.Dir = "."
+		}
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return o, fmt.Errorf("start directory: %w", err)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return o, fmt.Errorf("start directory %s: not a directory", dir)
+	}
+	o.Dir = dir
+	if o.Env == nil {
+		o.Env = os.Environ()
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.ModuleRoot == "" {
+		o.ModuleRoot = FindModuleRoot(dir)
+	}
+	return o, nil
+}
+
+func newSession(opts Options) (*session, error) {
+	obs := &observer{root: opts.ModuleRoot, written: map[string]bool{}, envNames: map[string]bool{}}
+	s := &session{obs: obs, launcher: opts.Launcher, parser: syntax.NewParser(syntax.Variant(syntax.LangBash))}
+	s.env = &recordingEnviron{parent: expand.ListEnviron(opts.Env...), obs: obs}
+	var err error
+	if s.stdout, err = os.CreateTemp("", "cmdt-stdout-*"); err != nil {
+		return nil, fmt.Errorf("create output file: %w", err)
+	}
+	if s.stderr, err = os.CreateTemp("", "cmdt-stderr-*"); err != nil {
+		s.close()
+		return nil, fmt.Errorf("create output file: %w", err)
+	}
+	// Unlinked at once: the open descriptors are all we need.
+	os.Remove(s.stdout.Name())
+	os.Remove(s.stderr.Name())
+	s.runner, err = interp.New(
+		interp.Env(s.env),
+		interp.Dir(opts.Dir),
+		interp.StdIO(nil, s.stdout, s.stderr),
+		interp.ExecHandlers(s.execHandler),
+		interp.OpenHandler(s.openHandler),
+	)
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("start shell: %w", err)
+	}
+	s.runner.Reset()
+	s.env.on = true
+	return s, nil
+}
+
+func (s *session) close() {
+	for _, f := range []*os.File{s.stdout, s.stderr} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// lookupVar reads a variable as the session sees it now (for expanding
+// declarations), recording inherited ones as env inputs.
+func (s *session) lookupVar(name string) (string, bool) {
+	inherited := s.env.parent.Get(name)
+	v, ok := s.runner.Vars[name]
+	if !ok || (inherited.IsSet() && inherited.Str == v.String()) {
+		s.obs.env(name, inherited.IsSet())
+		return inherited.String(), inherited.IsSet()
+	}
+	return v.String(), v.IsSet()
+}
+
+// declare resolves a directive's declarations against the current directory.
+func (s *session) declare(resolver *Resolver, d *parser.Directive, res *Result) {
+	for _, dep := range d.Deps {
+		value := dep.Value
+		if !dep.Literal {
+			v, err := ExpandWord(dep.Word, s.lookupVar)
+			if err != nil {
+				res.DeclErrors = append(res.DeclErrors, &parser.Error{File: res.File.Name, Range: dep.Range, Code: parser.CodeBadDep, Msg: err.Error()})
+				continue
+			}
+			value = v
+		}
+		ins, errs, err := resolver.Resolve(dep.Kind, value, s.runner.Dir, d.Line.Num)
+		if err != nil {
+			res.DeclErrors = append(res.DeclErrors, &parser.Error{File: res.File.Name, Range: dep.Range, Code: parser.CodeBadDep, Msg: err.Error()})
+		}
+		res.DeclErrors = append(res.DeclErrors, errs...)
+		for i := range ins {
+			if ins[i].Origin == OriginDeclared {
+				ins[i].Raw = dep.Raw
+			}
+		}
+		res.Declared = append(res.Declared, ins...)
+	}
+}
+
+// runBlock runs one command block with its own timeout.
+func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Duration) *CommandResult {
+	cr := &CommandResult{Block: b}
+	s.obs.mu.Lock()
+	s.obs.line = b.Command.Num
+	s.obs.mu.Unlock()
+	for _, f := range []*os.File{s.stdout, s.stderr} {
+		f.Truncate(0)
+		f.Seek(0, io.SeekStart)
+	}
+	start := time.Now()
+	prog, err := s.parser.Parse(strings.NewReader(b.Text()), "")
+	if err != nil {
+		// Report it as bash does: on stderr, status 2.
+		fmt.Fprintf(s.stderr, "%s\n", shellSyntaxError(err, b))
+		cr.ExitCode = 2
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		err = s.runner.Run(cctx, prog)
+		cr.TimedOut = errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+		cancel()
+		var status interp.ExitStatus
+		switch {
+		case err == nil:
+		case errors.As(err, &status):
+			cr.ExitCode = int(status)
+		case cr.TimedOut:
+			cr.ExitCode = 124
+		default:
+			fmt.Fprintf(s.stderr, "%v\n", err)
+			cr.ExitCode = 1
+		}
+	}
+	cr.Duration = time.Since(start)
+	cr.Dir = s.runner.Dir
+	cr.Stdout = readAll(s.stdout)
+	cr.Stderr = readAll(s.stderr)
+	return cr
+}
+
+func readAll(f *os.File) []byte {
+	n, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || n == 0 {
+		return nil
+	}
+	buf := make([]byte, n)
+	m, _ := f.ReadAt(buf, 0)
+	return buf[:m]
+}
+
+// shellSyntaxError renders a parse error of the command text with the
+// transcript's line numbers.
+func shellSyntaxError(err error, b *parser.Block) string {
+	var pe syntax.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("cmdt: line %d: syntax error: %s", b.Command.Num+int(pe.Pos.Line())-1, pe.Text)
+	}
+	return "cmdt: syntax error: " + err.Error()
+}

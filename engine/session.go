@@ -1,0 +1,217 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+)
+
+// Launcher starts a prepared command and returns a function that waits
+// for it. It is the extension point for tracing (engine/trace): the default
+// launcher is plain cmd.Start/cmd.Wait. A launcher may report extra
+// observed inputs through the observe callback.
+type Launcher interface {
+	Launch(cmd *exec.Cmd, observe func(Input)) (wait func() error, err error)
+}
+
+// observer collects the inputs a session uses as it runs. Background jobs
+// run on other goroutines, hence the lock.
+type observer struct {
+	mu       sync.Mutex
+	line     int // the command line being run, for Input.Line
+	root     string
+	inputs   []Input
+	written  map[string]bool // files the transcript opened for writing
+	envNames map[string]bool
+}
+
+func (o *observer) add(in Input) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if in.Line == 0 {
+		in.Line = o.line
+	}
+	if in.Kind == InputFile && o.written[in.Path] {
+		return // the transcript made it: an output, not an input
+	}
+	if in.Path != "" && in.Kind != InputEnv {
+		in.InRoot = IsWithin(o.root, in.Path)
+	}
+	o.inputs = append(o.inputs, in)
+}
+
+func (o *observer) wrote(path string) {
+	o.mu.Lock()
+	o.written[path] = true
+	o.mu.Unlock()
+}
+
+// shellManaged names variables the interpreter maintains itself; reading
+// them is not reading an input.
+var shellManaged = map[string]bool{"PWD": true, "OLDPWD": true, "IFS": true, "OPTIND": true, "OPTARG": true,
+	"PPID": true, "RANDOM": true, "LINENO": true, "SECONDS": true, "UID": true, "EUID": true, "GID": true,
+	"DIRSTACK": true, "BASH_REMATCH": true, "PIPESTATUS": true}
+
+func (o *observer) env(name string, set bool) {
+	if shellManaged[name] {
+		return
+	}
+	o.mu.Lock()
+	seen := o.envNames[name]
+	o.envNames[name] = true
+	o.mu.Unlock()
+	if !seen {
+		o.add(Input{Kind: InputEnv, Origin: OriginEnvLookup, Name: name, Raw: "$" + name, Exists: set, InRoot: true})
+	}
+}
+
+// recordingEnviron is the session's parent environment. The interpreter
+// overlays variables the transcript sets, so only lookups that fall through
+// to the inherited environment arrive here: exactly the env inputs.
+type recordingEnviron struct {
+	parent expand.Environ
+	obs    *observer
+	on     bool // off while the interpreter initialises itself
+}
+
+func (e *recordingEnviron) Get(name string) expand.Variable {
+	v := e.parent.Get(name)
+	if e.on {
+		e.obs.env(name, v.IsSet())
+	}
+	return v
+}
+
+func (e *recordingEnviron) Each(f func(string, expand.Variable) bool) { e.parent.Each(f) }
+
+// execHandler runs external programs: each in its own process group, so a
+// timeout or cancellation kills the whole tree, and records the resolved
+// program as an input.
+func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+	return func(ctx context.Context, args []string) error {
+		hc := interp.HandlerCtx(ctx)
+		path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
+		if err != nil {
+			missing := Input{Kind: InputExe, Origin: OriginExec, Name: args[0], Path: absIn(hc.Dir, args[0])}
+			if filepath.Base(args[0]) == args[0] {
+				missing.Path = "PATH:" + args[0]
+			}
+			s.obs.add(missing)
+			fmt.Fprintln(hc.Stderr, err)
+			return interp.ExitStatus(127)
+		}
+		path = absIn(hc.Dir, path)
+		s.obs.add(Input{Kind: InputExe, Origin: OriginExec, Name: args[0], Path: path, Exists: true})
+		cmd := &exec.Cmd{
+			Path:        path,
+			Args:        args,
+			Env:         execEnv(hc.Env),
+			Dir:         hc.Dir,
+			Stdin:       hc.Stdin,
+			Stdout:      hc.Stdout,
+			Stderr:      hc.Stderr,
+			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+			// Output normally goes to files, so Wait does not wait on pipes;
+			// inside $(...) it is a pipe, and an orphan holding it must not
+			// hang the session.
+			WaitDelay: time.Second,
+		}
+		wait, err := s.start(cmd)
+		for delay := time.Millisecond; errors.Is(err, syscall.ETXTBSY) && delay < 300*time.Millisecond; delay *= 2 {
+			time.Sleep(delay)
+			cmd = cloneCmd(cmd)
+			wait, err = s.start(cmd)
+		}
+		if errors.Is(err, syscall.ENOEXEC) {
+			// A script without #!: the default handler runs it as a shell script.
+			return next(ctx, args)
+		}
+		if err != nil {
+			fmt.Fprintf(hc.Stderr, "%s: %v\n", args[0], err)
+			return interp.ExitStatus(126)
+		}
+		pgid := cmd.Process.Pid
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-ctx.Done():
+				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			case <-done:
+			}
+		}()
+		err = wait()
+		close(done)
+		// Leave no orphans: whatever the command left in its group dies with it.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var exitErr *exec.ExitError
+		switch {
+		case err == nil, errors.Is(err, exec.ErrWaitDelay):
+			return nil
+		case errors.As(err, &exitErr):
+			if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				return interp.ExitStatus(128 + int(ws.Signal()))
+			}
+			return interp.ExitStatus(exitErr.ExitCode())
+		default:
+			fmt.Fprintf(hc.Stderr, "%s: %v\n", args[0], err)
+			return interp.ExitStatus(1)
+		}
+	}
+}
+
+func (s *session) start(cmd *exec.Cmd) (func() error, error) {
+	if s.launcher != nil {
+		return s.launcher.Launch(cmd, s.obs.add)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return cmd.Wait, nil
+}
+
+func cloneCmd(c *exec.Cmd) *exec.Cmd {
+	return &exec.Cmd{Path: c.Path, Args: c.Args, Env: c.Env, Dir: c.Dir, Stdin: c.Stdin, Stdout: c.Stdout,
+		Stderr: c.Stderr, SysProcAttr: c.SysProcAttr, WaitDelay: c.WaitDelay}
+}
+
+// execEnv lists the exported variables, as the shell passes them to a child.
+func execEnv(env expand.Environ) []string {
+	list := make([]string, 0, 64)
+	env.Each(func(name string, vr expand.Variable) bool {
+		if vr.Exported && vr.IsSet() && vr.Kind == expand.String {
+			list = append(list, name+"="+vr.Str)
+		}
+		return true
+	})
+	return list
+}
+
+// openHandler opens redirection targets in-process and records them:
+// a file read is an input unless the transcript wrote it first.
+func (s *session) openHandler(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+	hc := interp.HandlerCtx(ctx)
+	abs := absIn(hc.Dir, path)
+	f, err := interp.DefaultOpenHandler()(ctx, path, flag, perm)
+	if abs == os.DevNull {
+		return f, err
+	}
+	if flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE) != 0 {
+		s.obs.wrote(abs)
+	} else {
+		s.obs.add(Input{Kind: InputFile, Origin: OriginRedirect, Path: abs, Raw: path, Exists: err == nil})
+	}
+	return f, err
+}

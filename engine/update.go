@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cmdt-dev/cmdt/parser"
+)
+
+// BlockEdit replaces the expectation lines of one command block.
+type BlockEdit struct {
+	Block *parser.Block
+	// StartLine..EndLine (1-based, inclusive) are the replaced lines; for a
+	// pure insertion EndLine == StartLine-1 and the new lines go before
+	// StartLine.
+	StartLine, EndLine int
+	// Lines are the new lines, without terminators.
+	Lines []string
+}
+
+// FileWrite is an expected-output file the update (re)writes.
+type FileWrite struct {
+	Path string // absolute
+	Data []byte
+}
+
+// UpdatePlan is what an update would change: the new transcript text, the
+// per-block edits that produce it (for editors), and output files.
+type UpdatePlan struct {
+	Source []byte
+	Edits  []BlockEdit
+	Files  []FileWrite
+}
+
+// PlanUpdate computes the updated transcript from a run: every command
+// that ran gets expectations matching its actual output, keeping comments,
+// blank lines, directives and command text exactly as written. It writes
+// nothing.
+func PlanUpdate(res *Result) (*UpdatePlan, error) {
+	plan := &UpdatePlan{}
+	transcriptDir := res.Dir
+	if res.File.Name != "" {
+		if abs, err := filepath.Abs(res.File.Name); err == nil {
+			transcriptDir = filepath.Dir(abs)
+		}
+	}
+	alloc := &binNamer{dir: transcriptDir, taken: map[string]bool{}}
+	for _, cr := range res.Commands {
+		if cr.TimedOut {
+			return nil, fmt.Errorf("%s:%d: command timed out; not updating from partial output", res.File.Name, cr.Block.Command.Num)
+		}
+		edit, files := blockEdit(cr, alloc)
+		plan.Files = append(plan.Files, files...)
+		if edit != nil {
+			plan.Edits = append(plan.Edits, *edit)
+		}
+	}
+	plan.Source = applyEdits(res.File, plan.Edits)
+	return plan, nil
+}
+
+func blockEdit(cr *CommandResult, alloc *binNamer) (*BlockEdit, []FileWrite) {
+	b := cr.Block
+	var lines []string
+	var files []FileWrite
+	for _, stream := range []int{2, 1} {
+		data := cr.Stdout
+		if stream == 2 {
+			data = cr.Stderr
+		}
+		ref := ""
+		for _, e := range b.Expect {
+			if e.File && e.Stream == stream {
+				ref = e.Text
+				break
+			}
+		}
+		switch {
+		case ref != "":
+			files = append(files, FileWrite{Path: absIn(cr.Dir, ref), Data: data})
+		case len(data) == 0:
+			continue
+		case IsBinary(data):
+			path := alloc.next()
+			ref = relTo(cr.Dir, path)
+			files = append(files, FileWrite{Path: path, Data: data})
+		}
+		if ref != "" {
+			lines = append(lines, fmt.Sprintf("%d< %s", stream, ref))
+			continue
+		}
+		for _, it := range streamItems(stream, data) {
+			if it.text == "" {
+				lines = append(lines, strconv.Itoa(stream))
+			} else {
+				lines = append(lines, strconv.Itoa(stream)+" "+it.text)
+			}
+			if it.noNewline {
+				lines = append(lines, "% no-newline")
+			}
+		}
+	}
+	if cr.ExitCode != 0 {
+		lines = append(lines, "? "+strconv.Itoa(cr.ExitCode))
+	}
+	// Directives inside the block other than no-newline stay, after the
+	// expectations.
+	var old []string
+	for _, l := range b.Lines {
+		old = append(old, l.Text)
+		if l.Kind == parser.KindDirective && (l.Directive == nil || l.Directive.Name != parser.DirectiveNoNewline) {
+			lines = append(lines, l.Text)
+		}
+	}
+	if equalStrings(old, lines) {
+		return nil, files
+	}
+	first := b.Command.Num + len(b.Continuations) + 1
+	return &BlockEdit{Block: b, StartLine: first, EndLine: first + len(b.Lines) - 1, Lines: lines}, files
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// applyEdits prints f with edits applied (edits in line order).
+func applyEdits(f *parser.File, edits []BlockEdit) []byte {
+	var buf bytes.Buffer
+	needNewline := false
+	emit := func(text string, newline bool) {
+		if needNewline {
+			buf.WriteByte('\n')
+		}
+		buf.WriteString(text)
+		if newline {
+			buf.WriteByte('\n')
+		}
+		needNewline = !newline
+	}
+	ei := 0
+	for i := 0; i <= len(f.Lines); i++ {
+		num := i + 1
+		for ei < len(edits) && edits[ei].StartLine == num {
+			for _, l := range edits[ei].Lines {
+				emit(l, true)
+			}
+			i += edits[ei].EndLine - edits[ei].StartLine + 1
+			ei++
+		}
+		if i < len(f.Lines) {
+			l := f.Lines[i]
+			emit(l.Text, l.HasNewline)
+		}
+	}
+	return buf.Bytes()
+}
+
+// binNamer hands out new binary output files beside the transcript:
+// 001.bin, 002.bin, ... skipping names that exist or were handed out.
+type binNamer struct {
+	dir   string
+	n     int
+	taken map[string]bool
+}
+
+func (a *binNamer) next() string {
+	for {
+		a.n++
+		p := filepath.Join(a.dir, fmt.Sprintf("%03d.bin", a.n))
+		if a.taken[p] || fileExists(p) {
+			continue
+		}
+		a.taken[p] = true
+		return p
+	}
+}
+
+// ErrOutsideRoot is returned when an update would write outside the
+// module root.
+var ErrOutsideRoot = errors.New("refusing to write outside the module root")
+
+// WriteUpdate writes a plan: the transcript at path and its output files,
+// each atomically (temp file + rename) and only when its content changed.
+// Every target must lie inside root. It returns the paths written.
+func WriteUpdate(path string, plan *UpdatePlan, root string) ([]string, error) {
+	targets := append([]FileWrite{{Path: path, Data: plan.Source}}, plan.Files...)
+	for _, t := range targets {
+		abs, err := filepath.Abs(t.Path)
+		if err != nil {
+			return nil, err
+		}
+		if !IsWithin(root, abs) {
+			return nil, fmt.Errorf("%s: %w %s", t.Path, ErrOutsideRoot, root)
+		}
+	}
+	var written []string
+	// Output files first: if one fails, the transcript still describes the
+	// old state consistently.
+	for _, t := range append(targets[1:], targets[0]) {
+		changed, err := WriteFileAtomic(t.Path, t.Data)
+		if err != nil {
+			return written, err
+		}
+		if changed {
+			written = append(written, t.Path)
+		}
+	}
+	return written, nil
+}
+
+// WriteFileAtomic replaces path with data via a temp file and rename, so
+// readers see the old or the new content, never a mix. It does nothing
+// (and reports false) when the content is already data.
+func WriteFileAtomic(path string, data []byte) (bool, error) {
+	old, err := os.ReadFile(path)
+	if err == nil && bytes.Equal(old, data) {
+		return false, nil
+	}
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	return true, nil
+}
+
+// Lines splits text into lines without terminators (for BlockEdit users).
+func Lines(text string) []string {
+	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+}
