@@ -94,16 +94,7 @@ func blockEdit(cr *CommandResult, alloc *binNamer) (*BlockEdit, []FileWrite) {
 			lines = append(lines, fmt.Sprintf("%d< %s", stream, ref))
 			continue
 		}
-		for _, it := range streamItems(stream, data) {
-			if it.text == "" {
-				lines = append(lines, strconv.Itoa(stream))
-			} else {
-				lines = append(lines, strconv.Itoa(stream)+" "+it.text)
-			}
-			if it.noNewline {
-				lines = append(lines, "% no-newline")
-			}
-		}
+		lines = append(lines, OutputLines(stream, data)...)
 	}
 	if cr.ExitCode != 0 {
 		lines = append(lines, "? "+strconv.Itoa(cr.ExitCode))
@@ -122,6 +113,24 @@ func blockEdit(cr *CommandResult, alloc *binNamer) (*BlockEdit, []FileWrite) {
 	}
 	first := b.Command.Num + len(b.Continuations) + 1
 	return &BlockEdit{Block: b, StartLine: first, EndLine: first + len(b.Lines) - 1, Lines: lines}, files
+}
+
+// OutputLines renders text output of one stream (1 or 2) as transcript
+// lines: "1 text", "1" for an empty line, "% no-newline" after a last line
+// without a terminator.
+func OutputLines(stream int, data []byte) []string {
+	var lines []string
+	for _, it := range streamItems(stream, data) {
+		if it.text == "" {
+			lines = append(lines, strconv.Itoa(stream))
+		} else {
+			lines = append(lines, strconv.Itoa(stream)+" "+it.text)
+		}
+		if it.noNewline {
+			lines = append(lines, "% no-newline")
+		}
+	}
+	return lines
 }
 
 func equalStrings(a, b []string) bool {

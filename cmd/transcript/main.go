@@ -1,0 +1,75 @@
+// Command transcript checks, updates and records `.cmdt` transcripts, and
+// reports on their dependencies and cached results.
+//
+// Exit status: 0 when everything passed, 1 when a check failed, 2 for
+// usage, syntax or I/O errors.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// extraCommands lets subcommands living in their own files register
+// themselves without editing the root command.
+var extraCommands []func() *cobra.Command
+
+// exitCode carries a non-default exit status out of a command.
+type exitCode struct {
+	code int
+	err  error // printed when non-nil
+}
+
+func (e *exitCode) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
+
+// usageError marks errors that should exit 2.
+func usageError(format string, a ...any) error {
+	return &exitCode{code: 2, err: fmt.Errorf(format, a...)}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "transcript",
+		Short:         "Check, update and record .cmdt command-line transcripts",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitCode{code: 2, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
+	})
+	root.AddCommand(newCheckCmd(), newUpdateCmd(), newShellCmd(), newDepsCmd(), newVersionCmd())
+	for _, f := range extraCommands {
+		root.AddCommand(f())
+	}
+	return root
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ec *exitCode
+	if errors.As(err, &ec) {
+		if ec.err != nil {
+			fmt.Fprintln(os.Stderr, "transcript:", ec.err)
+		}
+		return ec.code
+	}
+	fmt.Fprintln(os.Stderr, "transcript:", err)
+	return 2
+}

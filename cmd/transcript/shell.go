@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/cmdt-dev/cmdt/engine"
+)
+
+func newShellCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "shell -o FILE",
+		Short: "Record an interactive shell session into a transcript",
+		Long: `Start an interactive shell session and record each command with its
+output and exit status into a transcript. The file is rewritten atomically
+after every command, so nothing is lost if the session is interrupted.
+End with exit or Ctrl-D. An existing FILE is appended to.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usageError("shell needs -o FILE")
+			}
+			return recordShell(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), out)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "transcript `FILE` to write")
+	return cmd
+}
+
+func recordShell(ctx context.Context, in io.Reader, stdout, stderr io.Writer, out string) error {
+	var transcript strings.Builder
+	if old, err := os.ReadFile(out); err == nil {
+		transcript.Write(old)
+		if len(old) > 0 && !strings.HasSuffix(string(old), "\n") {
+			transcript.WriteByte('\n')
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return &exitCode{code: 2, err: err}
+	}
+	sess, err := engine.StartSession(engine.Options{})
+	if err != nil {
+		return &exitCode{code: 2, err: err}
+	}
+	defer sess.Close()
+	parser := syntax.NewParser()
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for {
+		fmt.Fprint(stderr, "$ ")
+		if !sc.Scan() {
+			fmt.Fprintln(stderr)
+			break
+		}
+		text := sc.Text()
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		// Keep reading continuation lines while the shell text is incomplete.
+		for {
+			_, err := parser.Parse(strings.NewReader(text+"\n"), "")
+			if err == nil || !syntax.IsIncomplete(err) {
+				break
+			}
+			fmt.Fprint(stderr, "> ")
+			if !sc.Scan() {
+				break
+			}
+			text += "\n" + sc.Text()
+		}
+		cr, exited := sess.Exec(ctx, text)
+		stderr.Write(cr.Stderr)
+		stdout.Write(cr.Stdout)
+		if cr.ExitCode != 0 {
+			fmt.Fprintf(stderr, "[exit status %d]\n", cr.ExitCode)
+		}
+		transcript.WriteString(recordBlock(text, cr))
+		if _, err := engine.WriteFileAtomic(out, []byte(transcript.String())); err != nil {
+			return &exitCode{code: 2, err: err}
+		}
+		if exited {
+			break
+		}
+	}
+	return nil
+}
+
+// recordBlock renders one command and its result in transcript syntax.
+func recordBlock(text string, cr *engine.CommandResult) string {
+	var b strings.Builder
+	for i, l := range strings.Split(text, "\n") {
+		if i == 0 {
+			b.WriteString("$ " + l + "\n")
+		} else {
+			b.WriteString("> " + l + "\n")
+		}
+	}
+	for _, s := range []struct {
+		n    int
+		data []byte
+	}{{2, cr.Stderr}, {1, cr.Stdout}} {
+		if len(s.data) == 0 {
+			continue
+		}
+		if engine.IsBinary(s.data) {
+			fmt.Fprintf(&b, "# binary output on stream %d (%d bytes) not recorded; run `transcript update` to store it\n", s.n, len(s.data))
+			continue
+		}
+		for _, l := range engine.OutputLines(s.n, s.data) {
+			b.WriteString(l + "\n")
+		}
+	}
+	if cr.ExitCode != 0 {
+		fmt.Fprintf(&b, "? %d\n", cr.ExitCode)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
