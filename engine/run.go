@@ -154,7 +154,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 				break
 			}
 			cr.Failure = s.check(cr)
-			if s.runner.Exited() {
+			if s.runner.Exited() && !cr.TimedOut {
 				res.Exited = true
 			}
 		}

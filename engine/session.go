@@ -87,6 +87,10 @@ type recordingEnviron struct {
 func (e *recordingEnviron) Get(name string) expand.Variable {
 	v := e.parent.Get(name)
 	if e.on {
+		// Assigning a variable the transcript never set also looks it up
+		// here first (the interpreter reads the previous value). Recording
+		// that is conservative: it can cost a needless re-run, never a
+		// false cache hit (`echo ${X:-d}; X=1` really reads X).
 		e.obs.env(name, v.IsSet())
 	}
 	return v

@@ -1,0 +1,277 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"bytes"
+	"encoding/binary"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// sysKind is the argument shape of a decoded system call. The per-arch
+// table (fileSyscalls) maps numbers to kinds; decoding is shared.
+type sysKind uint8
+
+const (
+	kNone       sysKind = iota
+	kOpen               // open(path, flags, mode)
+	kOpenat             // openat(dirfd, path, flags, mode)
+	kOpenat2            // openat2(dirfd, path, how, size)
+	kCreat              // creat(path, mode)
+	kStat               // stat, lstat, access, readlink: (path, ...)
+	kStatat             // newfstatat(dirfd, path, buf, flags)
+	kStatx              // statx(dirfd, path, flags, mask, buf)
+	kAccessat           // faccessat(dirfd, path, mode)
+	kAccessat2          // faccessat2(dirfd, path, mode, flags)
+	kReadlinkat         // readlinkat(dirfd, path, buf, size)
+	kExecve             // execve(path, argv, envp)
+	kExecveat           // execveat(dirfd, path, argv, envp, flags)
+	kWrite              // truncate, mkdir, rmdir, unlink, mknod: (path, ...)
+	kWriteat            // mkdirat, mknodat, unlinkat: (dirfd, path, ...)
+	kRename             // rename(old, new)
+	kRenameat           // renameat, renameat2: (olddirfd, old, newdirfd, new, ...)
+	kLink               // link(old, new)
+	kLinkat             // linkat(olddirfd, old, newdirfd, new, flags)
+	kSymlink            // symlink(target, linkpath)
+	kSymlinkat          // symlinkat(target, newdirfd, linkpath)
+)
+
+// maxSyscall bounds the lookup table; every decoded number is below it.
+const maxSyscall = 512
+
+// kindTable maps a system call number to its kind, built on first use so
+// that binaries importing this package pay nothing at start-up.
+var kindTable = sync.OnceValue(func() *[maxSyscall]sysKind {
+	var t [maxSyscall]sysKind
+	for _, s := range fileSyscalls {
+		t[s.nr] = s.kind
+	}
+	return &t
+})
+
+func kindOf(nr uint64) sysKind {
+	if nr >= maxSyscall {
+		return kNone
+	}
+	return kindTable()[nr]
+}
+
+// atFDCWD is AT_FDCWD as the 32-bit int the kernel reads from a dirfd
+// argument.
+const atFDCWD = int32(unix.AT_FDCWD)
+
+// call is a decoded system call waiting for its exit stop: the paths it
+// names (absolute) and what it does to each.
+type call struct {
+	n     int
+	paths [2]string
+	ops   [2]Op
+}
+
+func (c *call) add(path string, op Op) {
+	if c.n < len(c.paths) {
+		c.paths[c.n], c.ops[c.n] = path, op
+		c.n++
+	}
+}
+
+// decoder reads system call arguments out of a stopped tracee. It keeps
+// its buffers between calls: it runs on the tracer's hot path.
+type decoder struct {
+	rec    *recorder
+	buf    [unix.PathMax]byte
+	local  [1]unix.Iovec
+	remote [1]unix.RemoteIovec
+}
+
+// decode fills c with the paths that the call (number nr, arguments a)
+// of tracee pid names, dropping ignored ones. It reports whether anything
+// is left to record at the exit stop.
+func (d *decoder) decode(pid int, nr uint64, a *[6]uint64, c *call) bool {
+	c.n = 0
+	switch kindOf(nr) {
+	case kOpen:
+		d.addOpen(c, pid, atFDCWD, a[0], a[1])
+	case kOpenat:
+		d.addOpen(c, pid, int32(a[0]), a[1], a[2])
+	case kOpenat2:
+		// struct open_how starts with the u64 flags.
+		var how [8]byte
+		if d.read(pid, a[2], how[:]) {
+			d.addOpen(c, pid, int32(a[0]), a[1], binary.NativeEndian.Uint64(how[:]))
+		}
+	case kCreat:
+		d.addOpen(c, pid, atFDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC)
+	case kStat:
+		d.add(c, pid, atFDCWD, a[0], 0, OpStat)
+	case kStatat, kAccessat2:
+		d.add(c, pid, int32(a[0]), a[1], a[3], OpStat)
+	case kStatx:
+		d.add(c, pid, int32(a[0]), a[1], a[2], OpStat)
+	case kAccessat, kReadlinkat:
+		d.add(c, pid, int32(a[0]), a[1], 0, OpStat)
+	case kExecve:
+		d.add(c, pid, atFDCWD, a[0], 0, OpExec)
+	case kExecveat:
+		d.add(c, pid, int32(a[0]), a[1], a[4], OpExec)
+	case kWrite:
+		d.add(c, pid, atFDCWD, a[0], 0, OpWrite)
+	case kWriteat:
+		d.add(c, pid, int32(a[0]), a[1], 0, OpWrite)
+	case kRename:
+		d.add(c, pid, atFDCWD, a[0], 0, OpWrite)
+		d.add(c, pid, atFDCWD, a[1], 0, OpWrite)
+	case kRenameat:
+		d.add(c, pid, int32(a[0]), a[1], 0, OpWrite)
+		d.add(c, pid, int32(a[2]), a[3], 0, OpWrite)
+	case kLink:
+		d.add(c, pid, atFDCWD, a[0], 0, OpStat)
+		d.add(c, pid, atFDCWD, a[1], 0, OpWrite)
+	case kLinkat:
+		d.add(c, pid, int32(a[0]), a[1], a[4], OpStat)
+		d.add(c, pid, int32(a[2]), a[3], 0, OpWrite)
+	case kSymlink:
+		d.add(c, pid, atFDCWD, a[1], 0, OpWrite)
+	case kSymlinkat:
+		d.add(c, pid, int32(a[1]), a[2], 0, OpWrite)
+	}
+	return c.n > 0
+}
+
+// addOpen records an open by its flags: O_PATH only looks the path up,
+// O_DIRECTORY lists it, write access or O_CREAT/O_TRUNC changes it. An
+// O_RDWR (or O_RDONLY|O_CREAT) open of an existing file also reads it,
+// and the read is recorded first so that Classify keeps it as an input.
+func (d *decoder) addOpen(c *call, pid int, dirfd int32, pathAddr, flags uint64) {
+	acc := flags & unix.O_ACCMODE
+	switch {
+	case flags&unix.O_TMPFILE == unix.O_TMPFILE:
+		// An unnamed file in the directory: no path is read or made.
+	case flags&unix.O_PATH != 0:
+		d.add(c, pid, dirfd, pathAddr, 0, OpStat)
+	case flags&unix.O_TRUNC != 0 || acc == unix.O_WRONLY:
+		d.add(c, pid, dirfd, pathAddr, 0, OpWrite)
+	case acc == unix.O_RDWR || flags&unix.O_CREAT != 0:
+		if d.add(c, pid, dirfd, pathAddr, 0, OpRead) {
+			c.add(c.paths[c.n-1], OpWrite)
+		}
+	case flags&unix.O_DIRECTORY != 0:
+		d.add(c, pid, dirfd, pathAddr, 0, OpReaddir)
+	default:
+		d.add(c, pid, dirfd, pathAddr, 0, OpRead)
+	}
+}
+
+// add resolves the path argument at pathAddr (relative to dirfd) and adds
+// it to c unless it is ignored. An empty path with AT_EMPTY_PATH names
+// dirfd itself: that is an fstat or fexecve, and only the exec is new
+// information (the open of the descriptor was recorded already).
+func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, op Op) bool {
+	p, ok := d.readString(pid, pathAddr)
+	if !ok {
+		return false
+	}
+	var abs string
+	if p == "" {
+		if flags&unix.AT_EMPTY_PATH == 0 || op != OpExec || dirfd == atFDCWD {
+			return false // ENOENT, or nothing new
+		}
+		abs, ok = fdPath(pid, dirfd)
+	} else {
+		abs, ok = resolve(pid, dirfd, p)
+	}
+	if !ok || d.rec.ignored(abs) {
+		return false
+	}
+	c.add(abs, op)
+	return true
+}
+
+// resolve makes p absolute the way the kernel would look it up: relative
+// to the tracee's working directory or to the directory open as dirfd.
+// The result is lexically cleaned; symbolic links are left alone.
+func resolve(pid int, dirfd int32, p string) (string, bool) {
+	if strings.HasPrefix(p, "/") {
+		return filepath.Clean(p), true
+	}
+	var base string
+	var ok bool
+	if dirfd == atFDCWD {
+		base, ok = readlink(procPath(pid, "cwd"))
+	} else {
+		base, ok = fdPath(pid, dirfd)
+	}
+	if !ok {
+		return "", false
+	}
+	return filepath.Join(base, p), true
+}
+
+// fdPath is the path of tracee pid's descriptor fd, if it names a file
+// (not a pipe or socket).
+func fdPath(pid int, fd int32) (string, bool) {
+	if fd < 0 {
+		return "", false
+	}
+	return readlink(procPath(pid, "fd/"+strconv.Itoa(int(fd))))
+}
+
+func procPath(pid int, rest string) string {
+	return "/proc/" + strconv.Itoa(pid) + "/" + rest
+}
+
+// readlink reads a /proc symlink that should name an absolute path;
+// anything else ("pipe:[123]", "anon_inode:...") is not a path.
+func readlink(name string) (string, bool) {
+	var buf [unix.PathMax]byte
+	n, err := unix.Readlink(name, buf[:])
+	if err != nil || n == 0 || buf[0] != '/' {
+		return "", false
+	}
+	return string(buf[:n]), true
+}
+
+// readString reads the NUL-terminated string at addr in tracee pid with
+// process_vm_readv. A first small read covers most paths in one system
+// call; reads never cross a page boundary, which might be unmapped.
+func (d *decoder) readString(pid int, addr uint64) (string, bool) {
+	if addr == 0 {
+		return "", false
+	}
+	const page = 4096
+	n, want := 0, 256
+	for n < len(d.buf) {
+		chunk := min(want, page-int((addr+uint64(n))%page), len(d.buf)-n)
+		got := d.readInto(pid, addr+uint64(n), d.buf[n:n+chunk])
+		if got <= 0 {
+			return "", false
+		}
+		if i := bytes.IndexByte(d.buf[n:n+got], 0); i >= 0 {
+			return string(d.buf[:n+i]), true
+		}
+		n += got
+		want = page
+	}
+	return "", false // longer than PATH_MAX: the kernel fails it too
+}
+
+// read fills b from tracee memory at addr.
+func (d *decoder) read(pid int, addr uint64, b []byte) bool {
+	return d.readInto(pid, addr, b) == len(b)
+}
+
+func (d *decoder) readInto(pid int, addr uint64, b []byte) int {
+	d.local[0] = unix.Iovec{Base: unsafe.SliceData(b), Len: uint64(len(b))}
+	d.remote[0] = unix.RemoteIovec{Base: uintptr(addr), Len: len(b)}
+	n, err := unix.ProcessVMReadv(pid, d.local[:], d.remote[:], 0)
+	if err != nil {
+		return -1
+	}
+	return n
+}
