@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs Neovim (Debian's package: 0.7.2 on bookworm) for the headless
+# plugin test in editors/nvim/test/run.sh. Idempotent: does nothing when an
+# `nvim` is already on PATH. Runs as root (CI) or via sudo.
+set -euo pipefail
+
+if command -v nvim >/dev/null 2>&1; then
+  echo "[nvim.sh] $(nvim --version | head -1) already installed" >&2
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+echo "[nvim.sh] installing neovim from apt" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq neovim >/dev/null
+echo "[nvim.sh] $(nvim --version | head -1) installed" >&2

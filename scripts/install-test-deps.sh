@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install what the test suite needs beyond Go, idempotently: a second run
+# takes seconds. Needs root for apt; npm packages go into the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== go mod download"
+go mod download
