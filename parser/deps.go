@@ -102,6 +102,9 @@ func ValidEnvName(s string) bool {
 // redirections, pipes and further commands are not: a declaration must
 // not run anything.
 func splitDepWords(file, args string, at Pos) ([]*Dep, ErrorList) {
+	if words, ok := splitPlainWords(args, at); ok {
+		return words, nil
+	}
 	argsRange := Range{at, Pos{at.Line, at.Col + len(args)}}
 	fail := func(r Range, format string, a ...any) ([]*Dep, ErrorList) {
 		return nil, ErrorList{{File: file, Range: r, Code: CodeBadDep, Msg: fmt.Sprintf(format, a...)}}
@@ -140,6 +143,37 @@ func splitDepWords(file, args string, at Pos) ([]*Dep, ErrorList) {
 		deps = append(deps, d)
 	}
 	return deps, nil
+}
+
+// splitPlainWords is the fast path for the common declaration made of
+// plain words (no quotes, expansions or shell operators): it splits on
+// blanks without running the shell parser. ok is false when the shell
+// parser is needed.
+func splitPlainWords(args string, at Pos) ([]*Dep, bool) {
+	for i := 0; i < len(args); i++ {
+		switch c := args[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("/._-+*?,:=@%^[]", c) >= 0, c == ' ' || c == '\t':
+		default:
+			return nil, false
+		}
+	}
+	var deps []*Dep
+	for i := 0; i < len(args); {
+		if args[i] == ' ' || args[i] == '\t' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(args) && args[j] != ' ' && args[j] != '\t' {
+			j++
+		}
+		w := args[i:j]
+		deps = append(deps, &Dep{Raw: w, Value: w, Literal: true,
+			Range: Range{Pos{at.Line, at.Col + i}, Pos{at.Line, at.Col + j}}})
+		i = j
+	}
+	return deps, true
 }
 
 // forbiddenPart names the first part of w that would run code or expand

@@ -19,12 +19,20 @@ func Parse(name string, src []byte) *File {
 // splitLines cuts src into lines, keeping enough to print it back.
 func splitLines(src []byte) []*Line {
 	var lines []*Line
-	for off, num := 0, 1; off < len(src); num++ {
-		end := off
-		for end < len(src) && src[end] != '\n' {
-			end++
+	// One conversion for the whole file; each line's Text is a substring
+	// of it, which costs no allocation. Lines are allocated in one slab.
+	text := string(src)
+	lines = make([]*Line, 0, strings.Count(text, "\n")+1)
+	slab := make([]Line, cap(lines))
+	for off, num := 0, 1; off < len(text); num++ {
+		end := strings.IndexByte(text[off:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += off
 		}
-		l := &Line{Num: num, Offset: off, Text: string(src[off:end]), HasNewline: end < len(src)}
+		l := &slab[num-1]
+		*l = Line{Num: num, Offset: off, Text: text[off:end], HasNewline: end < len(text)}
 		lines = append(lines, l)
 		off = end + 1
 	}
