@@ -28,8 +28,9 @@ type fileStat struct {
 // granularity (ext3: 1 s, FAT: 2 s, and the kernel's own clock ticks in
 // jiffies), so a file changed twice within one tick can keep its stat.
 // This is git's "racily clean" problem; like git, such a file is hashed
-// again until its stat is old enough to be unambiguous.
-const racyWindow = 2 * time.Second
+// again until its stat is old enough to be unambiguous. (A variable only
+// so tests need not sleep.)
+var racyWindow = 2 * time.Second
 
 // memoShards spreads the memo over files so a flush rewrites only the
 // shards that changed, and a lookup loads only the shards it touches.

@@ -1,0 +1,183 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cmdt-dev/cmdt/engine"
+)
+
+// clockSlack widens the run's time window when deciding whether an input
+// changed during it: file times come from the kernel's coarse clock,
+// which lags the precise one by up to a tick (10 ms at HZ=100).
+const clockSlack = 20 * time.Millisecond
+
+// Record remembers a run's result for t. Only a passing result is
+// cached: a failure replaces the entry with a failure mark, so nothing is
+// reported fresh until a run passes again.
+//
+// Inputs are hashed now, after the run. An input whose change time falls
+// inside the run may have been read in another version than the one
+// hashed, so such a result is not cached: Record returns an error
+// wrapping ErrNotRecorded naming the inputs, and the entry is left as it
+// was (any older manifest there still describes other content, so it
+// stays stale). Record must be called right after the run, with the
+// environment the run used.
+func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error {
+	t, err := t.normalize()
+	if err != nil {
+		return err
+	}
+	id := c.identityOf(t)
+	key := id.key()
+	if !res.Passed() {
+		e := &Entry{FailedAt: time.Now().UTC()}
+		return c.putEntry(ctx, key, e)
+	}
+	runStart := time.Now().Add(-res.Duration).Add(-clockSlack).UnixNano()
+	m, moved, err := c.manifest(t, id, res, runStart)
+	if err != nil {
+		return err
+	}
+	defer c.memo.flush()
+	if len(moved) > 0 {
+		return fmt.Errorf("cache: %s: %w: changed while it ran: %s", id.transcript, ErrNotRecorded, strings.Join(moved, ", "))
+	}
+	old, err := c.getEntry(ctx, key)
+	if err != nil {
+		return err
+	}
+	e := &Entry{Manifests: []*Manifest{m}}
+	if old != nil {
+		state := m.state()
+		for _, o := range old.Manifests {
+			if len(e.Manifests) == maxVariants {
+				break
+			}
+			if o.Version == m.Version && o.state() != state {
+				e.Manifests = append(e.Manifests, o)
+			}
+		}
+	}
+	return c.putEntry(ctx, key, e)
+}
+
+func (c *Cache) putEntry(ctx context.Context, key string, e *Entry) error {
+	data, err := e.Encode()
+	if err != nil {
+		return err
+	}
+	if err := c.store.Put(ctx, key, data); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	return nil
+}
+
+// manifest builds the manifest of a passing run, hashing every input.
+// moved names the inputs that changed while the run was going on.
+func (c *Cache) manifest(t Target, id identity, res *engine.Result, runStart int64) (m *Manifest, moved []string, err error) {
+	src := t.Source
+	if res.File != nil {
+		src = res.File.Bytes() // exactly the text that ran
+	}
+	m = &Manifest{
+		Project:    id.project,
+		Transcript: id.transcript,
+		Dir:        id.dir,
+		Source:     hashBytes(src),
+		Version:    engine.Version,
+		EnvScheme:  envScheme(c.envKey),
+		RecordedAt: time.Now().UTC(),
+		Duration:   res.Duration,
+	}
+	for _, cr := range res.Commands {
+		line := 0
+		if cr.Block != nil && cr.Block.Command != nil {
+			line = cr.Block.Command.Num
+		}
+		m.Commands = append(m.Commands, CommandTiming{Line: line, Duration: cr.Duration})
+	}
+	ev := c.newEvaluator(t, m.Source)
+	for _, in := range res.Inputs() {
+		rec, changed, err := ev.record(in, runStart)
+		if err != nil {
+			return nil, nil, err
+		}
+		if changed {
+			moved = append(moved, rec.Display())
+		}
+		m.Inputs = append(m.Inputs, rec)
+	}
+	return m, moved, nil
+}
+
+// record hashes one input as it is now. changed reports evidence that it
+// is not what the run saw: a change time inside the run, or an existence
+// (or match set) differing from what the engine observed.
+func (ev *evaluator) record(in engine.Input, runStart int64) (rec InputRecord, changed bool, err error) {
+	rec = InputRecord{Kind: in.Kind, Origin: in.Origin, Name: in.Name, Line: in.Line}
+	if in.Via != "" {
+		rec.Via = relPath(ev.t.Root, in.Via)
+	}
+	if in.Kind != engine.InputEnv {
+		rec.Path = relPath(ev.t.Root, in.Path)
+	}
+	switch in.Kind {
+	case engine.InputEnv:
+		v, set := lookupEnv(ev.t.Env, in.Name)
+		rec.Hash = hashEnv(ev.c.envKey, in.Name, v, set)
+		return rec, set != in.Exists, nil
+	case engine.InputDir, engine.InputGlob:
+		var now []string
+		if in.Kind == engine.InputGlob {
+			ms, _, err := ev.matchSet(in.Kind, in.Path)
+			if err != nil {
+				return rec, false, err
+			}
+			for _, m := range ms {
+				now = append(now, m.Path)
+			}
+			rec.Matches = ms
+		} else {
+			ms, h, err := ev.matchSet(in.Kind, in.Path)
+			if err != nil {
+				return rec, false, err
+			}
+			if ms == nil { // no longer a directory
+				rec.Hash = h
+				return rec, true, nil
+			}
+			for _, m := range ms {
+				now = append(now, m.Path)
+			}
+			rec.Matches = ms
+		}
+		rec.Hash = setHash(rec.Matches)
+		changed = len(now) != len(in.Matches)
+		for i := 0; !changed && i < len(now); i++ {
+			changed = now[i] != relPath(ev.t.Root, in.Matches[i])
+		}
+		for _, m := range rec.Matches {
+			if changed {
+				break
+			}
+			h := ev.files[absPath(ev.t.Root, m.Path)]
+			changed = h.ok && h.changeTime() >= runStart
+		}
+		return rec, changed, nil
+	case engine.InputExe:
+		if _, missing := cutPathPrefix(in.Path); missing {
+			rec.Hash = hashAbsent
+			return rec, false, nil
+		}
+	}
+	h, err := ev.hash(in.Path)
+	if err != nil {
+		return rec, false, err
+	}
+	rec.Hash = h.hash
+	exists := h.hash != hashAbsent
+	return rec, exists != in.Exists || (h.ok && h.changeTime() >= runStart), nil
+}
