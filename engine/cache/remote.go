@@ -401,7 +401,12 @@ func (r *RemoteStore) transportError(ctx context.Context, method, kind, hash str
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		return fmt.Errorf("remote cache %s %s/%s/%s: %w", method, r.URL(), kind, hash, context.Canceled)
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	// The *url.Error of net/http repeats the method and URL we print.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
 		err = fmt.Errorf("no answer within %v: %w", r.timeout, err)
 	}
 	return fmt.Errorf("%w: %s %s/%s/%s: %w", ErrRemoteUnavailable, method, r.URL(), kind, hash, err)
