@@ -1,0 +1,346 @@
+package lsp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+	"go.uber.org/zap"
+)
+
+// Options configure a server.
+type Options struct {
+	// Logger receives the server's logs. nil discards them. Never log to
+	// stdout when serving over stdio: stdout is the wire.
+	Logger *slog.Logger
+	// Version is reported in serverInfo; "" means the module version.
+	Version string
+	// LookupEnv reads the environment for env dependencies ($VAR expansion
+	// in declarations, "set or unset" in hovers); nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Environ lists the environment for env-name completion; nil means
+	// os.Environ.
+	Environ func() []string
+}
+
+// ErrExitWithoutShutdown is returned by Serve when the client sent exit
+// without shutdown first; LSP asks the server process to exit with code 1.
+var ErrExitWithoutShutdown = errors.New("exit notification without a prior shutdown request")
+
+// Version returns the cmdt module version the binary was built from, or
+// "devel".
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// Serve runs a language server session on rwc (Content-Length framed
+// JSON-RPC) until the client sends exit, the stream ends, or ctx is done.
+// It returns nil after shutdown+exit or end of input, ErrExitWithoutShutdown
+// after an exit without shutdown, ctx.Err() when ctx ends the session, or
+// the stream's error.
+func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
+	s := newServer(opts)
+	conn := jsonrpc2.NewConn(newResilientStream(rwc, s.log))
+	s.conn = conn
+	// The dispatcher is only used to send notifications; its zap logger
+	// is a no-op because the server logs with slog (trap 10).
+	s.client = protocol.ClientDispatcher(conn, zap.NewNop())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.diagnosticsLoop(ctx)
+	conn.Go(ctx, s.handler())
+
+	var err error
+	select {
+	case <-conn.Done():
+		if cerr := conn.Err(); cerr != nil && !fatalReadError(ctx, cerr) {
+			err = fmt.Errorf("lsp stream: %w", cerr)
+		}
+	case <-s.exited:
+		if s.lifecycle() != stateShutdown {
+			err = ErrExitWithoutShutdown
+		}
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	_ = conn.Close()
+	// A read blocked on a terminal's stdin may not wake on Close; do not
+	// hold the caller hostage to it.
+	select {
+	case <-conn.Done():
+	case <-time.After(time.Second):
+	}
+	return err
+}
+
+// Server lifecycle states.
+const (
+	stateNew = iota
+	stateInitialized
+	stateShutdown
+)
+
+// Server is one LSP session.
+type Server struct {
+	log       *slog.Logger
+	opts      Options
+	conn      jsonrpc2.Conn
+	client    protocol.Client
+	lookupEnv func(string) (string, bool)
+	environ   func() []string
+
+	mu       sync.Mutex // guards the fields below
+	state    int
+	enc      Encoding
+	settings Settings
+	roots    []string
+	caps     ClientCapabilities317
+
+	store    *Store
+	ws       *workspace
+	diag     *diagQueue
+	commands *commandRegistry
+	bugs     atomic.Int64
+
+	// publishMu orders publications with didClose's clearing, so a worker
+	// that finished late cannot resurrect diagnostics of a closed document.
+	publishMu sync.Mutex
+
+	exitOnce sync.Once
+	exited   chan struct{}
+}
+
+func newServer(opts Options) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		log: log, opts: opts, lookupEnv: opts.LookupEnv, environ: opts.Environ,
+		store: newStore(UTF16), diag: newDiagQueue(), exited: make(chan struct{}),
+		settings: defaultSettings(),
+	}
+	if s.lookupEnv == nil {
+		s.lookupEnv = os.LookupEnv
+	}
+	if s.environ == nil {
+		s.environ = os.Environ
+	}
+	s.ws = newWorkspace(s.lookupEnv)
+	s.commands = newCommandRegistry()
+	return s
+}
+
+func (s *Server) lifecycle() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+func (s *Server) currentSettings() Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.settings
+}
+
+// Bugs returns how many internal errors (panics, double replies) the
+// session has seen; tests assert it stays zero.
+func (s *Server) Bugs() int64 { return s.bugs.Load() }
+
+func (s *Server) exit() {
+	s.exitOnce.Do(func() { close(s.exited) })
+}
+
+func (s *Server) shutdown() {
+	s.mu.Lock()
+	s.state = stateShutdown
+	s.mu.Unlock()
+}
+
+// negotiateEncoding picks UTF-8 when the client offers it (no conversion
+// needed), else UTF-16, the LSP default every client supports.
+func negotiateEncoding(caps ClientCapabilities317) Encoding {
+	if caps.General != nil {
+		for _, e := range caps.General.PositionEncodings {
+			if e == PositionEncodingUTF8 {
+				return UTF8
+			}
+		}
+	}
+	return UTF16
+}
+
+func (s *Server) initialize(ctx context.Context, p *InitializeParams317) (*InitializeResult317, error) {
+	enc := negotiateEncoding(p.Capabilities)
+	var roots []string
+	for _, f := range p.WorkspaceFolders {
+		if path, ok := uriPath(protocol.DocumentURI(f.URI)); ok {
+			roots = append(roots, path)
+		}
+	}
+	if len(roots) == 0 {
+		if path, ok := uriPath(p.RootURI); ok {
+			roots = append(roots, path)
+		} else if p.RootPath != "" {
+			roots = append(roots, filepath.Clean(p.RootPath))
+		}
+	}
+	s.mu.Lock()
+	s.state = stateInitialized
+	s.enc = enc
+	s.caps = p.Capabilities
+	s.roots = roots
+	if p.InitializationOptions != nil {
+		s.settings = s.settings.merge(*p.InitializationOptions)
+	}
+	s.store = newStore(enc)
+	s.mu.Unlock()
+	s.log.Info("initialized", "encoding", enc.String(), "roots", roots)
+
+	version := s.opts.Version
+	if version == "" {
+		version = Version()
+	}
+	caps := ServerCapabilities317{ServerCapabilities: protocol.ServerCapabilities{
+		TextDocumentSync: protocol.TextDocumentSyncOptions{
+			OpenClose: true,
+			Change:    protocol.TextDocumentSyncKindIncremental,
+			Save:      &protocol.SaveOptions{IncludeText: false},
+		},
+		HoverProvider:          true,
+		DefinitionProvider:     true,
+		DocumentSymbolProvider: true,
+		FoldingRangeProvider:   true,
+		CompletionProvider: &protocol.CompletionOptions{
+			// "/" continues a path, "$" starts an env var in `% dep`.
+			TriggerCharacters: []string{" ", "/", "$", "%"},
+		},
+		CodeActionProvider: protocol.CodeActionOptions{
+			CodeActionKinds: []protocol.CodeActionKind{protocol.QuickFix},
+		},
+		SemanticTokensProvider: SemanticTokensOptions317{Legend: semanticLegend(), Full: true},
+		ExecuteCommandProvider: &protocol.ExecuteCommandOptions{Commands: s.commands.names()},
+	}}
+	if enc == UTF8 {
+		caps.PositionEncoding = PositionEncodingUTF8
+	}
+	return &InitializeResult317{
+		Capabilities: caps,
+		ServerInfo:   &protocol.ServerInfo{Name: "cmdt-lsp", Version: version},
+	}, nil
+}
+
+func (s *Server) initialized(ctx context.Context, _ *protocol.InitializedParams) error {
+	return nil
+}
+
+// didChangeConfiguration accepts {"settings": {"cmdt": {...}}} or the
+// settings object itself.
+func (s *Server) didChangeConfiguration(ctx context.Context, p *configurationParams) error {
+	next := p.Settings.Cmdt
+	if next == nil {
+		next = &p.Settings.Settings
+	}
+	s.mu.Lock()
+	s.settings = defaultSettings().merge(*next)
+	s.mu.Unlock()
+	s.diagnoseAll()
+	return nil
+}
+
+// didChangeWatchedFiles invalidates what the server knows of the disk:
+// dependency diagnostics of every transcript may change.
+func (s *Server) didChangeWatchedFiles(ctx context.Context, p *protocol.DidChangeWatchedFilesParams) error {
+	s.ws.invalidate()
+	s.diagnoseAll()
+	return nil
+}
+
+func (s *Server) didOpen(ctx context.Context, p *protocol.DidOpenTextDocumentParams) error {
+	snap := s.store.Open(p.TextDocument)
+	s.log.Debug("didOpen", "uri", snap.URI, "kind", snap.Kind.String(), "bytes", len(snap.Text))
+	s.diag.add(snap.URI)
+	return nil
+}
+
+func (s *Server) didChange(ctx context.Context, p *DidChangeTextDocumentParams) error {
+	snap, err := s.store.Change(p)
+	if err != nil {
+		return err
+	}
+	s.diag.add(snap.URI)
+	if snap.Kind == DocDepfile {
+		// Transcripts that include this depfile show its errors and
+		// entries: re-check them against the unsaved text.
+		s.diagnoseAll()
+	}
+	return nil
+}
+
+func (s *Server) didClose(ctx context.Context, p *protocol.DidCloseTextDocumentParams) error {
+	changed := s.store.Close(p.TextDocument.URI)
+	s.clearDiagnostics(p.TextDocument.URI)
+	for _, c := range changed {
+		s.diag.add(c.URI)
+	}
+	return nil
+}
+
+func (s *Server) didSave(ctx context.Context, p *protocol.DidSaveTextDocumentParams) error {
+	// A saved file may be another transcript's dependency.
+	s.ws.invalidate()
+	s.diagnoseAll()
+	return nil
+}
+
+// snapshot returns the current snapshot of an open document, or an error
+// the client can read.
+func (s *Server) snapshot(u protocol.DocumentURI) (*Snapshot, error) {
+	snap := s.store.Get(u)
+	if snap == nil {
+		return nil, jsonrpc2.Errorf(codeRequestFailed, "document %s is not open", u)
+	}
+	return snap, nil
+}
+
+func (s *Server) status(ctx context.Context, p *StatusParams) (*StatusResult, error) {
+	// Run results arrive with the run/cache issue; until then nothing is
+	// known about any transcript's last run.
+	return &StatusResult{Status: StatusUnknown, Text: ""}, nil
+}
+
+// inlayHint answers textDocument/inlayHint with no hints. The capability
+// is not advertised yet (run results will provide the hints); answering
+// keeps a client that asks anyway from seeing MethodNotFound.
+func (s *Server) inlayHint(ctx context.Context, p *InlayHintParams) ([]InlayHint, error) {
+	return []InlayHint{}, nil
+}
+
+// stdio joins stdin and stdout into the connection an editor gives a
+// language server.
+type stdio struct{}
+
+func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
+func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
+func (stdio) Close() error {
+	errIn, errOut := os.Stdin.Close(), os.Stdout.Close()
+	return errors.Join(errIn, errOut)
+}
+
+// StdioConn returns the process's stdin and stdout as one
+// io.ReadWriteCloser, for Serve.
+func StdioConn() io.ReadWriteCloser { return stdio{} }

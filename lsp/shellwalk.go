@@ -1,0 +1,398 @@
+package lsp
+
+import (
+	"path/filepath"
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// This file follows a transcript's shell session statically: the current
+// directory (literal `cd`, `pushd`, `popd`), the files commands create
+// (output redirections, touch, mkdir, cp/mv/ln destinations, tee, -o
+// outputs), and the simple commands with their literal arguments. Anything
+// it cannot follow makes the directory unknown ("") rather than guessed:
+// checks that need it are then skipped, which costs a missed warning,
+// never a false one.
+
+// shellArg is one literal argument of a simple command.
+type shellArg struct {
+	Value      string // the word after quote removal
+	Start, End int    // byte offsets in the block text
+}
+
+// shellCmd is one simple command reached by the walk.
+type shellCmd struct {
+	Prog string // the program word, after wrappers like `env` or `command`
+	// ProgStart and ProgEnd are the program word's byte offsets in the
+	// block text.
+	ProgStart, ProgEnd int
+	Args []shellArg // literal arguments after the program (non-literal ones dropped)
+	Cwd  string     // directory it runs in, "" unknown
+	// Outputs are indexes into Args of arguments the command writes
+	// (`-o FILE`, cp/mv destinations, touch/mkdir/tee operands).
+	Outputs map[int]bool
+}
+
+// sessionState is what the walk knows between blocks.
+type sessionState struct {
+	cwd     string   // "" when unknown
+	dirs    []string // pushd stack
+	created map[string]bool
+}
+
+func (st *sessionState) isCreated(path string) bool {
+	for p := path; ; {
+		if st.created[p] {
+			return true
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return false
+		}
+		p = parent
+	}
+}
+
+func (st *sessionState) create(path string) {
+	if path != "" {
+		st.created[path] = true
+	}
+}
+
+// abs resolves a literal path against the walk's directory, or "" when the
+// directory is unknown and the path relative.
+func (st *sessionState) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	if st.cwd == "" || p == "" {
+		return ""
+	}
+	return filepath.Join(st.cwd, p)
+}
+
+// blockWalk walks one parsed command block, updating st and collecting
+// its simple commands.
+type blockWalk struct {
+	st   *sessionState
+	cmds []shellCmd
+}
+
+// walkBlock runs the static walk over one block's statements.
+func walkBlock(st *sessionState, f *syntax.File) []shellCmd {
+	w := &blockWalk{st: st}
+	w.stmts(f.Stmts, modePersist)
+	return w.cmds
+}
+
+type walkMode int
+
+const (
+	modePersist   walkMode = iota // directory changes persist
+	modeSubshell                  // changes are local to a subshell
+	modeUncertain                 // may or may not run: a change makes the directory unknown
+)
+
+func (w *blockWalk) stmts(list []*syntax.Stmt, mode walkMode) {
+	for _, s := range list {
+		w.stmt(s, mode)
+	}
+}
+
+// scoped runs fn in mode, restoring or poisoning the directory afterwards.
+func (w *blockWalk) scoped(mode walkMode, fn func()) {
+	cwd, dirs := w.st.cwd, append([]string(nil), w.st.dirs...)
+	fn()
+	switch mode {
+	case modeSubshell:
+		w.st.cwd, w.st.dirs = cwd, dirs
+	case modeUncertain:
+		if w.st.cwd != cwd {
+			w.st.cwd, w.st.dirs = "", nil
+		}
+	}
+}
+
+func (w *blockWalk) stmt(s *syntax.Stmt, mode walkMode) {
+	if s == nil {
+		return
+	}
+	for _, r := range s.Redirs {
+		w.words(mode, r.Word)
+		if isOutputRedirect(r.Op) {
+			if v, ok := literal(r.Word); ok {
+				w.st.create(w.st.abs(v))
+			}
+		}
+	}
+	switch c := s.Cmd.(type) {
+	case *syntax.CallExpr:
+		for _, a := range c.Assigns {
+			if a.Value != nil {
+				w.words(mode, a.Value)
+			}
+		}
+		w.words(mode, c.Args...)
+		w.call(c)
+	case *syntax.BinaryCmd:
+		switch c.Op {
+		case syntax.AndStmt:
+			w.stmt(c.X, mode)
+			w.stmt(c.Y, mode)
+		case syntax.OrStmt:
+			w.stmt(c.X, mode)
+			w.scoped(modeUncertain, func() { w.stmt(c.Y, mode) })
+		default: // pipes: each side in its own subshell
+			w.scoped(modeSubshell, func() { w.stmt(c.X, modeSubshell) })
+			w.scoped(modeSubshell, func() { w.stmt(c.Y, modeSubshell) })
+		}
+	case *syntax.Block:
+		w.stmts(c.Stmts, mode)
+	case *syntax.Subshell:
+		w.scoped(modeSubshell, func() { w.stmts(c.Stmts, modeSubshell) })
+	case *syntax.IfClause:
+		w.scoped(modeUncertain, func() {
+			for cl := c; cl != nil; cl = cl.Else {
+				w.stmts(cl.Cond, modeUncertain)
+				w.stmts(cl.Then, modeUncertain)
+			}
+		})
+	case *syntax.WhileClause:
+		w.scoped(modeUncertain, func() {
+			w.stmts(c.Cond, modeUncertain)
+			w.stmts(c.Do, modeUncertain)
+		})
+	case *syntax.ForClause:
+		w.scoped(modeUncertain, func() { w.stmts(c.Do, modeUncertain) })
+	case *syntax.CaseClause:
+		w.scoped(modeUncertain, func() {
+			for _, item := range c.Items {
+				w.stmts(item.Stmts, modeUncertain)
+			}
+		})
+	case *syntax.TimeClause:
+		w.stmt(c.Stmt, mode)
+	case *syntax.CoprocClause:
+		w.scoped(modeSubshell, func() { w.stmt(c.Stmt, modeSubshell) })
+	case *syntax.FuncDecl:
+		// The body runs when called, from wherever: walking it with the
+		// current directory would guess. Files it creates are still
+		// created by someone, so record them with an unknown directory.
+		saved := w.st.cwd
+		w.scoped(modeSubshell, func() {
+			w.st.cwd = ""
+			w.stmt(c.Body, modeSubshell)
+		})
+		w.st.cwd = saved
+	}
+}
+
+// words walks command substitutions inside words: `$(cat f)` runs a
+// command like any other, in a subshell.
+func (w *blockWalk) words(mode walkMode, words ...*syntax.Word) {
+	for _, word := range words {
+		syntax.Walk(word, func(n syntax.Node) bool {
+			switch n := n.(type) {
+			case *syntax.CmdSubst:
+				w.scoped(modeSubshell, func() { w.stmts(n.Stmts, modeSubshell) })
+				return false
+			case *syntax.ProcSubst:
+				w.scoped(modeSubshell, func() { w.stmts(n.Stmts, modeSubshell) })
+				return false
+			}
+			return true
+		})
+	}
+}
+
+func isOutputRedirect(op syntax.RedirOperator) bool {
+	switch op {
+	case syntax.RdrOut, syntax.AppOut, syntax.RdrAll, syntax.AppAll, syntax.ClbOut, syntax.RdrInOut:
+		return true
+	}
+	return false
+}
+
+// literal returns a word's value when it has no expansions.
+func literal(w *syntax.Word) (string, bool) {
+	if w == nil {
+		return "", false
+	}
+	var b strings.Builder
+	for _, p := range w.Parts {
+		switch p := p.(type) {
+		case *syntax.Lit:
+			if strings.ContainsAny(p.Value, "*?[") {
+				return "", false // a glob: the shell expands it
+			}
+			b.WriteString(unescapeLit(p.Value))
+		case *syntax.SglQuoted:
+			if p.Dollar {
+				return "", false
+			}
+			b.WriteString(p.Value)
+		case *syntax.DblQuoted:
+			for _, q := range p.Parts {
+				l, ok := q.(*syntax.Lit)
+				if !ok {
+					return "", false
+				}
+				b.WriteString(l.Value)
+			}
+		default:
+			return "", false
+		}
+	}
+	v := b.String()
+	if strings.HasPrefix(v, "~") {
+		return "", false // tilde expansion: a home directory, not ours
+	}
+	return v, true
+}
+
+// unescapeLit removes backslash escapes from an unquoted literal.
+func unescapeLit(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// wrappers run their operands as a command; the walk skips to the real
+// program. The value says how many leading non-flag operands to skip.
+var wrappers = map[string]int{
+	"command": 0, "builtin": 0, "exec": 0, "nice": 0, "nohup": 0, "time": 0,
+	"stdbuf": 0, "sudo": 0, "env": 0, "timeout": 1, "xargs": 0, "unbuffer": 0,
+}
+
+func (w *blockWalk) call(c *syntax.CallExpr) {
+	if len(c.Args) == 0 {
+		return
+	}
+	words := c.Args
+	progWord := words[0]
+	prog, ok := literal(progWord)
+	if !ok {
+		return
+	}
+	words = words[1:]
+	for {
+		skip, isWrapper := wrappers[prog]
+		if !isWrapper {
+			break
+		}
+		// Skip the wrapper's own flags, VAR=value words (env) and fixed
+		// operands (timeout's duration).
+		for len(words) > 0 {
+			v, ok := literal(words[0])
+			if ok && (strings.HasPrefix(v, "-") || strings.Contains(v, "=")) {
+				words = words[1:]
+				continue
+			}
+			if skip > 0 {
+				skip--
+				words = words[1:]
+				continue
+			}
+			break
+		}
+		if len(words) == 0 {
+			return
+		}
+		progWord = words[0]
+		if prog, ok = literal(progWord); !ok {
+			return
+		}
+		words = words[1:]
+	}
+	cmd := shellCmd{Prog: prog, Cwd: w.st.cwd, Outputs: map[int]bool{},
+		ProgStart: int(progWord.Pos().Offset()), ProgEnd: int(progWord.End().Offset())}
+	for _, word := range words {
+		v, ok := literal(word)
+		if !ok {
+			continue
+		}
+		cmd.Args = append(cmd.Args, shellArg{Value: v, Start: int(word.Pos().Offset()), End: int(word.End().Offset())})
+	}
+	w.effects(&cmd, len(words))
+	w.cmds = append(w.cmds, cmd)
+}
+
+// effects applies what a command does to the session: directory changes
+// and created files. nwords counts all operands, literal or not.
+func (w *blockWalk) effects(cmd *shellCmd, nwords int) {
+	st := w.st
+	operands := nonFlags(cmd.Args)
+	switch filepath.Base(cmd.Prog) {
+	case "cd", "pushd":
+		if cmd.Prog == "pushd" {
+			st.dirs = append(st.dirs, st.cwd)
+		}
+		if len(operands) != 1 || nwords != len(cmd.Args) || operands[0].Value == "-" {
+			st.cwd = "" // `cd`, `cd -`, `cd $X`: not followed
+			break
+		}
+		st.cwd = st.abs(operands[0].Value)
+	case "popd":
+		if n := len(st.dirs); n > 0 {
+			st.cwd, st.dirs = st.dirs[n-1], st.dirs[:n-1]
+		} else {
+			st.cwd = ""
+		}
+	case "touch", "mkdir", "tee", "mktemp", "truncate":
+		for i, a := range cmd.Args {
+			if !strings.HasPrefix(a.Value, "-") {
+				cmd.Outputs[i] = true
+				st.create(st.abs(a.Value))
+			}
+		}
+	case "cp", "mv", "ln", "install", "rsync":
+		if len(operands) >= 2 {
+			dst := operands[len(operands)-1]
+			cmd.Outputs[indexOf(cmd.Args, dst)] = true
+			st.create(st.abs(dst.Value))
+		}
+	}
+	// `-o FILE`, `--output FILE`, `--output=FILE`, `-oFILE` name outputs
+	// for most tools (compilers, curl, sort, go build).
+	for i, a := range cmd.Args {
+		switch {
+		case a.Value == "-o" || a.Value == "--output" || a.Value == "--out" || a.Value == "-out":
+			if i+1 < len(cmd.Args) {
+				cmd.Outputs[i+1] = true
+				st.create(st.abs(cmd.Args[i+1].Value))
+			}
+		case strings.HasPrefix(a.Value, "--output=") || strings.HasPrefix(a.Value, "--out="):
+			_, v, _ := strings.Cut(a.Value, "=")
+			cmd.Outputs[i] = true
+			st.create(st.abs(v))
+		}
+	}
+}
+
+func nonFlags(args []shellArg) []shellArg {
+	var out []shellArg
+	for _, a := range args {
+		if !strings.HasPrefix(a.Value, "-") || a.Value == "-" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func indexOf(args []shellArg, a shellArg) int {
+	for i, b := range args {
+		if b.Start == a.Start {
+			return i
+		}
+	}
+	return -1
+}

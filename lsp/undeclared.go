@@ -1,0 +1,256 @@
+package lsp
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"go.lsp.dev/protocol"
+
+	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/parser"
+)
+
+// The undeclared-dependency heuristic (spec §5). A command argument is
+// reported when all of these hold:
+//
+//   - it is a literal word (no $VAR, no glob, no ~) that is not a flag,
+//     or the value of a --flag=VALUE word;
+//   - resolved against the statically known directory, it names an
+//     existing regular file inside the module root;
+//   - the program is not one that only looks at names or metadata, writes,
+//     or is the shell itself (cd, ls, rm, touch, test, echo, source, ...);
+//   - the argument is not an output of its command (-o FILE, the
+//     destination of cp/mv, touch/mkdir/tee operands, ...);
+//   - the transcript did not create the file earlier (output redirections,
+//     touch, mkdir of a parent, cp/mv destinations, -o outputs);
+//   - no declaration covers it (a declared file, a file under a declared
+//     directory, a glob match, a depfile entry), and it is not one of the
+//     transcript's own "1<"/"2<" files.
+//
+// Redirections (`< file`) are never candidates: the in-process shell opens
+// them itself and the engine records them.
+
+// metaOnly lists programs whose file operands are not read for content,
+// or are read by the shell itself: their arguments are never inputs.
+var metaOnly = map[string]bool{
+	"cd": true, "pushd": true, "popd": true, "echo": true, "printf": true, "export": true,
+	"unset": true, "set": true, "source": true, ".": true, "ls": true, "stat": true,
+	"test": true, "[": true, "basename": true, "dirname": true, "realpath": true,
+	"readlink": true, "which": true, "type": true, "rm": true, "rmdir": true,
+	"unlink": true, "mkdir": true, "touch": true, "chmod": true, "chown": true,
+	"chgrp": true, "true": true, "false": true, "exit": true, "return": true,
+	"eval": true, "alias": true, "read": true, "sleep": true, "wait": true,
+	"kill": true, "trap": true, "shift": true, "local": true, "declare": true,
+	"typeset": true, "let": true, "hash": true, "umask": true, "ln": true,
+	"mktemp": true, "truncate": true, "du": true, "df": true, "tee": true,
+	"git-rm": true, "exec": true, "getopts": true, "wait4": true,
+}
+
+// undeclaredArg is one reported argument.
+type undeclaredArg struct {
+	Range parser.Range
+	Arg   string // as written
+	Path  string // absolute
+	// Rel is the path to declare: relative to the transcript's directory,
+	// where a declaration at the top of the file resolves.
+	Rel  string
+	Prog string
+}
+
+func (u *undeclaredArg) diag() Diag {
+	return Diag{
+		Range: u.Range, Severity: protocol.DiagnosticSeverityWarning, Code: CodeUndeclared,
+		Message: fmt.Sprintf("%s reads %s, which no declaration covers: cached results will not notice when it changes. Declare it with `%% dep file %s`.",
+			u.Prog, u.Arg, quoteWord(u.Rel)),
+		Data: map[string]string{"path": u.Rel},
+	}
+}
+
+// undeclaredCandidates collects a command's arguments that name existing
+// workspace files not created earlier. Declarations are checked later, in
+// findUndeclared, because a declaration anywhere in the file counts.
+func (s *Server) undeclaredCandidates(a *Analysis, st *sessionState, bi *blockInfo, cmd *shellCmd) {
+	prog := filepath.Base(cmd.Prog)
+	if metaOnly[prog] || a.Root == "" {
+		return
+	}
+	argsRead := readOperands(prog, cmd)
+	for i, arg := range cmd.Args {
+		if cmd.Outputs[i] || !argsRead[i] {
+			continue
+		}
+		v := arg.Value
+		if strings.HasPrefix(v, "-") {
+			// --flag=VALUE may name a file; a bare flag does not.
+			if !strings.HasPrefix(v, "--") || !strings.Contains(v, "=") {
+				continue
+			}
+			_, v, _ = strings.Cut(v, "=")
+		}
+		if v == "" || v == "." || v == ".." || v == "/" || strings.ContainsRune(v, '\n') {
+			continue
+		}
+		var path string
+		switch {
+		case filepath.IsAbs(v):
+			path = filepath.Clean(v)
+		case cmd.Cwd != "":
+			path = filepath.Join(cmd.Cwd, v)
+		default:
+			continue
+		}
+		if path == a.Snap.Path || !engine.IsWithin(a.Root, path) || st.isCreated(path) || !s.ws.isFile(path) {
+			continue
+		}
+		start, ok1 := blockPos(bi.Block, arg.Start)
+		end, ok2 := blockPos(bi.Block, arg.End)
+		if !ok1 || !ok2 || start.Line != end.Line {
+			continue
+		}
+		rel, err := filepath.Rel(a.Snap.Dir(), path)
+		if err != nil {
+			rel = path
+		}
+		a.Undeclared = append(a.Undeclared, &undeclaredArg{
+			Range: parser.Range{Start: start, End: end}, Arg: arg.Value, Path: path, Rel: filepath.ToSlash(rel), Prog: cmd.Prog,
+		})
+	}
+}
+
+// readOperands says which arguments a program may read as files. Most
+// programs: every argument. A few well-known ones get precise rules that
+// avoid false positives on their non-file operands.
+func readOperands(prog string, cmd *shellCmd) map[int]bool {
+	read := make(map[int]bool, len(cmd.Args))
+	for i := range cmd.Args {
+		read[i] = true
+	}
+	skipFirstOperand := func() {
+		for i, a := range cmd.Args {
+			if !strings.HasPrefix(a.Value, "-") {
+				read[i] = false
+				return
+			}
+		}
+	}
+	switch prog {
+	case "grep", "egrep", "fgrep", "rg":
+		// The pattern comes first unless given with -e/-f.
+		hasPatternFlag := false
+		for _, a := range cmd.Args {
+			if a.Value == "-e" || a.Value == "--regexp" || strings.HasPrefix(a.Value, "--regexp=") {
+				hasPatternFlag = true
+			}
+		}
+		if !hasPatternFlag {
+			skipFirstOperand()
+		}
+	case "sed", "awk", "jq":
+		// The script comes first unless given with -e/-f.
+		hasScript := false
+		for _, a := range cmd.Args {
+			if a.Value == "-e" || a.Value == "-f" || a.Value == "--expression" {
+				hasScript = true
+			}
+		}
+		if !hasScript {
+			skipFirstOperand()
+		}
+	case "tar":
+		// In create mode the -f archive is written, not read.
+		create := false
+		for _, a := range cmd.Args {
+			v := strings.TrimLeft(a.Value, "-")
+			if !strings.HasPrefix(a.Value, "--") && strings.ContainsRune(v, 'c') && len(v) <= 6 {
+				create = true
+			}
+		}
+		if create {
+			for i, a := range cmd.Args {
+				if (a.Value == "-f" || strings.HasSuffix(a.Value, "f") && !strings.HasPrefix(a.Value, "--")) && i+1 < len(cmd.Args) {
+					read[i+1] = false
+				}
+			}
+		}
+	case "zip":
+		skipFirstOperand() // the archive being written
+	case "git":
+		// Only subcommands that take paths read them; others take refs,
+		// messages, URLs.
+		if !gitReadsPaths(cmd.Args) {
+			for i := range read {
+				read[i] = false
+			}
+		}
+	}
+	return read
+}
+
+func gitReadsPaths(args []shellArg) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a.Value, "-") {
+			continue
+		}
+		switch a.Value {
+		case "add", "apply", "am", "hash-object", "diff", "check-ignore", "check-attr", "blame":
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// findUndeclared keeps the candidates no declaration covers.
+func (s *Server) findUndeclared(a *Analysis) {
+	if len(a.Undeclared) == 0 {
+		return
+	}
+	covered := map[string]bool{}
+	var dirs []string
+	unknownDecl := false
+	for _, di := range a.Deps {
+		if !di.Known {
+			unknownDecl = unknownDecl || di.Dep.Kind != parser.DepEnv
+			continue
+		}
+		for _, in := range di.Inputs {
+			switch in.Kind {
+			case engine.InputFile, engine.InputExe, engine.InputDepfile:
+				covered[in.Path] = true
+			case engine.InputDir:
+				covered[in.Path] = true
+				dirs = append(dirs, in.Path)
+			case engine.InputGlob:
+				for _, m := range in.Matches {
+					covered[m] = true
+				}
+			}
+		}
+	}
+	for _, f := range a.Files {
+		covered[f.Path] = true
+	}
+	kept := a.Undeclared[:0]
+	for _, u := range a.Undeclared {
+		if covered[u.Path] || underAny(u.Path, dirs) {
+			continue
+		}
+		if unknownDecl {
+			// A declaration the server cannot expand might cover this
+			// file: stay quiet rather than risk a false warning.
+			continue
+		}
+		kept = append(kept, u)
+	}
+	a.Undeclared = kept
+}
+
+func underAny(path string, dirs []string) bool {
+	for _, d := range dirs {
+		if engine.IsWithin(d, path) {
+			return true
+		}
+	}
+	return false
+}
