@@ -1,0 +1,45 @@
+package cmdtest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cmdt-dev/cmdt/engine"
+)
+
+// failureMessage renders a failed command the way compilers and go vet
+// report problems, "file:line: ...", so editors and terminals link to it.
+func failureMessage(name string, f *engine.Failure) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d: $ %s\n", name, f.Line, strings.ReplaceAll(f.Command, "\n", "\n> "))
+	if f.TimedOut {
+		b.WriteString("command timed out and was killed\n")
+	}
+	if f.Err != nil {
+		fmt.Fprintf(&b, "%v\n", f.Err)
+	}
+	if f.Diff != "" {
+		b.WriteString(strings.TrimSuffix(f.Diff, "\n"))
+		b.WriteByte('\n')
+	}
+	if f.StatusMismatch {
+		fmt.Fprintf(&b, "exit status: want %d, got %d\n", f.WantStatus, f.GotStatus)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// invisibleWarning names the inputs go test cannot see, and what to do.
+func invisibleWarning(name, root string, ins []engine.Input) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cmdt: warning: %s depends on %d input(s) outside the module root %s;\n", name, len(ins), root)
+	b.WriteString("go test cannot see them, so changing them will not invalidate a cached result\n")
+	b.WriteString("(move them under the module root, or run with -count=1):\n")
+	for _, in := range ins {
+		fmt.Fprintf(&b, "\t%s", in)
+		if in.Line > 0 {
+			fmt.Fprintf(&b, " (line %d, %s)", in.Line, in.Origin)
+		}
+		b.WriteByte('\n')
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
