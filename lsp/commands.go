@@ -52,4 +52,3 @@ func (s *Server) executeCommand(ctx context.Context, p *executeCommandParams) (i
 	}
 	return fn(ctx, s, p.Arguments)
 }
-

@@ -12,15 +12,15 @@ import (
 
 // Semantic token types, in legend order: the index is what goes on the wire.
 const (
-	tokKeyword  = iota // opcodes, depfile keywords
-	tokComment         // comment lines
-	tokString          // expected output, quoted shell strings
-	tokNumber          // exit status
-	tokMacro           // directive names
-	tokType            // dependency kinds
-	tokVariable        // env names, $VAR in commands
-	tokFunction        // programs in commands
-	tokParameter       // dependency values, "1<" paths
+	tokKeyword   = iota // opcodes, depfile keywords
+	tokComment          // comment lines
+	tokString           // expected output, quoted shell strings
+	tokNumber           // exit status
+	tokMacro            // directive names
+	tokType             // dependency kinds
+	tokVariable         // env names, $VAR in commands
+	tokFunction         // programs in commands
+	tokParameter        // dependency values, "1<" paths
 )
 
 func semanticLegend() protocol.SemanticTokensLegend {

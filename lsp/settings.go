@@ -29,7 +29,9 @@ func (s Settings) merge(o Settings) Settings {
 	return s
 }
 
-func (s Settings) undeclared() bool  { return s.UndeclaredDependencies == nil || *s.UndeclaredDependencies }
+func (s Settings) undeclared() bool {
+	return s.UndeclaredDependencies == nil || *s.UndeclaredDependencies
+}
 func (s Settings) shellSyntax() bool { return s.ShellSyntax == nil || *s.ShellSyntax }
 
 // configurationParams accepts both {"settings": {"cmdt": {...}}} (VS Code)

@@ -27,8 +27,8 @@ type shellCmd struct {
 	// ProgStart and ProgEnd are the program word's byte offsets in the
 	// block text.
 	ProgStart, ProgEnd int
-	Args []shellArg // literal arguments after the program (non-literal ones dropped)
-	Cwd  string     // directory it runs in, "" unknown
+	Args               []shellArg // literal arguments after the program (non-literal ones dropped)
+	Cwd                string     // directory it runs in, "" unknown
 	// Outputs are indexes into Args of arguments the command writes
 	// (`-o FILE`, cp/mv destinations, touch/mkdir/tee operands).
 	Outputs map[int]bool
