@@ -43,7 +43,8 @@ function H.contains(haystack, needle, what)
 end
 
 --- Waits (processing events) until pred() returns a truthy value; fails
---- with `what` after ms milliseconds. Returns pred's value.
+--- with `what` (a string, or a function giving one at failure time) after
+--- ms milliseconds. Returns pred's value.
 function H.wait(ms, pred, what)
   local value
   local done = vim.wait(ms, function()
@@ -51,6 +52,9 @@ function H.wait(ms, pred, what)
     return value and true or false
   end, 20)
   if not done then
+    if type(what) == "function" then
+      what = what()
+    end
     fail(string.format("timed out after %d ms waiting for %s", ms, what or "condition"))
   end
   return value

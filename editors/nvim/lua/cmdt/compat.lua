@@ -96,7 +96,11 @@ function M.start(config, bufnr)
   end
   local key = config.name .. "\0" .. config.root_dir
   local id = started[key]
-  if not (id and vim.lsp.get_client_by_id(id) and not vim.lsp.client_is_stopped(id)) then
+  -- Not vim.lsp.client_is_stopped(): on 0.7 it is true for a client that is
+  -- still initializing, and every buffer opened meanwhile would start a new
+  -- server. get_client_by_id() also knows initializing clients.
+  local running = id and vim.lsp.get_client_by_id(id)
+  if not (running and not running.is_stopped()) then
     local on_exit = config.on_exit
     config.on_exit = function(code, signal, client_id)
       if started[key] == client_id then
