@@ -1,0 +1,298 @@
+#!/usr/bin/env node
+// End-to-end test of the extension in a real VS Code (code-server + Debian chromium + playwright-core).
+//
+//   node e2e/run.mjs            (or: npm run e2e)
+//
+// Environment:
+//   CMDT_LSP            path to a cmdt-lsp binary; without it the scenarios that need the server are skipped
+//                       (CMDT_E2E_REQUIRE_SERVER=1 turns that skip into a failure)
+//   CMDT_TOOLS_DIR      tools folder of .ci/vscode-tools.sh (default: <repo>/.tools); CMDT_CODE_SERVER,
+//                       CMDT_CHROMIUM, CMDT_PLAYWRIGHT_DIR override single tools
+//   CMDT_VSIX           use this .vsix instead of building one with `npm run package`
+//   CMDT_E2E_OUT        where screenshots and logs go (default: $TMPDIR/cmdt-vscode-e2e)
+//   CMDT_E2E_ONLY       comma-separated scenario names to run (default: all)
+//   CMDT_E2E_KEEP=1     keep the temp folders (code-server data, workspace) for inspection
+//
+// Exits non-zero on any failed assertion, after saving a screenshot of the failure.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AssertionFailed, CodeServer, check, extDir, findTools, launchBrowser, log, mkTemp, run } from './lib.mjs';
+import * as ui from './ui.mjs';
+
+const outDir = path.resolve(process.env.CMDT_E2E_OUT || path.join(os.tmpdir(), 'cmdt-vscode-e2e'));
+const keep = process.env.CMDT_E2E_KEEP === '1';
+const only = (process.env.CMDT_E2E_ONLY || '').split(',').map((s) => s.trim()).filter(Boolean);
+const fixtures = path.join(extDir, 'e2e', 'fixtures');
+const INSTALL_COMMAND = 'go install github.com/cmdt-dev/cmdt/cmd/cmdt-lsp@latest';
+
+function copyDir(from, to) {
+  fs.mkdirSync(to, { recursive: true });
+  fs.cpSync(from, to, { recursive: true });
+}
+
+// ------------------------------------------------------------------ scenarios
+// Each gets a fresh code-server + browser; `t` holds { page, cs, ws, root }.
+
+/** No server (cmdt.server.path points nowhere): languages, grammar colours, one clear error message. */
+async function noServer(t) {
+  const { page } = t;
+  await ui.openEditor(page, 'demo.cmdt');
+  await ui.expectLanguageMode(page, 'cmdt transcript');
+  log('demo.cmdt is open in language mode "cmdt transcript"');
+
+  // Grammar: opcodes, command names, output, comments and directive words each get a colour of their own.
+  // (Tokenisation is asynchronous: plain text is rendered first.)
+  const lines = await ui.waitFor(page, async () => {
+    const ls = await ui.lineTokens(page);
+    return ls.length >= 9 && ls.every((l) => !l.text.trim() || l.spans.length > 1 || l.spans[0]?.cls !== 'mtk1') ? ls : null;
+  }, 'the grammar to colour demo.cmdt', 30_000);
+  const tok = (lineStart, text) => {
+    const line = lines.find((l) => l.text.startsWith(lineStart));
+    check(line, `no editor line starting with ${JSON.stringify(lineStart)}; lines: ${JSON.stringify(lines.map((l) => l.text))}`);
+    const s = line.spans.find((x) => x.text.trim() === text || x.text === text);
+    check(s, `no token ${JSON.stringify(text)} on line ${JSON.stringify(line.text)}: ${JSON.stringify(line.spans)}`);
+    return s;
+  };
+  const plain = tok('$ ls', 'missing');
+  const colours = {
+    comment: lines.find((l) => l.text.startsWith('# A transcript'))?.spans.at(-1)?.color,
+    opcode: tok('$ echo', '$').color,
+    command: tok('$ echo', 'echo').color,
+    variable: tok('$ echo', '$USER').color,
+    stdout: tok('1 HELLO', 'HELLO ROOT').color,
+    exitStatus: tok('? 2', '2').color,
+    depKind: tok('% dep file', 'file').color,
+    path: tok('% dep file', 'testdata/in.txt').color,
+  };
+  log(`token colours: ${JSON.stringify(colours)}`);
+  for (const [k, c] of Object.entries(colours)) {
+    check(c !== plain.color, `${k} is not coloured by the grammar (same colour as plain text, ${c})`);
+  }
+  check(tok('1 HELLO', '1').color === colours.opcode, 'the stdout opcode 1 is not coloured like the $ opcode');
+  check(new Set(Object.values(colours)).size >= 5, `too few distinct colours: ${JSON.stringify(colours)}`);
+
+  // The missing server: exactly one error message, naming the path and the install command.
+  const toast = await ui.waitForToast(page, /language server was not found/);
+  check(toast.includes('/nonexistent/cmdt-lsp'), `the message does not name the configured path: ${toast}`);
+  check(toast.includes(INSTALL_COMMAND), `the message does not give the install command: ${toast}`);
+  check(toast.includes('Copy Install Command'), `the message has no "Copy Install Command" button: ${toast}`);
+  await page.waitForTimeout(3000);
+  const again = (await ui.toasts(page)).filter((x) => /cmdt/.test(x));
+  check(again.length === 1, `expected ONE cmdt message, got ${again.length}: ${JSON.stringify(again)}`);
+  log('one clear "server not found" message with the install command');
+  await ui.screenshot(page, path.join(outDir, 'no-server.png'));
+
+  // A palette command without a server says so again (a user action gets an answer), and nothing crashes.
+  await ui.runCommand(page, 'Notifications: Clear All Notifications');
+  await ui.waitForNoToast(page, /cmdt/);
+  await ui.focusEditor(page);
+  await ui.runCommand(page, 'cmdt: Run transcript');
+  await ui.waitForToast(page, /language server was not found at \/nonexistent\/cmdt-lsp/);
+  log('"cmdt: Run transcript" without a server shows the message again');
+
+  // The depfile language.
+  await ui.runCommand(page, 'Notifications: Clear All Notifications');
+  await ui.openFromExplorer(page, 'cmdt.deps');
+  await ui.expectLanguageMode(page, 'cmdt depfile');
+  const dlines = await ui.waitFor(page, async () => {
+    const ls = await ui.lineTokens(page);
+    return ls.some((l) => l.text.startsWith('file ') && l.spans.length > 1) ? ls : null;
+  }, 'the grammar to colour cmdt.deps', 30_000);
+  const fileLine = dlines.find((l) => l.text.startsWith('file '));
+  check(fileLine, `depfile lines: ${JSON.stringify(dlines.map((l) => l.text))}`);
+  const kind = fileLine.spans.find((s) => s.text === 'file');
+  const value = fileLine.spans.find((s) => s.text.includes('config.json'));
+  check(kind && value && kind.color !== value.color, `depfile kind and value are not coloured apart: ${JSON.stringify(fileLine.spans)}`);
+  log('cmdt.deps opens as "cmdt depfile" with colours');
+  await ui.screenshot(page, path.join(outDir, 'no-server-depfile.png'));
+}
+
+/** With the server: syntax error, run lens, failure diff, inlay hints, accept, passing run. */
+async function withServer(t) {
+  const { page, ws } = t;
+  await ui.openEditor(page, 'demo.cmdt');
+  await ui.expectLanguageMode(page, 'cmdt transcript');
+
+  // 1. The syntax error: a squiggle and one error in the status bar / Problems panel.
+  await ui.waitFor(page, () => page.locator('.monaco-editor .squiggly-error').count(), 'a syntax-error squiggle', 60_000);
+  const problems = await ui.problemCounts(page);
+  check(problems.errors === 1, `expected 1 error in the status bar, got ${JSON.stringify(problems)}`);
+  await ui.openProblems(page);
+  const rows = await ui.problemRows(page);
+  log(`problems: ${JSON.stringify(rows)}`);
+  check(rows.some((r) => /syntax|line 9|opcode/i.test(r)), `no syntax-error row in the Problems panel: ${JSON.stringify(rows)}`);
+  log('syntax error: squiggle + Problems count 1');
+
+  // Fix it (delete the line) and save: the squiggle goes.
+  await ui.deleteLineContaining(page, 'this line is a syntax error');
+  await ui.save(page);
+  await ui.waitFor(page, async () => (await page.locator('.monaco-editor .squiggly-error').count()) === 0, 'the squiggle to go', 30_000);
+  await ui.waitFor(page, async () => (await ui.problemCounts(page)).errors === 0, 'Problems: 0 errors', 30_000);
+  log('syntax error fixed');
+
+  // 2. Run through the code lens: the failing command gets a diagnostic with a unified diff and a ✗ hint.
+  await ui.clickLens(page, '▶ Run');
+  await ui.waitFor(page, async () => (await ui.problemCounts(page)).errors >= 1, 'a failure diagnostic after Run', 120_000);
+  const failRows = await ui.problemRows(page);
+  log(`problems after run: ${JSON.stringify(failRows)}`);
+  const diffRow = failRows.find((r) => /[-]\s*c\b/.test(r) && /[+]\s*b\b/.test(r));
+  check(diffRow, `no diagnostic with a unified diff (-c / +b) among: ${JSON.stringify(failRows)}`);
+  await ui.waitFor(page, async () => (await ui.inlayHints(page)).some((h) => h.includes('✗')), 'an inlay hint with ✗', 30_000);
+  log(`inlay hints: ${JSON.stringify(await ui.inlayHints(page))}`);
+  await ui.screenshot(page, path.join(outDir, 'server-failed.png'));
+
+  // 3. Accept the actual output (the lens, else the quick fix): the buffer changes.
+  const before = await ui.editorText(page);
+  check(before.includes('1 c'), `expected "1 c" in the buffer before accepting:\n${before}`);
+  if (await ui.hasLens(page, '✓ Accept actual output')) {
+    await ui.clickLens(page, '✓ Accept actual output');
+  } else {
+    await ui.quickFix(page, '1 c', /Accept actual output/);
+  }
+  await ui.waitFor(page, async () => {
+    const txt = await ui.editorText(page);
+    return txt.includes('1 b') && !txt.includes('1 c');
+  }, 'the buffer to hold the actual output (1 b)', 30_000);
+  log('accepted: the buffer now expects "1 b"');
+  await ui.save(page);
+  const onDisk = fs.readFileSync(path.join(ws, 'demo.cmdt'), 'utf8');
+  check(onDisk.includes('1 b\n') && !onDisk.includes('1 c\n'), `saved file does not hold the accepted output:\n${onDisk}`);
+
+  // 4. Run again: passes (✓ hint, no errors).
+  await ui.clickLens(page, '▶ Run');
+  await ui.waitFor(page, async () => {
+    const hints = await ui.inlayHints(page);
+    return hints.some((h) => h.includes('✓')) && !hints.some((h) => h.includes('✗'));
+  }, 'inlay hints ✓ and no ✗ after the second run', 120_000);
+  await ui.waitFor(page, async () => (await ui.problemCounts(page)).errors === 0, 'no errors after the second run', 30_000);
+  log(`passing run; hints: ${JSON.stringify(await ui.inlayHints(page))}`);
+}
+
+// ------------------------------------------------------------------ driver
+
+const scenarios = [
+  {
+    name: 'no-server',
+    fixture: 'grammar',
+    settings: () => ({ 'cmdt.server.path': '/nonexistent/cmdt-lsp' }),
+    fn: noServer,
+  },
+  {
+    name: 'server',
+    fixture: 'server',
+    needsServer: true,
+    settings: () => ({ 'cmdt.server.path': process.env.CMDT_LSP, 'cmdt.trace.server': 'messages' }),
+    fn: withServer,
+  },
+];
+
+async function runScenario(sc, tools, vsix, extensionsDir) {
+  const root = mkTemp(`cmdt-e2e-${sc.name}-`);
+  const ws = path.join(root, 'ws');
+  copyDir(path.join(fixtures, sc.fixture), ws);
+  const cs = new CodeServer(tools, { root, extensionsDir, settings: sc.settings() });
+  let ctx;
+  let page;
+  const t1 = Date.now();
+  try {
+    await cs.start(ws, { XDG_CACHE_HOME: path.join(root, 'cache') });
+    log(`${sc.name}: code-server up on ${cs.url}`);
+    ctx = await launchBrowser(tools, path.join(root, 'chromium'));
+    page = ctx.pages()[0] ?? (await ctx.newPage());
+    page.setDefaultTimeout(60_000);
+    await page.goto(cs.openUrl(ws, ui.firstFile(ws)));
+    await sc.fn({ page, cs, ws, root });
+    await ui.screenshot(page, path.join(outDir, `${sc.name}-final.png`));
+    log(`${sc.name}: PASS (${((Date.now() - t1) / 1000).toFixed(1)} s)`);
+    return { name: sc.name, ok: true };
+  } catch (err) {
+    const shot = path.join(outDir, `${sc.name}-FAILED.png`);
+    if (page) {
+      await ui.screenshot(page, shot).catch(() => undefined);
+    }
+    const kind = err instanceof AssertionFailed || err?.name === 'TimeoutError' ? 'assertion failed' : 'error';
+    console.error(`\n[e2e] ${sc.name}: FAIL (${kind}): ${err?.stack || err}`);
+    console.error(`[e2e] screenshot: ${shot}`);
+    console.error(`[e2e] code-server log (tail):\n${cs.logTail(25)}`);
+    const extLogs = cs.vscodeLogs(/cmdt|exthost/i);
+    if (extLogs) {
+      fs.writeFileSync(path.join(outDir, `${sc.name}-vscode-logs.txt`), extLogs);
+      console.error(`[e2e] VS Code logs: ${path.join(outDir, `${sc.name}-vscode-logs.txt`)}`);
+    }
+    return { name: sc.name, ok: false };
+  } finally {
+    await ctx?.close().catch(() => undefined);
+    await cs.stop();
+    if (!keep) {
+      fs.rmSync(root, { recursive: true, force: true });
+    } else {
+      log(`${sc.name}: kept ${root}`);
+    }
+  }
+}
+
+async function main() {
+  const start = Date.now();
+  fs.mkdirSync(outDir, { recursive: true });
+  const tools = findTools();
+
+  let vsix = process.env.CMDT_VSIX;
+  if (!vsix) {
+    if (!fs.existsSync(path.join(extDir, 'node_modules', '.bin', 'vsce'))) {
+      log('npm ci');
+      run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: extDir, quiet: true });
+    }
+    log('npm run package');
+    run('npm', ['run', 'package'], { cwd: extDir, quiet: true });
+    vsix = path.join(extDir, 'cmdt.vsix');
+  }
+  vsix = path.resolve(vsix);
+  check(fs.existsSync(vsix), `no .vsix at ${vsix}`);
+
+  const shared = mkTemp('cmdt-e2e-ext-');
+  const installer = new CodeServer(tools, { root: shared, extensionsDir: path.join(shared, 'extensions'), settings: {} });
+  log(`installing ${path.basename(vsix)} into code-server`);
+  installer.installExtension(vsix);
+  const installed = fs.readdirSync(installer.extensionsDir).filter((d) => d.startsWith('cmdt-dev.cmdt-'));
+  check(installed.length === 1, `extension not installed: ${fs.readdirSync(installer.extensionsDir).join(', ')}`);
+
+  const lsp = process.env.CMDT_LSP ? path.resolve(process.env.CMDT_LSP) : '';
+  if (lsp) {
+    process.env.CMDT_LSP = lsp;
+  }
+  const results = [];
+  for (const sc of scenarios) {
+    if (only.length && !only.includes(sc.name)) {
+      continue;
+    }
+    if (sc.needsServer && !(lsp && fs.existsSync(lsp))) {
+      const why = lsp ? `CMDT_LSP=${lsp} does not exist` : 'CMDT_LSP is not set';
+      if (process.env.CMDT_E2E_REQUIRE_SERVER === '1') {
+        console.error(`[e2e] ${sc.name}: FAIL: ${why} (CMDT_E2E_REQUIRE_SERVER=1)`);
+        results.push({ name: sc.name, ok: false });
+      } else {
+        log(`${sc.name}: SKIPPED (${why})`);
+        results.push({ name: sc.name, ok: true, skipped: true });
+      }
+      continue;
+    }
+    results.push(await runScenario(sc, tools, vsix, installer.extensionsDir));
+  }
+  if (!keep) {
+    fs.rmSync(shared, { recursive: true, force: true });
+  }
+
+  const passed = results.filter((r) => r.ok && !r.skipped).length;
+  const failed = results.filter((r) => !r.ok).length;
+  const skipped = results.filter((r) => r.skipped).length;
+  log(`screenshots in ${outDir}`);
+  log(`total ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  console.log(`e2e: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((err) => {
+  console.error(`[e2e] ${err?.stack || err}`);
+  process.exitCode = 2;
+});

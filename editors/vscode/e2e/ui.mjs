@@ -1,0 +1,205 @@
+// Page helpers for VS Code 1.139 (code-server) driven by playwright-core. Selectors per /work/shared/notes/vscode-e2e.md.
+import * as fs from 'node:fs';
+import { AssertionFailed, log } from './lib.mjs';
+
+const EDITOR = '.part.editor .editor-group-container.active .monaco-editor';
+
+export function firstFile(ws) {
+  return fs.readdirSync(ws).filter((f) => f.endsWith('.cmdt')).sort()[0];
+}
+
+/** Polls fn until it returns a truthy value (returned), or fails with a message naming what was awaited. */
+export async function waitFor(page, fn, what, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) {
+        return v;
+      }
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new AssertionFailed(`timed out after ${timeout / 1000} s waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+    }
+    await page.waitForTimeout(250);
+  }
+}
+
+export async function screenshot(page, file) {
+  await page.screenshot({ path: file });
+  log(`screenshot ${file}`);
+}
+
+/** Waits until the workbench shows an editor for `name` with rendered text. */
+export async function openEditor(page, name) {
+  await waitFor(page, () => page.locator(`.part.editor .tab.active`).filter({ hasText: name }).count(), `an editor tab for ${name}`, 90_000);
+  await waitFor(page, () => page.locator(`${EDITOR} .view-line`).count(), `the text of ${name}`);
+}
+
+export async function focusEditor(page) {
+  await page.locator(`${EDITOR} .view-lines`).click({ position: { x: 5, y: 5 } });
+}
+
+export async function languageMode(page) {
+  return (await page.locator('#status\\.editor\\.mode').innerText()).trim();
+}
+
+export async function expectLanguageMode(page, mode) {
+  await waitFor(page, async () => (await languageMode(page)) === mode, `language mode "${mode}"`, 30_000).catch(async (err) => {
+    throw new AssertionFailed(`${err.message}; status bar shows "${await languageMode(page).catch(() => '?')}"`);
+  });
+}
+
+/** The active editor's visible lines, top to bottom, with each token's text, class and colour. */
+export async function lineTokens(page) {
+  return page.locator(`${EDITOR} .view-lines`).evaluate((root) => {
+    const lines = [...root.querySelectorAll(':scope > .view-line')].map((el) => ({
+      top: parseFloat(el.style.top) || 0,
+      text: el.textContent.replace(/\u00a0/g, ' '),
+      spans: [...el.querySelectorAll('span > span')].map((s) => ({
+        text: s.textContent.replace(/\u00a0/g, ' '),
+        cls: s.className,
+        color: getComputedStyle(s).color,
+      })),
+    }));
+    return lines.sort((a, b) => a.top - b.top);
+  });
+}
+
+/** The active editor's text (visible lines), without inlay hints. */
+export async function editorText(page) {
+  return page.locator(`${EDITOR} .view-lines`).evaluate((root) => {
+    const lines = [...root.querySelectorAll(':scope > .view-line')].map((el) => {
+      const c = el.cloneNode(true);
+      c.querySelectorAll('span[class*="dyn-rule"]').forEach((s) => s.remove());
+      return { top: parseFloat(el.style.top) || 0, text: c.textContent.replace(/\u00a0/g, ' ') };
+    });
+    return lines.sort((a, b) => a.top - b.top).map((l) => l.text).join('\n');
+  });
+}
+
+/** Texts of the inlay hints shown in the active editor. */
+export async function inlayHints(page) {
+  return page.locator(`${EDITOR} .view-lines span[class*="dyn-rule"]`).evaluateAll((els) =>
+    els.map((e) => e.textContent.replace(/\u00a0/g, ' ').trim()).filter(Boolean),
+  );
+}
+
+export async function toasts(page) {
+  return page.locator('.notifications-toasts .notification-list-item').evaluateAll((els) => els.map((e) => e.innerText));
+}
+
+export async function waitForToast(page, re, timeout = 60_000) {
+  return waitFor(page, async () => (await toasts(page)).find((t) => re.test(t)), `a notification matching ${re}`, timeout);
+}
+
+export async function waitForNoToast(page, re, timeout = 15_000) {
+  return waitFor(page, async () => !(await toasts(page)).some((t) => re.test(t)), `no notification matching ${re}`, timeout);
+}
+
+/** Runs a command palette entry by its exact label ("cmdt: Run transcript"). */
+export async function runCommand(page, label) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${label}`);
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({
+    has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
+  });
+  await waitFor(page, () => row.count(), `the command "${label}" in the palette`, 30_000);
+  await row.first().click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' }).catch(() => undefined);
+}
+
+export async function openFromExplorer(page, name) {
+  const row = page.locator('.explorer-folders-view .monaco-list-row').filter({ hasText: new RegExp(`^${name.replace('.', '\\.')}$`) });
+  await waitFor(page, () => row.count(), `${name} in the Explorer`, 30_000);
+  await row.first().click();
+  await openEditor(page, name);
+}
+
+/** Error/warning counts from the status bar's problems item. */
+export async function problemCounts(page) {
+  const label = (await page.locator('#status\\.problems').getAttribute('aria-label')) ?? '';
+  const n = (re) => {
+    const m = re.exec(label);
+    return m ? parseInt(m[1], 10) : 0;
+  };
+  return { errors: n(/Errors?: (\d+)/i), warnings: n(/Warnings?: (\d+)/i), label };
+}
+
+export async function openProblems(page) {
+  if (await page.locator('.markers-panel').isVisible().catch(() => false)) {
+    return;
+  }
+  await page.locator('#status\\.problems').click();
+  await page.locator('.markers-panel').waitFor({ state: 'visible' });
+}
+
+/** aria-labels of the Problems panel rows (markers carry their full message there). */
+export async function problemRows(page) {
+  await openProblems(page);
+  return page.locator('.markers-panel .monaco-list-row').evaluateAll((els) =>
+    els.map((e) => e.getAttribute('aria-label') || e.innerText),
+  );
+}
+
+export async function lenses(page) {
+  return page.locator(`${EDITOR} .codelens-decoration a`).evaluateAll((els) => els.map((e) => e.textContent.trim()));
+}
+
+export async function hasLens(page, prefix) {
+  return (await lenses(page)).some((l) => l.startsWith(prefix));
+}
+
+export async function clickLens(page, prefix, timeout = 60_000) {
+  await waitFor(page, () => hasLens(page, prefix), `a code lens "${prefix}…" (lenses: shown on failure)`, timeout).catch(async (err) => {
+    throw new AssertionFailed(`${err.message}; lenses: ${JSON.stringify(await lenses(page))}`);
+  });
+  const all = page.locator(`${EDITOR} .codelens-decoration a`);
+  const n = await all.count();
+  for (let i = 0; i < n; i++) {
+    const t = (await all.nth(i).textContent()).trim();
+    if (t.startsWith(prefix)) {
+      log(`clicking lens "${t}"`);
+      await all.nth(i).click();
+      return t;
+    }
+  }
+  throw new AssertionFailed(`lens "${prefix}" vanished before the click`);
+}
+
+async function clickLine(page, text) {
+  const line = page.locator(`${EDITOR} .view-line`).filter({ hasText: text });
+  await waitFor(page, () => line.count(), `an editor line containing "${text}"`, 30_000);
+  await line.first().click();
+}
+
+export async function deleteLineContaining(page, text) {
+  await clickLine(page, text);
+  await page.keyboard.press('Control+Shift+K');
+  await waitFor(page, async () => !(await editorText(page)).includes(text), `the line "${text}" to be deleted`, 10_000);
+}
+
+export async function save(page) {
+  await page.keyboard.press('Control+S');
+  await waitFor(page, async () => (await page.locator('.part.editor .tab.active.dirty').count()) === 0, 'the file to be saved', 15_000);
+}
+
+/** Opens the quick-fix menu on the line containing `text` and applies the action whose title matches `re`. */
+export async function quickFix(page, text, re) {
+  await clickLine(page, text);
+  await page.keyboard.press('Control+Period');
+  const items = page.locator('.action-widget .monaco-list-row');
+  await waitFor(page, () => items.count(), 'the quick-fix menu', 15_000);
+  const titles = await items.evaluateAll((els) => els.map((e) => e.innerText.trim()));
+  const i = titles.findIndex((t) => re.test(t));
+  if (i < 0) {
+    throw new AssertionFailed(`no quick fix matching ${re}; offered: ${JSON.stringify(titles)}`);
+  }
+  log(`applying quick fix "${titles[i]}"`);
+  await items.nth(i).click();
+}
