@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -141,4 +143,77 @@ func shardAssign(items []ShardItem, total int) map[string]int {
 		assign[e.path] = best
 	}
 	return assign
+}
+
+// ShardPlanID returns a short fingerprint of the whole assignment of items
+// to total shards. Workers that print it (e.g. "shard 2/4, plan 3f9a…")
+// can be checked to agree: equal IDs mean the shards partition the suite;
+// different ones mean they were given different inputs (see Shard).
+func ShardPlanID(items []ShardItem, total int) string {
+	assign := shardAssign(items, total)
+	paths := make([]string, 0, len(assign))
+	for p := range assign {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	h := sha256.New()
+	fmt.Fprintf(h, "cmdt shard plan v1\x00%d\x00", total)
+	for _, p := range paths {
+		fmt.Fprintf(h, "%d\x00%s\x00", assign[p], p)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// RecordedDurations returns, for each target, the run time recorded in
+// the newest manifest of its entry in store (0 when unknown: no entry, a
+// failure mark, an unreadable entry). store nil means c's store.
+//
+// For CI shards, pass the local store (not a Tiered one): every worker
+// then sees the same snapshot, the cache restored at job start (or none),
+// rather than a remote that shards finishing earlier are updating, which
+// would make the workers disagree on the plan.
+func RecordedDurations(ctx context.Context, c *Cache, store Store, targets []Target) ([]time.Duration, error) {
+	if store == nil {
+		store = c.Store()
+	}
+	out := make([]time.Duration, len(targets))
+	keys := make([]string, len(targets))
+	for i, t := range targets {
+		if k, err := c.Key(t); err == nil {
+			keys[i] = k
+		}
+	}
+	var batch map[string][]byte
+	if b, ok := store.(BatchGetter); ok {
+		var want []string
+		for _, k := range keys {
+			if k != "" {
+				want = append(want, k)
+			}
+		}
+		batch, _ = b.GetMany(ctx, want)
+	}
+	for i, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return out, fmt.Errorf("recorded durations: %w", err)
+		}
+		if k == "" {
+			continue
+		}
+		data, ok := batch[k]
+		if batch == nil {
+			var err error
+			if data, err = store.Get(ctx, k); err != nil {
+				continue
+			}
+			ok = true
+		}
+		if !ok {
+			continue
+		}
+		if e, err := DecodeEntry(data); err == nil && len(e.Manifests) > 0 {
+			out[i] = max(e.Manifests[0].Duration, 0)
+		}
+	}
+	return out, nil
 }

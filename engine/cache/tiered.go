@@ -248,3 +248,37 @@ func (t *TieredStore) writeBackMany(ctx context.Context, got map[string][]byte) 
 	close(work)
 	wg.Wait()
 }
+
+// Prefetch fetches the entries of targets in one batch when c's store can
+// batch (a Tiered store over a remote), so the Lookups that follow read
+// them from the local tier instead of making two round trips each, one
+// transcript after another. It returns how many entries were found; a
+// store that cannot batch makes it a no-op. Only a cancelled ctx is an
+// error: targets whose key cannot be computed are skipped (their Lookup
+// reports the problem), and remote failures are the store's to degrade.
+func Prefetch(ctx context.Context, c *Cache, targets []Target) (int, error) {
+	b, ok := c.Store().(BatchGetter)
+	if !ok || len(targets) == 0 {
+		return 0, nil
+	}
+	keys := make([]string, 0, len(targets))
+	seen := make(map[string]bool, len(targets))
+	for _, t := range targets {
+		k, err := c.Key(t)
+		if err != nil || seen[k] {
+			continue
+		}
+		seen[k] = true
+		keys = append(keys, k)
+	}
+	got, err := b.GetMany(ctx, keys)
+	if err != nil {
+		if ctx.Err() != nil {
+			return len(got), fmt.Errorf("cache prefetch: %w", context.Cause(ctx))
+		}
+		// A store that is not Tiered may fail a batch; Lookup will ask
+		// again one by one.
+		return len(got), nil
+	}
+	return len(got), nil
+}
