@@ -322,6 +322,7 @@ func TestTestlog(t *testing.T) {
 	abs := func(p string) string { return filepath.Join(dir, p) }
 	for _, want := range []string{
 		"getenv CMDT_TEST_VAR",
+		"getenv CMDT_UPDATE", // so leaving update mode re-runs
 		"stat " + abs("data.txt"),
 		"stat " + abs("deps.txt"),
 		"open " + abs("deps.txt"), // the engine reads the depfile
