@@ -1,0 +1,272 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Available reports whether tracing works here: nil, or an error wrapping
+// ErrUnavailable that says why (ptrace denied in a container, this process
+// already traced, a kernel older than 5.3). The first call runs a probe,
+// a traced run of the current binary that takes a few milliseconds; the
+// result is cached.
+func Available() error { return probeResult().err }
+
+type probeOutcome struct {
+	err  error
+	mode Mode // the mode the probe ran in: ModePtraceAll if seccomp failed
+}
+
+var probeResult = sync.OnceValue(func() probeOutcome {
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), shimEnv+"="+shimProbe)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	p, err := start(cmd, Options{})
+	if err != nil {
+		return probeOutcome{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+	}
+	rep, err := p.Wait()
+	if err != nil {
+		return probeOutcome{err: fmt.Errorf("%w: probe: %w: %s", ErrUnavailable, err, bytes.TrimSpace(stderr.Bytes()))}
+	}
+	for _, a := range rep.Accesses {
+		if a.Path == probePath && a.Op == OpStat {
+			return probeOutcome{mode: rep.Mode}
+		}
+	}
+	return probeOutcome{err: fmt.Errorf("%w: the probe's system calls were not observed", ErrUnavailable)}
+})
+
+// Process is a command started under the tracer.
+type Process struct {
+	cmd *exec.Cmd
+	t   *tracer
+
+	done    chan struct{} // the tracer goroutine has finished
+	reaping bool          // the reaper goroutine was started
+	reaped  chan struct{} // cmd.Wait has returned
+	loopErr error
+	waitErr error
+
+	waitOnce sync.Once
+	report   *Report
+	err      error
+}
+
+// Start starts cmd, which must not have been started, under the tracer. It
+// sets cmd.SysProcAttr.Ptrace on a copy of cmd.SysProcAttr (so Setpgid and
+// the rest are kept) and runs the command from a dedicated OS thread,
+// which is its parent and tracer.
+//
+// Errors are those of cmd.Start (an *fs.PathError wrapping ENOENT, EACCES,
+// ENOEXEC... for a program that cannot be executed), or wrap
+// ErrUnavailable when tracing does not work here.
+//
+// Call Wait, and not cmd.Wait: the Process calls cmd.Wait itself once the
+// command has exited. Killing the command or its process group from
+// another goroutine is fine; Wait then returns promptly.
+func Start(cmd *exec.Cmd, opts Options) (*Process, error) {
+	probe := probeResult()
+	if probe.err != nil {
+		return nil, probe.err
+	}
+	if opts.Mode == ModeSeccomp && probe.mode != ModeSeccomp {
+		opts.Mode = ModePtraceAll // seccomp does not work here; do not retry it each time
+	}
+	return start(cmd, opts)
+}
+
+func start(cmd *exec.Cmd, opts Options) (*Process, error) {
+	switch {
+	case cmd.Process != nil:
+		return nil, errors.New("trace: command already started")
+	case cmd.Err != nil:
+		return nil, cmd.Err
+	case cmd.SysProcAttr != nil && cmd.SysProcAttr.Ptrace:
+		return nil, errors.New("trace: SysProcAttr.Ptrace is set; the tracer sets it")
+	case opts.Mode != ModeSeccomp && opts.Mode != ModePtraceAll:
+		return nil, fmt.Errorf("trace: unknown mode %v", opts.Mode)
+	}
+	rootPath, err := programPath(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	p := &Process{cmd: cmd, done: make(chan struct{}), reaped: make(chan struct{})}
+	result := make(chan error, 1)
+	p.t = newTracer(opts, rootPath, func(err error) { result <- err })
+	if err := runOnCleanThread(p.run); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if err := <-result; err != nil {
+		// Nothing may be left behind: wait for the tracer and, if the
+		// command started, for its reaping.
+		<-p.done
+		if p.reaping {
+			<-p.reaped
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// programPath is the absolute path of the program cmd runs: a relative
+// Path is relative to cmd.Dir, as the child executes it after chdir.
+func programPath(cmd *exec.Cmd) (string, error) {
+	if filepath.IsAbs(cmd.Path) {
+		return filepath.Clean(cmd.Path), nil
+	}
+	dir, err := filepath.Abs(cmd.Dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, cmd.Path), nil
+}
+
+// run is the tracer goroutine, on its locked thread. It reports whether
+// the thread may be unlocked (handed back to the Go scheduler) afterwards.
+func (p *Process) run() (unlock bool) {
+	defer close(p.done)
+	t, cmd := p.t, p.cmd
+	restore := prepare(cmd, t.shim)
+	err := cmd.Start()
+	restore()
+	if err != nil {
+		t.started(err)
+		return true
+	}
+	t.root = cmd.Process.Pid
+	p.reaping = true
+	go p.reap()
+	switch err := t.attach(); {
+	case errors.Is(err, errRootExited):
+		t.started(nil) // killed at once: Wait reports how
+	case err != nil:
+		t.started(err) // the command was killed; the loop reaps it
+	case !t.shim:
+		t.started(nil)
+	}
+	if err := t.loop(); err != nil {
+		// Unexpected. Kill the command, let cmd.Wait reap it, and end the
+		// thread still locked: PTRACE_O_EXITKILL kills the other tracees.
+		p.loopErr = err
+		_ = cmd.Process.Kill()
+		if !t.rootGone {
+			t.rootGone = true
+			close(t.rootExited)
+		}
+		t.started(err)
+		return false
+	}
+	return true
+}
+
+// prepare sets up cmd for tracing (and for the shim) and returns a
+// function that restores the fields it changed, once cmd has started.
+func prepare(cmd *exec.Cmd, shim bool) (restore func()) {
+	path, env, attr := cmd.Path, cmd.Env, cmd.SysProcAttr
+	var traced syscall.SysProcAttr
+	if attr != nil {
+		traced = *attr
+	}
+	traced.Ptrace = true
+	cmd.SysProcAttr = &traced
+	if shim {
+		cmd.Env = append(cmd.Environ(), shimEnv+"="+shimExec+cmd.Path)
+		cmd.Path = "/proc/self/exe"
+	}
+	return func() { cmd.Path, cmd.Env, cmd.SysProcAttr = path, env, attr }
+}
+
+// reap calls cmd.Wait once the command has exited (not before: while it
+// lives, a wait from this process would take its ptrace stops), then
+// kills whatever the command left running: a tracee cannot outlive the
+// tracer, and Wait must return.
+func (p *Process) reap() {
+	defer close(p.reaped)
+	<-p.t.rootExited
+	p.waitErr = p.cmd.Wait()
+	p.t.killAll()
+}
+
+// Wait waits for the command to exit and for cmd.Wait to finish (its I/O,
+// WaitDelay), then for the rest of the traced tree. Processes the command
+// left running in the background are killed at that point, as the
+// process group of a finished command would be. The error is cmd.Wait's:
+// an *exec.ExitError for a non-zero status or a signal.
+//
+// Wait may be called more than once; it returns the same results.
+func (p *Process) Wait() (*Report, error) {
+	p.waitOnce.Do(func() {
+		<-p.reaped
+		<-p.done
+		list := p.t.rec.list
+		resolveLinks(list)
+		p.report = &Report{Accesses: list, Mode: p.t.mode}
+		p.err = p.waitErr
+		if p.err == nil && p.loopErr != nil {
+			p.err = p.loopErr
+		}
+	})
+	return p.report, p.err
+}
+
+// runOnCleanThread runs fn on a goroutine locked to an OS thread that has
+// no child process and is not the main thread, and unlocks the thread
+// afterwards if fn says so (else the thread ends with the goroutine).
+//
+// The tracer waits for "any tracee" with __WNOTHREAD: that covers the
+// thread's own children, so there must be none but the command. The main
+// thread is avoided because orphans of other exiting threads are handed
+// to it. Threads found unsuitable are held until a good one is found, so
+// that each attempt lands on another thread.
+func runOnCleanThread(fn func() (unlock bool)) error {
+	var held []chan struct{}
+	defer func() {
+		for _, h := range held {
+			close(h)
+		}
+	}()
+	for range 8 {
+		ok := make(chan bool)
+		release := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			if !threadIsClean() {
+				ok <- false
+				<-release
+				runtime.UnlockOSThread()
+				return
+			}
+			ok <- true
+			if fn() {
+				runtime.UnlockOSThread()
+			}
+		}()
+		if <-ok {
+			return nil
+		}
+		held = append(held, release)
+	}
+	return errors.New("no OS thread without child processes for the tracer")
+}
+
+func threadIsClean() bool {
+	if unix.Gettid() == unix.Getpid() {
+		return false
+	}
+	children, err := os.ReadFile("/proc/thread-self/children")
+	// Without CONFIG_PROC_CHILDREN the file is missing: nothing to check.
+	return err != nil || len(bytes.TrimSpace(children)) == 0
+}
