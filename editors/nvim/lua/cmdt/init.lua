@@ -55,6 +55,10 @@ local defaults = {
   -- function(client, bufnr) called after the plugin's own attach logic:
   -- the place for buffer-local mappings.
   on_attach = nil,
+  -- Start the server for cmdt buffers. false: something else starts it
+  -- (nvim-lspconfig); the commands still work with any client named
+  -- "cmdt", and require("cmdt").on_attach can be its on_attach.
+  autostart = true,
 }
 
 M.config = vim.deepcopy(defaults)
@@ -121,7 +125,10 @@ local function codelens_refresh_handler(_, _, ctx)
   return vim.NIL
 end
 
-local function on_attach(client, bufnr)
+--- Per-buffer setup once a cmdt client is attached: lens refreshes, inlay
+--- hints, then the user's on_attach. Public so that a client started by
+--- other means (nvim-lspconfig) can use it as its on_attach.
+function M.on_attach(client, bufnr)
   local cfg = M.config
   if cfg.codelens then
     local group = vim.api.nvim_create_augroup("cmdt_codelens_" .. bufnr, { clear = true })
@@ -165,7 +172,7 @@ local function make_config(root)
       return filetype.language_id(ft)
     end,
     handlers = { ["workspace/codeLens/refresh"] = codelens_refresh_handler },
-    on_attach = on_attach,
+    on_attach = M.on_attach,
   }
 end
 
@@ -337,6 +344,9 @@ function M.setup(opts)
   create_commands()
 
   local group = vim.api.nvim_create_augroup("cmdt", { clear = true })
+  if not M.config.autostart then
+    return
+  end
   vim.api.nvim_create_autocmd("FileType", {
     group = group,
     pattern = M.config.filetypes,
