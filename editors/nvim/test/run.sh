@@ -40,6 +40,15 @@ fi
 
 failed=()
 start=$SECONDS
+
+# The help file must produce tags without errors (duplicate tags: E154).
+mkdir -p "$TMP/doc" && cp "$PLUGIN_DIR/doc/cmdt.txt" "$TMP/doc/"
+if nvim --headless -u NONE -i NONE -n -c "try | helptags $TMP/doc | catch | cquit 1 | endtry" -c 'qa!' </dev/null >"$TMP/helptags.out" 2>&1 \
+   && grep -q '^:CmdtRun\b' "$TMP/doc/tags"; then
+  echo "PASS helptags doc/cmdt.txt ($(wc -l <"$TMP/doc/tags") tags)"
+else
+  echo "FAIL helptags doc/cmdt.txt"; cat "$TMP/helptags.out"; failed+=(helptags)
+fi
 for t in "${tests[@]}"; do
   name="$(basename "$t" .lua)"
   ws="$TMP/ws-$name"
@@ -72,7 +81,7 @@ done
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "nvim tests: ${#failed[@]} of ${#tests[@]} FAILED (${failed[*]}) in $((SECONDS - start))s"
+  echo "nvim tests: ${#failed[@]} of $((${#tests[@]} + 1)) FAILED (${failed[*]}) in $((SECONDS - start))s"
   exit 1
 fi
 echo "nvim tests: all ${#tests[@]} passed in $((SECONDS - start))s"
