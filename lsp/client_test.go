@@ -275,3 +275,5 @@ func workspaceDir(t *testing.T, files map[string]string) string {
 	writeFiles(t, dir, files)
 	return dir
 }
+
+func newSlog(h slog.Handler) *slog.Logger { return slog.New(h) }

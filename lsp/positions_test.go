@@ -18,14 +18,14 @@ func TestCharCountAndByteColumn(t *testing.T) {
 		utf16Length int
 	}{
 		{"abc", 2, 2, 3},
-		{"abc", 99, 3, 3},          // past the end clamps
-		{"abc", -1, 0, 3},          // negative clamps
-		{"é!", 1, 2, 2},            // é is 2 bytes, 1 unit
-		{"中文x", 2, 6, 3},           // 3 bytes each, 1 unit each
-		{"😀x", 2, 4, 3},            // astral: 4 bytes, 2 units
-		{"😀x", 1, 0, 3},            // inside the surrogate pair: character start
-		{"😀x", 3, 5, 3},            // after x
-		{"a\xffb", 2, 2, 3},        // invalid byte counts as one unit
+		{"abc", 99, 3, 3},   // past the end clamps
+		{"abc", -1, 0, 3},   // negative clamps
+		{"é!", 1, 2, 2},     // é is 2 bytes, 1 unit
+		{"中文x", 2, 6, 3},    // 3 bytes each, 1 unit each
+		{"😀x", 2, 4, 3},     // astral: 4 bytes, 2 units
+		{"😀x", 1, 0, 3},     // inside the surrogate pair: character start
+		{"😀x", 3, 5, 3},     // after x
+		{"a\xffb", 2, 2, 3}, // invalid byte counts as one unit
 		{"", 5, 0, 0},
 		{"x😀😀", 5, 9, 5},
 	} {
