@@ -413,9 +413,9 @@ func (r *RemoteStore) transportError(ctx context.Context, method, kind, hash str
 }
 
 // statusError turns an unexpected HTTP status into an error. A 4xx on PUT
-// (other than 401 and 408/429, which are about us or load, not the object)
-// means uploads are refused; everything else means the server is unusable
-// for now.
+// means uploads are refused (401/403: a server that lets everyone read but
+// only CI write; 405: no WebDAV), except 408 and 429, which are about load;
+// everything else means the server is unusable for now.
 func (r *RemoteStore) statusError(method, kind, hash string, resp *http.Response) error {
 	sentinel := ErrRemoteUnavailable
 	if method == http.MethodPut && resp.StatusCode/100 == 4 &&

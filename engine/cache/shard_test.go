@@ -158,3 +158,25 @@ func TestShardPanicsOnBadIndex(t *testing.T) {
 		}()
 	}
 }
+
+func TestShardPlanID(t *testing.T) {
+	items := []cache.ShardItem{{Path: "a", Duration: 3 * time.Second}, {Path: "b", Duration: time.Second}, {Path: "c", Duration: time.Second}, {Path: "d"}}
+	id := cache.ShardPlanID(items, 2)
+	if len(id) != 12 {
+		t.Fatalf("id = %q", id)
+	}
+	reversed := slices.Clone(items)
+	slices.Reverse(reversed)
+	if got := cache.ShardPlanID(reversed, 2); got != id {
+		t.Errorf("order changed the plan id: %s vs %s", got, id)
+	}
+	if cache.ShardPlanID(items, 3) == id {
+		t.Error("another shard count has the same plan id")
+	}
+	// A worker that saw other durations (one more known) has another plan.
+	other := slices.Clone(items)
+	other[3].Duration = 10 * time.Second
+	if !slices.Equal(cache.Shard(items, 1, 2), cache.Shard(other, 1, 2)) && cache.ShardPlanID(other, 2) == id {
+		t.Error("different assignments share a plan id")
+	}
+}

@@ -433,3 +433,43 @@ func TestTieredNilRemote(t *testing.T) {
 		t.Errorf("Tiered(local, nil) = %T, want local itself", s)
 	}
 }
+
+// TestTieredNginxAuthenticatedUploads: the docs' set-up where anyone reads
+// and only CI, with a token from CMDT_REMOTE_CACHE_HEADERS, writes. A
+// laptop without the token keeps reading after its first upload is
+// refused.
+func TestTieredNginxAuthenticatedUploads(t *testing.T) {
+	srv := nginxtest.StartTBWith(t, nginxtest.Options{UploadUser: "ci", UploadPassword: "s3cret"})
+	ctx := context.Background()
+
+	t.Setenv(cache.EnvRemoteCacheHeaders, "Authorization: Basic Y2k6czNjcmV0") // ci:s3cret
+	opts, err := cache.RemoteOptionsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wCI warnings
+	ci := cache.Tiered(newLocal(t), openRemote(t, srv.URL, opts), true, wCI.add)
+	k := testKey("from CI")
+	if err := ci.Put(ctx, k, []byte("manifest")); err != nil {
+		t.Fatal(err)
+	}
+	if st := stats(t, ci); st.Uploads != 1 || len(wCI.list()) != 0 {
+		t.Fatalf("CI with the token: stats %+v, warnings %v", st, wCI.list())
+	}
+
+	var wLaptop warnings
+	laptop := cache.Tiered(newLocal(t), openRemote(t, srv.URL, cache.RemoteOptions{}), true, wLaptop.add)
+	if err := laptop.Put(ctx, testKey("laptop"), []byte("mine")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := laptop.Get(ctx, k); err != nil || string(got) != "manifest" {
+		t.Fatalf("laptop Get = %q, %v", got, err)
+	}
+	ws := wLaptop.list()
+	if len(ws) != 1 || !errors.Is(ws[0], cache.ErrRemoteReadOnly) {
+		t.Fatalf("laptop warnings = %v; want one ErrRemoteReadOnly", ws)
+	}
+	if _, err := os.Stat(filepath.Join(srv.Root, "ac", testKey("laptop"))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the anonymous upload landed: %v", err)
+	}
+}

@@ -80,6 +80,7 @@ http {
     listen 127.0.0.1:%[3]d;
     root %[4]s;
     location / {
+      %[5]s
       dav_methods PUT DELETE MKCOL;
       create_full_put_path on;
       client_max_body_size 1g;
@@ -88,9 +89,21 @@ http {
 }
 `
 
+// Options configure a server.
+type Options struct {
+	// UploadUser and UploadPassword, when set, protect every method but GET
+	// and HEAD with HTTP basic auth (limit_except + auth_basic): anyone may
+	// read, only holders of the password may write, as in
+	// docs/remote-cache.md.
+	UploadUser, UploadPassword string
+}
+
 // Start starts nginx with its files under dir (created if needed) and waits
 // until it answers HTTP. The caller must Stop it.
-func Start(dir string) (*Server, error) {
+func Start(dir string) (*Server, error) { return StartWith(dir, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(dir string, opts Options) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
@@ -105,11 +118,21 @@ func Start(dir string) (*Server, error) {
 			return nil, fmt.Errorf("nginxtest: %w", err)
 		}
 	}
+	auth := ""
+	if opts.UploadUser != "" {
+		// {PLAIN} keeps the test free of a hashing tool; use a real
+		// hash (htpasswd -B) on a server.
+		pw := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(pw, []byte(opts.UploadUser+":{PLAIN}"+opts.UploadPassword+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("nginxtest: %w", err)
+		}
+		auth = fmt.Sprintf(`limit_except GET HEAD { auth_basic "cmdt cache uploads"; auth_basic_user_file %s; }`, pw)
+	}
 	// Picking a free port and handing it to nginx races with other
 	// processes taking it in between; retry a few times on that.
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		s, err := startOnce(bin, dir, root)
+		s, err := startOnce(bin, dir, root, auth)
 		if err == nil {
 			return s, nil
 		}
@@ -121,7 +144,7 @@ func Start(dir string) (*Server, error) {
 	return nil, lastErr
 }
 
-func startOnce(bin, dir, root string) (*Server, error) {
+func startOnce(bin, dir, root, auth string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("nginxtest: free port: %w", err)
@@ -131,7 +154,7 @@ func startOnce(bin, dir, root string) (*Server, error) {
 		user = "user root;"
 	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(config, user, dir, port, root)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(config, user, dir, port, root, auth)), 0o644); err != nil {
 		return nil, fmt.Errorf("nginxtest: %w", err)
 	}
 	errLog := filepath.Join(dir, "error.log")
@@ -222,10 +245,16 @@ func (s *Server) Stop() error {
 // the test ends; the test is skipped when nginx is not installed.
 func StartTB(tb testing.TB) *Server {
 	tb.Helper()
+	return StartTBWith(tb, Options{})
+}
+
+// StartTBWith is StartTB with options.
+func StartTBWith(tb testing.TB, opts Options) *Server {
+	tb.Helper()
 	if _, err := Binary(); err != nil {
 		tb.Skipf("skipping: %v", err)
 	}
-	s, err := Start(tb.TempDir())
+	s, err := StartWith(tb.TempDir(), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
