@@ -257,3 +257,59 @@ export async function launchBrowser(tools, profileDir) {
 export function mkTemp(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
+
+/**
+ * Starts the language server once over stdio and returns its initialize result (capabilities), so scenarios
+ * can be skipped, with a reason, until the server offers what they test.
+ */
+export function probeServer(bin, timeoutMs = 15_000) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let buf = Buffer.alloc(0);
+    let stderr = '';
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`${bin} did not answer initialize within ${timeoutMs / 1000} s; stderr:\n${stderr}`));
+    }, timeoutMs);
+    const send = (msg) => {
+      const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...msg }));
+      p.stdin.write(`Content-Length: ${body.length}\r\n\r\n`);
+      p.stdin.write(body);
+    };
+    p.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    p.stdout.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const sep = buf.indexOf('\r\n\r\n');
+        if (sep < 0) {
+          return;
+        }
+        const m = /Content-Length: *(\d+)/i.exec(buf.subarray(0, sep).toString());
+        const len = m ? parseInt(m[1], 10) : 0;
+        if (buf.length < sep + 4 + len) {
+          return;
+        }
+        const msg = JSON.parse(buf.subarray(sep + 4, sep + 4 + len).toString());
+        buf = buf.subarray(sep + 4 + len);
+        if (msg.id === 1) {
+          clearTimeout(timer);
+          send({ id: 2, method: 'shutdown' });
+          send({ method: 'exit' });
+          setTimeout(() => p.kill('SIGKILL'), 2000).unref();
+          if (msg.error) {
+            reject(new Error(`initialize failed: ${JSON.stringify(msg.error)}`));
+          } else {
+            resolve(msg.result);
+          }
+        }
+      }
+    });
+    send({ id: 1, method: 'initialize', params: { processId: process.pid, rootUri: null, capabilities: {} } });
+  });
+}

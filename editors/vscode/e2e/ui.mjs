@@ -203,3 +203,11 @@ export async function quickFix(page, text, re) {
   log(`applying quick fix "${titles[i]}"`);
   await items.nth(i).click();
 }
+
+/** Types text on a new last line of the active editor. */
+export async function typeAtEnd(page, text) {
+  await focusEditor(page);
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(text);
+  await waitFor(page, async () => (await editorText(page)).includes(text), `"${text}" in the buffer`, 10_000);
+}

@@ -138,6 +138,14 @@ function startClient(opts: { forceMessage?: boolean } = {}): Promise<LanguageCli
       ],
       outputChannel: output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      // The server reads its settings ({undeclaredDependencies, shellSyntax, ...}) from initializationOptions
+      // and from workspace/didChangeConfiguration ({settings: {cmdt: {...}}}); it needs file events to keep
+      // dependency diagnostics current, and does not register watchers itself.
+      initializationOptions: serverSettings(),
+      synchronize: {
+        configurationSection: 'cmdt',
+        fileEvents: vscode.workspace.createFileSystemWatcher('**/*'),
+      },
     };
     const c = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
     c.onDidChangeState((e) => {
@@ -163,6 +171,10 @@ function startClient(opts: { forceMessage?: boolean } = {}): Promise<LanguageCli
     starting = undefined;
   });
   return starting;
+}
+
+function serverSettings(): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(vscode.workspace.getConfiguration('cmdt'))) as Record<string, unknown>;
 }
 
 async function restart(fromUser: boolean): Promise<void> {
@@ -262,6 +274,10 @@ class StatusBar implements vscode.Disposable {
           return;
         }
         const view = formatStatus(result, vscode.workspace.asRelativePath(doc.uri));
+        if (!view.visible) {
+          this.item.hide();
+          return;
+        }
         this.item.text = view.text;
         this.item.tooltip = view.tooltip;
         this.item.backgroundColor = view.background ? new vscode.ThemeColor(view.background) : undefined;

@@ -10,6 +10,8 @@ export interface StatusResult {
 }
 
 export interface StatusView {
+  /** False when there is nothing to say (status unknown and no text): the item is hidden. */
+  visible: boolean;
   /** Status-bar text, with a codicon. */
   text: string;
   tooltip: string;
@@ -54,7 +56,7 @@ export function formatStatus(result: unknown, fileName?: string): StatusView {
   const text = raw === '' ? v.fallback : raw;
   const label = `${v.icon} cmdt: ${escapeIcons(truncate(text, MAX_TEXT))}`;
   const tooltip = [fileName ? `${fileName}: ${text}` : text, v.tooltip, 'Click to run the transcript.'].join('\n');
-  return { text: label, tooltip, background: v.background };
+  return { visible: status !== 'unknown' || raw !== '', text: label, tooltip, background: v.background };
 }
 
 /** JSON-RPC's MethodNotFound: the server does not implement cmdt/status (then the item is hidden). */

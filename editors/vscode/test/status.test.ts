@@ -27,8 +27,12 @@ test('empty text falls back to a word for the status', () => {
   assert.equal(formatStatus({ status: 'fresh' }).text, '$(pass) cmdt: cached ✓');
 });
 
-test('malformed or unknown results read as unknown', () => {
+test('malformed or unknown results read as unknown; unknown without text is hidden', () => {
   assert.equal(formatStatus(null).text, '$(question) cmdt: status unknown');
+  assert.equal(formatStatus(null).visible, false);
+  assert.equal(formatStatus({ status: 'unknown', text: '' }).visible, false);
+  assert.equal(formatStatus({ status: 'unknown', text: 'no cache' }).visible, true);
+  assert.equal(formatStatus({ status: 'never-run', text: '' }).visible, true);
   assert.equal(formatStatus('fresh').text, '$(question) cmdt: status unknown');
   assert.equal(formatStatus({ status: 'weird', text: 'hm' }).text, '$(question) cmdt: hm');
   assert.equal(isCacheStatus('fresh'), true);
