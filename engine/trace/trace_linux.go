@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -76,7 +77,8 @@ type Process struct {
 //
 // Call Wait, and not cmd.Wait: the Process calls cmd.Wait itself once the
 // command has exited. Killing the command or its process group from
-// another goroutine is fine; Wait then returns promptly.
+// another goroutine is fine; Wait then returns promptly (see Wait for
+// processes that left the group).
 func Start(cmd *exec.Cmd, opts Options) (*Process, error) {
 	probe := probeResult()
 	if probe.err != nil {
@@ -190,27 +192,39 @@ func prepare(cmd *exec.Cmd, shim bool) (restore func()) {
 }
 
 // reap calls cmd.Wait once the command has exited (not before: while it
-// lives, a wait from this process would take its ptrace stops), then
-// kills whatever the command left running: a tracee cannot outlive the
-// tracer, and Wait must return.
+// lives, a wait from this process would take its ptrace stops). If
+// cmd.WaitDelay is set, processes the command left running are killed
+// that long after it exited, as cmd.Wait gives up on pipes they hold.
 func (p *Process) reap() {
 	defer close(p.reaped)
 	<-p.t.rootExited
+	exited := time.Now()
 	p.waitErr = p.cmd.Wait()
-	p.t.killAll()
+	if p.cmd.WaitDelay <= 0 {
+		return
+	}
+	timer := time.NewTimer(time.Until(exited.Add(p.cmd.WaitDelay)))
+	defer timer.Stop()
+	select {
+	case <-p.done:
+	case <-timer.C:
+		p.t.killAll()
+	}
 }
 
-// Wait waits for the command to exit and for cmd.Wait to finish (its I/O,
-// WaitDelay), then for the rest of the traced tree. Processes the command
-// left running in the background are killed at that point, as the
-// process group of a finished command would be. The error is cmd.Wait's:
-// an *exec.ExitError for a non-zero status or a signal.
+// Wait waits for the command to exit, for cmd.Wait to finish (the
+// command's I/O), and for the rest of the traced tree: a process the
+// command left running in the background is still observed. If
+// cmd.WaitDelay is set, such leftovers are killed WaitDelay after the
+// command exited, so Wait returns even if one escaped the command's
+// process group. The error is cmd.Wait's: an *exec.ExitError for a
+// non-zero status or a signal.
 //
 // Wait may be called more than once; it returns the same results.
 func (p *Process) Wait() (*Report, error) {
 	p.waitOnce.Do(func() {
-		<-p.reaped
 		<-p.done
+		<-p.reaped
 		list := p.t.rec.list
 		resolveLinks(list)
 		p.report = &Report{Accesses: list, Mode: p.t.mode}

@@ -1,0 +1,295 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// procEntry is what /proc says about one process.
+type procEntry struct {
+	pid, ppid, pgid, tracer int
+	state                   string
+	comm                    string
+}
+
+func readProc(t *testing.T) []procEntry {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []procEntry
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
+		s := string(stat)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		f := strings.Fields(s[end+1:])
+		e := procEntry{pid: pid, comm: s[open+1 : end], state: f[0]}
+		e.ppid, _ = strconv.Atoi(f[1])
+		e.pgid, _ = strconv.Atoi(f[2])
+		if status, err := os.ReadFile(filepath.Join("/proc", d.Name(), "status")); err == nil {
+			for _, line := range strings.Split(string(status), "\n") {
+				if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
+					e.tracer, _ = strconv.Atoi(strings.TrimSpace(v))
+				}
+			}
+		}
+		list = append(list, e)
+	}
+	return list
+}
+
+// ourThreads is the set of thread ids of the test process.
+func ourThreads(t *testing.T) map[int]bool {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make(map[int]bool)
+	for _, d := range tasks {
+		id, _ := strconv.Atoi(d.Name())
+		ids[id] = true
+	}
+	return ids
+}
+
+// checkNothingLeft fails if a process of group pgid still runs, or if any
+// process is still a child of, or traced by, the test process. Orphans
+// that died are handed to init; some container inits never reap them, so
+// zombies under pid 1 are only logged.
+func checkNothingLeft(t *testing.T, pgid int) {
+	t.Helper()
+	self := os.Getpid()
+	threads := ourThreads(t)
+	for _, p := range readProc(t) {
+		switch {
+		case p.pgid == pgid && p.state != "Z":
+			t.Errorf("process %d (%s) of the killed group still runs (state %s)", p.pid, p.comm, p.state)
+		case p.tracer != 0 && (threads[p.tracer] || p.tracer == self):
+			t.Errorf("process %d (%s) is still traced by the test process", p.pid, p.comm)
+		case p.ppid == self:
+			t.Errorf("process %d (%s, state %s) is still a child of the test process", p.pid, p.comm, p.state)
+		case p.pgid == pgid:
+			t.Logf("zombie %d (%s) of the killed group, parent %d", p.pid, p.comm, p.ppid)
+		}
+	}
+}
+
+// waitForGroup waits until group pgid has at least n live processes.
+func waitForGroup(t *testing.T, pgid, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		live := 0
+		for _, p := range readProc(t) {
+			if p.pgid == pgid && p.state != "Z" {
+				live++
+			}
+		}
+		if live >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("group %d never had %d processes", pgid, n)
+}
+
+// waitWithin calls p.Wait and fails if it takes longer than d.
+func waitWithin(t *testing.T, p *Process, d time.Duration) (*Report, error) {
+	t.Helper()
+	type result struct {
+		rep *Report
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		rep, err := p.Wait()
+		ch <- result{rep, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.rep, r.err
+	case <-time.After(d):
+		t.Fatalf("Wait did not return within %v", d)
+		return nil, nil
+	}
+}
+
+func TestKillProcessGroupMidRun(t *testing.T) {
+	requireTracing(t)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			// A shell, a background sleep, a nested shell and its sleep.
+			cmd := exec.Command("/bin/sh", "-c", `sleep 100 & sh -c "sleep 100; true"; wait`)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			p, err := Start(cmd, m.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pgid := cmd.Process.Pid
+			waitForGroup(t, pgid, 4)
+			if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := waitWithin(t, p, 5*time.Second)
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Errorf("Wait: %v, want killed by SIGKILL", err)
+			}
+			if find(rep, "/bin/sh", OpExec) == nil {
+				t.Errorf("no report of what ran before the kill:\n%s", dump(rep))
+			}
+			checkNothingLeft(t, pgid)
+		})
+	}
+}
+
+func TestContextCancel(t *testing.T) {
+	requireTracing(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", `sleep 100; true`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	p, err := Start(cmd, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgid := cmd.Process.Pid
+	waitForGroup(t, pgid, 2)
+	cancel()
+	if _, err := waitWithin(t, p, 5*time.Second); err == nil {
+		t.Error("Wait succeeded after cancel")
+	}
+	checkNothingLeft(t, pgid)
+}
+
+func TestWaitWaitsForBackgroundJobs(t *testing.T) {
+	requireTracing(t)
+	dir := tempDir(t)
+	writeFiles(t, dir, "late")
+	out, err := os.Create(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	// The shell exits at once; its background job reads a file later.
+	cmd := exec.Command("/bin/sh", "-c", `(sleep 0.2; cat late) & echo started`)
+	cmd.Dir, cmd.Stdout = dir, out
+	start := time.Now()
+	p, err := Start(cmd, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := waitWithin(t, p, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("Wait returned after %v, before the background job ended", d)
+	}
+	want(t, rep, filepath.Join(dir, "late"), OpRead, true)
+}
+
+func TestWaitDelayKillsLeftovers(t *testing.T) {
+	requireTracing(t)
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	// The sleep leaves the command's process group and outlives the
+	// command; its output is a file, which does not hold cmd.Wait.
+	cmd := exec.Command("/bin/sh", "-c", `setsid sleep 100 & echo started`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout = out
+	cmd.WaitDelay = 300 * time.Millisecond
+	p, err := Start(cmd, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := waitWithin(t, p, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if find(rep, "/usr/bin/sleep", OpExec) == nil && find(rep, "/bin/sleep", OpExec) == nil {
+		t.Errorf("the background sleep was not seen before it was killed:\n%s", dump(rep))
+	}
+	checkNothingLeft(t, cmd.Process.Pid)
+}
+
+// TestConcurrentCommands runs traced commands from several goroutines at
+// once, next to untraced ones: every tracer must see only its own tree,
+// and no cmd.Wait may lose its child.
+func TestConcurrentCommands(t *testing.T) {
+	requireTracing(t)
+	dir := tempDir(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 4 {
+		name := fmt.Sprintf("g%d", g)
+		writeFiles(t, dir, name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				cmd := exec.Command("/bin/sh", "-c", "cat "+name+"; sh -c true")
+				cmd.Dir = dir
+				p, err := Start(cmd, Options{Mode: modes[g%len(modes)].opts.Mode, Shim: modes[g%len(modes)].opts.Shim})
+				if err != nil {
+					errs <- err
+					return
+				}
+				rep, err := p.Wait()
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", name, err)
+					return
+				}
+				for _, a := range rep.Accesses {
+					if strings.HasPrefix(a.Path, dir+"/g") && a.Path != filepath.Join(dir, name) {
+						errs <- fmt.Errorf("%s saw another command's %s", name, a.Path)
+					}
+				}
+				if find(rep, filepath.Join(dir, name), OpRead) == nil {
+					errs <- fmt.Errorf("%s: own read missing", name)
+				}
+			}
+		}()
+	}
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				if err := exec.Command("/bin/sh", "-c", "true").Run(); err != nil {
+					errs <- fmt.Errorf("untraced: %w", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
