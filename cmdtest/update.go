@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/cmdt-dev/cmdt/engine"
@@ -41,10 +42,18 @@ func updateMode() (bool, error) {
 	return on || (flag.Parsed() && *updateFlag), nil
 }
 
+// updateMu serialises updates: CheckDir runs transcripts in parallel, and
+// PlanUpdate names new binary output files (001.bin, ...) after the files
+// that exist when it runs, so two transcripts in one directory updating at
+// once could pick the same name.
+var updateMu sync.Mutex
+
 // writeUpdate rewrites the transcript at path (and its expected-output
 // files) from res, logging each file written.
 func writeUpdate(t testing.TB, path string, res *engine.Result) {
 	t.Helper()
+	updateMu.Lock()
+	defer updateMu.Unlock()
 	plan, err := engine.PlanUpdate(res)
 	if err != nil {
 		t.Errorf("cmdt: update %s: %v", path, err)
