@@ -377,3 +377,30 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// Parallel subtests updating transcripts in one directory must not give
+// two new binary outputs the same file name.
+func TestUpdateDirParallelBinaryOutputs(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a", "b", "c", "d"} {
+		writeFile(t, filepath.Join(dir, name+".cmdt"), "$ printf '"+name+"\\000'\n")
+	}
+	r := runFixture(t, "dir", dir, []string{"CMDT_UPDATE=1"})
+	if !r.passed {
+		t.Fatalf("update run failed:\n%s", r.out)
+	}
+	refs := map[string]string{}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		ref := strings.TrimSpace(strings.TrimPrefix(strings.Split(readFile(t, filepath.Join(dir, name+".cmdt")), "\n")[1], "1< "))
+		if other, dup := refs[ref]; dup {
+			t.Errorf("%s.cmdt and %s.cmdt both reference %s", name, other, ref)
+		}
+		refs[ref] = name
+		if got := readFile(t, filepath.Join(dir, ref)); got != name+"\x00" {
+			t.Errorf("%s: %q, want %q", ref, got, name+"\x00")
+		}
+	}
+	if r := runFixture(t, "dir", dir, nil); !r.passed {
+		t.Errorf("updated transcripts fail:\n%s", r.out)
+	}
+}
