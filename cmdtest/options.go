@@ -32,11 +32,12 @@ func newConfig(opts []Option) *config {
 // each kv is "NAME=value", or a bare "NAME" to unset NAME. Everything else
 // is inherited from the test process.
 //
-// A variable set here gets its value from the test's source, which is
-// already part of the test binary go test keys its cache on, so cmdtest
-// does not report reading it from the process environment: changing the
-// outer value of an overridden variable does not re-run the test, because
-// the transcript never sees that value.
+// A variable set here gets its value from the test itself: from its
+// source, which is part of the test binary go test keys its cache on, or
+// from whatever the test read to compute it (os.Getenv, a file), which go
+// test records on its own. So cmdtest does not report reading it from the
+// process environment: changing the outer value of an overridden variable
+// does not re-run the test, because the transcript never sees that value.
 func WithEnv(kv ...string) Option {
 	return func(c *config) { c.env = append(c.env, kv...) }
 }
