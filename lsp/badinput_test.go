@@ -131,6 +131,8 @@ func TestBadFramesAndJSON(t *testing.T) {
 	rc.expectError("null", jsonrpc2.ParseError)
 	rc.frame(`{"jsonrpc":"1.0","id":2,"method":"initialize","params":{}}`)
 	rc.expectError("null", jsonrpc2.ParseError)
+	rc.frame(`{"jsonrpc":"2.0","id":`) // truncated JSON wraps io.ErrUnexpectedEOF
+	rc.expectError("null", jsonrpc2.ParseError)
 	rc.frame(`[1,2,3]`)
 	rc.expectError("null", jsonrpc2.ParseError)
 	rc.frame(`{"jsonrpc":"2.0","id":{"x":1},"method":"initialize"}`)

@@ -67,6 +67,7 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
 	var err error
 	select {
 	case <-conn.Done():
+		s.log.Debug("connection closed", "err", conn.Err())
 		if cerr := conn.Err(); cerr != nil && !fatalReadError(ctx, cerr) {
 			err = fmt.Errorf("lsp stream: %w", cerr)
 		}

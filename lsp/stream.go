@@ -15,10 +15,11 @@ import (
 	"go.lsp.dev/jsonrpc2"
 )
 
-// maxBadMessages bounds how many unreadable messages in a row the server
-// skips before it decides the stream itself is broken (a transport that
-// returns the same error forever would otherwise spin).
-const maxBadMessages = 1000
+// maxBadFrames bounds how many unreadable frames (bad headers, not bad
+// JSON) the server skips in one Read before it decides the stream itself
+// is broken: a transport that returns the same error forever would
+// otherwise spin.
+const maxBadFrames = 10000
 
 // resilientStream wraps jsonrpc2's Content-Length stream so that one bad
 // message does not end the session. As shipped, jsonrpc2.Conn treats any
@@ -42,18 +43,22 @@ func newResilientStream(rwc io.ReadWriteCloser, log *slog.Logger) *resilientStre
 
 // Read implements jsonrpc2.Stream.
 func (s *resilientStream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
-	for bad := 0; ; bad++ {
+	for bad := 0; ; {
 		msg, n, err := s.inner.Read(ctx)
 		if err == nil {
 			return msg, n, nil
 		}
-		if fatalReadError(ctx, err) || bad >= maxBadMessages {
+		// Decode errors first: a truncated JSON body wraps
+		// io.ErrUnexpectedEOF although the transport is fine.
+		if isDecodeError(err) {
+			s.log.Warn("skipping undecodable message", "err", err)
+			s.writeParseError(err)
+			continue
+		}
+		if bad++; fatalReadError(ctx, err) || bad > maxBadFrames {
 			return nil, n, err
 		}
-		s.log.Warn("skipping unreadable message", "err", err)
-		if isDecodeError(err) {
-			s.writeParseError(err)
-		}
+		s.log.Warn("skipping unreadable frame", "err", err)
 	}
 }
 
