@@ -84,6 +84,13 @@ func (c *Cache) Store() Store { return c.store }
 // costs only re-hashing, never a wrong answer.
 func (c *Cache) Flush() error { return c.memo.flush() }
 
+// Reads reports how much this Cache has read to hash files: a number
+// that stays at zero while the memo answers (benchmarks and tests check
+// that an unchanged tree is never read).
+func (c *Cache) Reads() (files, bytes int64) {
+	return c.counters.filesRead.Load(), c.counters.bytesRead.Load()
+}
+
 func (c *Cache) maybeFlush() error {
 	if c.memo.shouldFlush() {
 		return c.memo.flush()

@@ -12,4 +12,4 @@ func SetRacyWindow(d time.Duration) (restore func()) {
 }
 
 // FilesRead reports how many files the cache has read to hash them.
-func (c *Cache) FilesRead() int64 { return c.counters.filesRead.Load() }
+func (c *Cache) FilesRead() int64 { n, _ := c.Reads(); return n }

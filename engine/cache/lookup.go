@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"mvdan.cc/sh/v3/expand"
@@ -95,13 +95,21 @@ func (c *Cache) Lookup(ctx context.Context, t Target) (Verdict, error) {
 		}
 		return Verdict{State: Stale, Reasons: []string{"last run failed"}, RecordedAt: entry.FailedAt}, nil
 	}
-	src := t.Source
-	if src == nil {
-		if src, err = os.ReadFile(t.Path); err != nil {
-			return Verdict{}, fmt.Errorf("cache: read transcript: %w", err)
+	var source string
+	if t.Source != nil {
+		source = hashBytes(t.Source)
+	} else {
+		// Through the memo: an unchanged transcript costs a stat.
+		h, err := c.hashPath(t.Path)
+		if err != nil {
+			return Verdict{}, fmt.Errorf("cache: %w", err)
 		}
+		if h.hash == hashAbsent || strings.Contains(h.hash, ":") {
+			return Verdict{}, fmt.Errorf("cache: %s: not a regular file", t.Path)
+		}
+		source = h.hash
 	}
-	ev := c.newEvaluator(t, hashBytes(src))
+	ev := c.newEvaluator(t, source)
 	defer c.maybeFlush()
 	// The primary manifest — the newest one recorded for this very text,
 	// else the newest — is checked fully, for all the reasons; the others

@@ -1,0 +1,3 @@
+module example.com/selective-caching
+
+go 1.22
