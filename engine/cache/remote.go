@@ -439,6 +439,15 @@ func drain(body io.Reader) {
 // per key.
 func (r *RemoteStore) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(keys))
+	// An invalid key is simply absent: it must not count as the server
+	// failing and end the batch.
+	valid := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if isHexDigest(k) {
+			valid = append(valid, k)
+		}
+	}
+	keys = valid
 	if len(keys) == 0 {
 		return out, nil
 	}

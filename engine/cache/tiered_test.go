@@ -191,7 +191,8 @@ func TestTieredNginxStoppedMidSuite(t *testing.T) {
 	if got, err := s.(cache.BatchGetter).GetMany(ctx, []string{testKey("other")}); err != nil || len(got) != 0 {
 		t.Fatalf("GetMany after the stop = %v, %v", got, err)
 	}
-	if d := time.Since(start); d > time.Second {
+	// Generous for a loaded machine: the call counts below are the proof.
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("20 checks against a stopped server took %v", d)
 	}
 	if n := counted.gets.Load(); n != 21 {
@@ -242,7 +243,8 @@ func TestTieredSlowServer(t *testing.T) {
 				t.Fatalf("Get %d: %v; want a miss", i, err)
 			}
 		}
-		if d := time.Since(start); d < timeout || d > timeout+time.Second {
+		// Without the breaker: 50 timeouts, 10s.
+		if d := time.Since(start); d < timeout || d > timeout+3*time.Second {
 			t.Errorf("50 Gets took %v; want about one timeout (%v)", d, timeout)
 		}
 		if ws := w.list(); len(ws) != 1 || !errors.Is(ws[0], cache.ErrRemoteUnavailable) {
@@ -264,7 +266,8 @@ func TestTieredSlowServer(t *testing.T) {
 		if err != nil || len(got) != 0 {
 			t.Fatalf("GetMany = %d entries, %v", len(got), err)
 		}
-		if d := time.Since(start); d > timeout+time.Second {
+		// Without stopping at the first timeout: 1000/32 timeouts, 6s.
+		if d := time.Since(start); d > timeout+3*time.Second {
 			t.Errorf("a batch of 1000 took %v; want about one timeout (%v)", d, timeout)
 		}
 		if n := hits.Load(); n > 2*cache.DefaultRemoteInFlight {
@@ -471,5 +474,26 @@ func TestTieredNginxAuthenticatedUploads(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(srv.Root, "ac", testKey("laptop"))); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the anonymous upload landed: %v", err)
+	}
+}
+
+// TestTieredInvalidKeyDoesNotTrip: a bad key in a batch is absent, not a
+// server failure.
+func TestTieredInvalidKeyDoesNotTrip(t *testing.T) {
+	srv := nginxtest.StartTB(t)
+	ctx := context.Background()
+	rs := openRemote(t, srv.URL, cache.RemoteOptions{})
+	k := testKey("good")
+	if err := rs.Put(ctx, k, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	var w warnings
+	s := cache.Tiered(newLocal(t), rs, true, w.add)
+	got, err := s.(cache.BatchGetter).GetMany(ctx, []string{"../../etc/passwd", k, "ABC"})
+	if err != nil || len(got) != 1 || string(got[k]) != "x" {
+		t.Fatalf("GetMany = %v, %v", got, err)
+	}
+	if st := stats(t, s); st.RemoteOff || len(w.list()) != 0 {
+		t.Errorf("stats %+v, warnings %v", st, w.list())
 	}
 }
