@@ -242,7 +242,8 @@ func (s *Server) Stop() error {
 }
 
 // StartTB starts a server in a temporary directory of tb and stops it when
-// the test ends; the test is skipped when nginx is not installed.
+// the test ends. When nginx is not installed the test is skipped, except
+// under CI=true, where it fails.
 func StartTB(tb testing.TB) *Server {
 	tb.Helper()
 	return StartTBWith(tb, Options{})
@@ -252,6 +253,10 @@ func StartTB(tb testing.TB) *Server {
 func StartTBWith(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	if _, err := Binary(); err != nil {
+		// In CI a skip would hide a missing install step: fail instead.
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("CI=true but %v", err)
+		}
 		tb.Skipf("skipping: %v", err)
 	}
 	s, err := StartWith(tb.TempDir(), opts)
