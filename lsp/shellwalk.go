@@ -360,6 +360,17 @@ func (w *blockWalk) effects(cmd *shellCmd, nwords int) {
 			cmd.Outputs[indexOf(cmd.Args, dst)] = true
 			st.create(st.abs(dst.Value))
 		}
+	case "tar":
+		if i := tarCreateArchive(cmd.Args); i >= 0 {
+			cmd.Outputs[i] = true
+			st.create(st.abs(cmd.Args[i].Value))
+		}
+	case "zip":
+		if len(operands) > 0 {
+			i := indexOf(cmd.Args, operands[0])
+			cmd.Outputs[i] = true
+			st.create(st.abs(operands[0].Value))
+		}
 	}
 	// `-o FILE`, `--output FILE`, `--output=FILE`, `-oFILE` name outputs
 	// for most tools (compilers, curl, sort, go build).
@@ -392,6 +403,35 @@ func indexOf(args []shellArg, a shellArg) int {
 	for i, b := range args {
 		if b.Start == a.Start {
 			return i
+		}
+	}
+	return -1
+}
+
+// tarCreateArchive returns the index of the archive a creating tar writes
+// (`tar -czf out.tgz ...`, `tar cf out.tar ...`), or -1.
+func tarCreateArchive(args []shellArg) int {
+	create := false
+	for i, a := range args {
+		v := a.Value
+		if strings.HasPrefix(v, "--") {
+			if v == "--create" {
+				create = true
+			}
+			if v == "--file" && create && i+1 < len(args) {
+				return i + 1
+			}
+			continue
+		}
+		// Bundled short options: "-czf" or, as the first word, "czf".
+		if strings.HasPrefix(v, "-") || i == 0 {
+			opts := strings.TrimPrefix(v, "-")
+			if strings.ContainsRune(opts, 'c') {
+				create = true
+			}
+			if create && strings.HasSuffix(opts, "f") && i+1 < len(args) {
+				return i + 1
+			}
 		}
 	}
 	return -1

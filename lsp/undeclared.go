@@ -157,24 +157,6 @@ func readOperands(prog string, cmd *shellCmd) map[int]bool {
 		if !hasScript {
 			skipFirstOperand()
 		}
-	case "tar":
-		// In create mode the -f archive is written, not read.
-		create := false
-		for _, a := range cmd.Args {
-			v := strings.TrimLeft(a.Value, "-")
-			if !strings.HasPrefix(a.Value, "--") && strings.ContainsRune(v, 'c') && len(v) <= 6 {
-				create = true
-			}
-		}
-		if create {
-			for i, a := range cmd.Args {
-				if (a.Value == "-f" || strings.HasSuffix(a.Value, "f") && !strings.HasPrefix(a.Value, "--")) && i+1 < len(cmd.Args) {
-					read[i+1] = false
-				}
-			}
-		}
-	case "zip":
-		skipFirstOperand() // the archive being written
 	case "git":
 		// Only subcommands that take paths read them; others take refs,
 		// messages, URLs.
