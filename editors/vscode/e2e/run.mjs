@@ -248,8 +248,11 @@ async function runScenario(sc, tools, vsix, extensionsDir, caps) {
     }
     return { name: sc.name, ok: false };
   } finally {
+    const tc = Date.now();
     await ctx?.close().catch(() => undefined);
+    const tk = Date.now();
     await cs.stop();
+    log(`${sc.name}: browser closed in ${((tk - tc) / 1000).toFixed(1)} s, code-server stopped in ${((Date.now() - tk) / 1000).toFixed(1)} s`);
     if (!keep) {
       fs.rmSync(root, { recursive: true, force: true });
     } else {

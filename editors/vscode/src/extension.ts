@@ -146,6 +146,16 @@ function startClient(opts: { forceMessage?: boolean } = {}): Promise<LanguageCli
         configurationSection: 'cmdt',
         fileEvents: vscode.workspace.createFileSystemWatcher('**/*'),
       },
+      middleware: {
+        // Server commands run from code lenses (cmdt.run, cmdt.accept, ...) change the cache status.
+        executeCommand: async (command, args, next) => {
+          try {
+            return await next(command, args);
+          } finally {
+            statusBar.refreshSoon();
+          }
+        },
+      },
     };
     const c = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
     c.onDidChangeState((e) => {
