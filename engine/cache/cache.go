@@ -41,6 +41,7 @@ type Cache struct {
 	memo     *memo
 	envKey   []byte
 	projects sync.Map // module root -> project id
+	roots    sync.Map // directory -> module root
 
 	counters struct {
 		filesRead atomic.Int64

@@ -46,7 +46,7 @@ func (id identity) key() string {
 // Key returns the store key under which t's entry lives, for tools (the
 // remote store, sharding) that need to address it directly.
 func (c *Cache) Key(t Target) (string, error) {
-	t, err := t.normalize()
+	t, err := c.normalize(t)
 	if err != nil {
 		return "", err
 	}
@@ -134,7 +134,7 @@ func absPath(root, p string) string {
 }
 
 // normalize fills a Target's defaults and checks it.
-func (t Target) normalize() (Target, error) {
+func (c *Cache) normalize(t Target) (Target, error) {
 	if t.Path == "" {
 		return t, fmt.Errorf("cache: target has no transcript path")
 	}
@@ -149,7 +149,7 @@ func (t Target) normalize() (Target, error) {
 		return t, fmt.Errorf("cache: start directory: %w", err)
 	}
 	if t.Root == "" {
-		t.Root = engine.FindModuleRoot(t.Dir)
+		t.Root = c.moduleRoot(t.Dir)
 	}
 	if t.Root, err = filepath.Abs(t.Root); err != nil {
 		return t, fmt.Errorf("cache: module root: %w", err)
@@ -158,4 +158,16 @@ func (t Target) normalize() (Target, error) {
 		t.Env = os.Environ()
 	}
 	return t, nil
+}
+
+// moduleRoot is engine.FindModuleRoot memoised per directory: a run over
+// a thousand transcripts would otherwise probe for go.mod and .git in
+// every parent of every one of them.
+func (c *Cache) moduleRoot(dir string) string {
+	if v, ok := c.roots.Load(dir); ok {
+		return v.(string)
+	}
+	root := engine.FindModuleRoot(dir)
+	c.roots.Store(dir, root)
+	return root
 }

@@ -81,7 +81,7 @@ type Target struct {
 // NeverRun, not an error; errors are for failures to read inputs or the
 // store itself.
 func (c *Cache) Lookup(ctx context.Context, t Target) (Verdict, error) {
-	t, err := t.normalize()
+	t, err := c.normalize(t)
 	if err != nil {
 		return Verdict{}, err
 	}

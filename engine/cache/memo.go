@@ -129,7 +129,7 @@ func (m *memo) readShard(i int) map[string]memoEntry {
 	if m.dir == "" {
 		return entries
 	}
-	raw, err := os.ReadFile(m.shardFile(i))
+	raw, err := readFile(m.shardFile(i))
 	if err != nil {
 		return entries
 	}

@@ -26,7 +26,7 @@ const clockSlack = 20 * time.Millisecond
 // stays stale). Record must be called right after the run, with the
 // environment the run used.
 func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error {
-	t, err := t.normalize()
+	t, err := c.normalize(t)
 	if err != nil {
 		return err
 	}
