@@ -12,6 +12,7 @@ import (
 
 	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/engine/cache"
+	"github.com/cmdt-dev/cmdt/parser"
 )
 
 // The product's core promise: every kind of input change makes the next
@@ -332,4 +333,24 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 	}
 	os.WriteFile(p, good, 0o644)
 	f.wantFresh("t.cmdt")
+}
+
+func TestCancelledRunNotRecorded(t *testing.T) {
+	f := newFixture(t)
+	f.write("t.cmdt", lines("$ echo a", "1 a", "$ sleep 5", "$ echo b", "1 b"))
+	settle()
+	src, _ := os.ReadFile(f.path("t.cmdt"))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	res, _ := engine.Run(ctx, parser.Parse(f.path("t.cmdt"), src), engine.Options{Env: f.env, ModuleRoot: f.root})
+	if res == nil {
+		t.Fatal("no partial result")
+	}
+	err := f.cache.Record(context.Background(), f.target("t.cmdt"), res)
+	if !errors.Is(err, cache.ErrNotRecorded) {
+		t.Fatalf("Record of a cancelled run: %v, want ErrNotRecorded", err)
+	}
+	if v := f.lookup("t.cmdt"); v.State == cache.Fresh {
+		t.Fatal("a cancelled run was cached")
+	}
 }

@@ -36,6 +36,10 @@ func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error 
 		e := &Entry{FailedAt: time.Now().UTC()}
 		return c.putEntry(ctx, key, e)
 	}
+	if res.File != nil && !res.Exited && len(res.Commands) < len(res.File.Blocks) {
+		// A cancelled run: what did not run cannot have passed.
+		return fmt.Errorf("cache: %s: %w: the run did not finish", id.transcript, ErrNotRecorded)
+	}
 	runStart := time.Now().Add(-res.Duration).Add(-clockSlack).UnixNano()
 	m, moved, err := c.manifest(t, id, res, runStart)
 	if err != nil {
