@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"mvdan.cc/sh/v3/syntax"
-
 	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/parser"
 )
@@ -37,7 +35,7 @@ type blockInfo struct {
 	Block    *parser.Block
 	Cwd      string // directory the block starts in; "" unknown
 	ShellErr error  // the block does not parse as shell
-	Shell    *syntax.File
+	Facts    *blockFacts
 	Cmds     []shellCmd
 }
 
@@ -123,13 +121,9 @@ func (s *Server) analyzeTranscript(a *Analysis) {
 
 func (s *Server) analyzeBlock(a *Analysis, st *sessionState, b *parser.Block) *blockInfo {
 	bi := &blockInfo{Block: b, Cwd: st.cwd}
-	prog, err := s.ws.parseShell(b.Text())
-	if err != nil {
-		bi.ShellErr = err
-		return bi
-	}
-	bi.Shell = prog
-	bi.Cmds = walkBlock(st, prog)
+	facts := s.ws.blockFacts(b.Text(), st.cwd, st.dirs)
+	facts.apply(st)
+	bi.Facts, bi.ShellErr, bi.Cmds = facts, facts.Err, facts.Cmds
 	for i := range bi.Cmds {
 		s.undeclaredCandidates(a, st, bi, &bi.Cmds[i])
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"go.lsp.dev/protocol"
@@ -351,6 +352,9 @@ func (s *Server) publish(ctx context.Context, u protocol.DocumentURI) {
 	params := &protocol.PublishDiagnosticsParams{URI: u, Version: uint32(max(snap.Version, 0)), Diagnostics: diags}
 	if err := s.client.PublishDiagnostics(ctx, params); err != nil {
 		s.log.Debug("publishDiagnostics failed", "uri", u, "err", err)
+	}
+	if hook := s.opts.onPublish; hook != nil && !snap.received.IsZero() {
+		hook(u, snap.Version, time.Since(snap.received))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -92,6 +93,10 @@ type Snapshot struct {
 
 	anMu sync.Mutex
 	an   *Analysis
+
+	// received is when the edit that made this snapshot arrived, for
+	// latency measurements; written once before the snapshot is shared.
+	received time.Time
 }
 
 func newSnapshot(u protocol.DocumentURI, path string, version int32, langID, text string, kind DocKind, enc Encoding) *Snapshot {
@@ -100,7 +105,7 @@ func newSnapshot(u protocol.DocumentURI, path string, version int32, langID, tex
 
 // withKind returns a copy of s with another kind (same text and version).
 func (s *Snapshot) withKind(k DocKind) *Snapshot {
-	return &Snapshot{URI: s.URI, Path: s.Path, Version: s.Version, LanguageID: s.LanguageID, Text: s.Text, Kind: k, Mapper: s.Mapper}
+	return &Snapshot{URI: s.URI, Path: s.Path, Version: s.Version, LanguageID: s.LanguageID, Text: s.Text, Kind: k, Mapper: s.Mapper, received: s.received}
 }
 
 func (s *Snapshot) parse() {
@@ -140,13 +145,15 @@ func (s *Snapshot) Dir() string {
 // order. A change without a range replaces the whole document. Ranges are
 // resolved against the text as left by the previous change; out-of-range
 // positions clamp (a reversed range is treated as empty at its start).
-func applyChanges(text string, enc Encoding, changes []TextDocumentContentChangeEvent) string {
-	for _, c := range changes {
+func applyChanges(text string, m *Mapper, enc Encoding, changes []TextDocumentContentChangeEvent) string {
+	for i, c := range changes {
 		if c.Range == nil {
 			text = c.Text
 			continue
 		}
-		m := NewMapper(text, enc)
+		if i > 0 || m == nil {
+			m = NewMapper(text, enc) // the previous change moved things
+		}
 		start, end := m.PositionToOffset(c.Range.Start), m.PositionToOffset(c.Range.End)
 		if end < start {
 			end = start
@@ -184,26 +191,28 @@ func (st *Store) referencedLocked(path string) bool {
 }
 
 // Open records a newly opened document and returns its snapshot.
-func (st *Store) Open(item protocol.TextDocumentItem) *Snapshot {
+func (st *Store) Open(item protocol.TextDocumentItem, received time.Time) *Snapshot {
 	path, _ := uriPath(item.URI)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	kind := classify(path, string(item.LanguageID), st.referencedLocked(path))
 	s := newSnapshot(item.URI, path, item.Version, string(item.LanguageID), item.Text, kind, st.enc)
+	s.received = received
 	st.docs[item.URI] = s
 	return s
 }
 
 // Change applies edits to an open document and returns the new snapshot.
-func (st *Store) Change(p *DidChangeTextDocumentParams) (*Snapshot, error) {
+func (st *Store) Change(p *DidChangeTextDocumentParams, received time.Time) (*Snapshot, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	old, ok := st.docs[p.TextDocument.URI]
 	if !ok {
 		return nil, fmt.Errorf("didChange for %s, which is not open", p.TextDocument.URI)
 	}
-	text := applyChanges(old.Text, st.enc, p.ContentChanges)
+	text := applyChanges(old.Text, old.Mapper, st.enc, p.ContentChanges)
 	s := newSnapshot(old.URI, old.Path, p.TextDocument.Version, old.LanguageID, text, old.Kind, st.enc)
+	s.received = received
 	st.docs[old.URI] = s
 	return s, nil
 }

@@ -110,10 +110,7 @@ func (s *Server) cwdAt(snap *Snapshot, n int) string {
 		if b.Command.Num >= n {
 			break
 		}
-		prog, err := s.ws.parseShell(b.Text())
-		if err == nil {
-			walkBlock(st, prog)
-		}
+		s.ws.blockFacts(b.Text(), st.cwd, st.dirs).apply(st)
 	}
 	return st.cwd
 }

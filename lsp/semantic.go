@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"go.lsp.dev/protocol"
-	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/cmdt-dev/cmdt/parser"
 )
@@ -125,17 +124,13 @@ func shellTokens(b *blockInfo) []token {
 	for _, c := range b.Cmds {
 		add(c.ProgStart, c.ProgEnd, tokFunction)
 	}
-	if b.Shell != nil {
-		syntax.Walk(b.Shell, func(n syntax.Node) bool {
-			switch n := n.(type) {
-			case *syntax.ParamExp:
-				add(int(n.Pos().Offset()), int(n.End().Offset()), tokVariable)
-				return false
-			case *syntax.SglQuoted:
-				add(int(n.Pos().Offset()), int(n.End().Offset()), tokString)
-			}
-			return true
-		})
+	if b.Facts != nil {
+		for _, v := range b.Facts.Vars {
+			add(v.Start, v.End, tokVariable)
+		}
+		for _, q := range b.Facts.Strings {
+			add(q.Start, q.End, tokString)
+		}
 	}
 	return toks
 }

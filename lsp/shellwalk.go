@@ -2,7 +2,9 @@ package lsp
 
 import (
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -18,6 +20,7 @@ import (
 // shellArg is one literal argument of a simple command.
 type shellArg struct {
 	Value      string // the word after quote removal
+	Path       string // Value resolved against the command's directory; "" if unknown
 	Start, End int    // byte offsets in the block text
 }
 
@@ -30,8 +33,16 @@ type shellCmd struct {
 	Args               []shellArg // literal arguments after the program (non-literal ones dropped)
 	Cwd                string     // directory it runs in, "" unknown
 	// Outputs are indexes into Args of arguments the command writes
-	// (`-o FILE`, cp/mv destinations, touch/mkdir/tee operands).
+	// (`-o FILE`, cp/mv destinations, touch/mkdir/tee operands); nil when
+	// there are none.
 	Outputs map[int]bool
+}
+
+func (c *shellCmd) setOutput(i int) {
+	if c.Outputs == nil {
+		c.Outputs = map[int]bool{}
+	}
+	c.Outputs[i] = true
 }
 
 // sessionState is what the walk knows between blocks.
@@ -42,16 +53,21 @@ type sessionState struct {
 }
 
 func (st *sessionState) isCreated(path string) bool {
-	for p := path; ; {
+	if len(st.created) == 0 {
+		return false
+	}
+	// path and its parents, as substrings: no allocation on this hot path.
+	for p := path; p != ""; {
 		if st.created[p] {
 			return true
 		}
-		parent := filepath.Dir(p)
-		if parent == p {
+		i := strings.LastIndexByte(p, filepath.Separator)
+		if i <= 0 {
 			return false
 		}
-		p = parent
+		p = p[:i]
 	}
+	return false
 }
 
 func (st *sessionState) create(path string) {
@@ -79,11 +95,64 @@ type blockWalk struct {
 	cmds []shellCmd
 }
 
-// walkBlock runs the static walk over one block's statements.
-func walkBlock(st *sessionState, f *syntax.File) []shellCmd {
+// span is a byte range in a block's text.
+type span struct{ Start, End int }
+
+// blockFacts is what the walk learns from one command block started in a
+// given directory. It depends only on the block's text and that directory
+// (and pushd stack), so it is computed once and shared by every analysis
+// of every document holding the same block: an edit re-walks only the
+// block it touched. It holds no syntax tree, which keeps open documents
+// small.
+type blockFacts struct {
+	Err       error // the block does not parse as shell
+	Cmds      []shellCmd
+	Created   []string // absolute paths the block creates
+	CwdAfter  string
+	DirsAfter []string
+	Vars      []span // $VAR expansions, for semantic tokens
+	Strings   []span // single-quoted strings
+}
+
+// apply replays the block's effects on the session.
+func (f *blockFacts) apply(st *sessionState) {
+	for _, p := range f.Created {
+		st.created[p] = true
+	}
+	st.cwd, st.dirs = f.CwdAfter, f.DirsAfter
+}
+
+var shellParser = sync.Pool{New: func() interface{} {
+	return syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(false))
+}}
+
+// computeFacts parses a block's shell text and walks it from cwd.
+func computeFacts(text, cwd string, dirs []string) *blockFacts {
+	p := shellParser.Get().(*syntax.Parser)
+	f, err := p.Parse(strings.NewReader(text), "")
+	shellParser.Put(p)
+	if err != nil {
+		return &blockFacts{Err: err, CwdAfter: cwd, DirsAfter: dirs}
+	}
+	st := &sessionState{cwd: cwd, dirs: append([]string(nil), dirs...), created: map[string]bool{}}
 	w := &blockWalk{st: st}
 	w.stmts(f.Stmts, modePersist)
-	return w.cmds
+	facts := &blockFacts{Cmds: w.cmds, CwdAfter: st.cwd, DirsAfter: st.dirs}
+	for p := range st.created {
+		facts.Created = append(facts.Created, p)
+	}
+	sort.Strings(facts.Created)
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.ParamExp:
+			facts.Vars = append(facts.Vars, span{int(n.Pos().Offset()), int(n.End().Offset())})
+			return false
+		case *syntax.SglQuoted:
+			facts.Strings = append(facts.Strings, span{int(n.Pos().Offset()), int(n.End().Offset())})
+		}
+		return true
+	})
+	return facts
 }
 
 type walkMode int
@@ -313,14 +382,14 @@ func (w *blockWalk) call(c *syntax.CallExpr) {
 		}
 		words = words[1:]
 	}
-	cmd := shellCmd{Prog: prog, Cwd: w.st.cwd, Outputs: map[int]bool{},
+	cmd := shellCmd{Prog: prog, Cwd: w.st.cwd,
 		ProgStart: int(progWord.Pos().Offset()), ProgEnd: int(progWord.End().Offset())}
 	for _, word := range words {
 		v, ok := literal(word)
 		if !ok {
 			continue
 		}
-		cmd.Args = append(cmd.Args, shellArg{Value: v, Start: int(word.Pos().Offset()), End: int(word.End().Offset())})
+		cmd.Args = append(cmd.Args, shellArg{Value: v, Path: w.st.abs(v), Start: int(word.Pos().Offset()), End: int(word.End().Offset())})
 	}
 	w.effects(&cmd, len(words))
 	w.cmds = append(w.cmds, cmd)
@@ -350,25 +419,25 @@ func (w *blockWalk) effects(cmd *shellCmd, nwords int) {
 	case "touch", "mkdir", "tee", "mktemp", "truncate":
 		for i, a := range cmd.Args {
 			if !strings.HasPrefix(a.Value, "-") {
-				cmd.Outputs[i] = true
+				cmd.setOutput(i)
 				st.create(st.abs(a.Value))
 			}
 		}
 	case "cp", "mv", "ln", "install", "rsync":
 		if len(operands) >= 2 {
 			dst := operands[len(operands)-1]
-			cmd.Outputs[indexOf(cmd.Args, dst)] = true
+			cmd.setOutput(indexOf(cmd.Args, dst))
 			st.create(st.abs(dst.Value))
 		}
 	case "tar":
 		if i := tarCreateArchive(cmd.Args); i >= 0 {
-			cmd.Outputs[i] = true
+			cmd.setOutput(i)
 			st.create(st.abs(cmd.Args[i].Value))
 		}
 	case "zip":
 		if len(operands) > 0 {
 			i := indexOf(cmd.Args, operands[0])
-			cmd.Outputs[i] = true
+			cmd.setOutput(i)
 			st.create(st.abs(operands[0].Value))
 		}
 	}
@@ -378,12 +447,12 @@ func (w *blockWalk) effects(cmd *shellCmd, nwords int) {
 		switch {
 		case a.Value == "-o" || a.Value == "--output" || a.Value == "--out" || a.Value == "-out":
 			if i+1 < len(cmd.Args) {
-				cmd.Outputs[i+1] = true
+				cmd.setOutput(i+1)
 				st.create(st.abs(cmd.Args[i+1].Value))
 			}
 		case strings.HasPrefix(a.Value, "--output=") || strings.HasPrefix(a.Value, "--out="):
 			_, v, _ := strings.Cut(a.Value, "=")
-			cmd.Outputs[i] = true
+			cmd.setOutput(i)
 			st.create(st.abs(v))
 		}
 	}

@@ -49,6 +49,8 @@ var metaOnly = map[string]bool{
 
 // undeclaredArg is one reported argument.
 type undeclaredArg struct {
+	block *blockInfo
+	arg   *shellArg
 	Range parser.Range
 	Arg   string // as written
 	Path  string // absolute
@@ -75,9 +77,10 @@ func (s *Server) undeclaredCandidates(a *Analysis, st *sessionState, bi *blockIn
 	if metaOnly[prog] || a.Root == "" {
 		return
 	}
-	argsRead := readOperands(prog, cmd)
-	for i, arg := range cmd.Args {
-		if cmd.Outputs[i] || !argsRead[i] {
+	argsRead := readOperands(prog, cmd) // nil: every argument may be read
+	for i := range cmd.Args {
+		arg := &cmd.Args[i]
+		if cmd.Outputs[i] || argsRead != nil && !argsRead[i] {
 			continue
 		}
 		v := arg.Value
@@ -91,42 +94,42 @@ func (s *Server) undeclaredCandidates(a *Analysis, st *sessionState, bi *blockIn
 		if v == "" || v == "." || v == ".." || v == "/" || strings.ContainsRune(v, '\n') {
 			continue
 		}
-		var path string
-		switch {
-		case filepath.IsAbs(v):
-			path = filepath.Clean(v)
-		case cmd.Cwd != "":
-			path = filepath.Join(cmd.Cwd, v)
-		default:
+		path := arg.Path
+		if v != arg.Value { // the value of a --flag=VALUE word
+			switch {
+			case filepath.IsAbs(v):
+				path = filepath.Clean(v)
+			case cmd.Cwd != "":
+				path = filepath.Join(cmd.Cwd, v)
+			default:
+				path = ""
+			}
+		}
+		// Cheapest checks first: this runs for every argument on every
+		// keystroke.
+		if path == "" || !within(a.Root, path) || !s.ws.isFile(path) || path == a.Snap.Path || st.isCreated(path) {
 			continue
 		}
-		if path == a.Snap.Path || !engine.IsWithin(a.Root, path) || st.isCreated(path) || !s.ws.isFile(path) {
-			continue
-		}
-		start, ok1 := blockPos(bi.Block, arg.Start)
-		end, ok2 := blockPos(bi.Block, arg.End)
-		if !ok1 || !ok2 || start.Line != end.Line {
-			continue
-		}
-		rel, err := filepath.Rel(a.Snap.Dir(), path)
-		if err != nil {
-			rel = path
-		}
-		a.Undeclared = append(a.Undeclared, &undeclaredArg{
-			Range: parser.Range{Start: start, End: end}, Arg: arg.Value, Path: path, Rel: filepath.ToSlash(rel), Prog: cmd.Prog,
-		})
+		// Positions and the path to declare are worked out only for the
+		// candidates no declaration covers (findUndeclared): most are.
+		a.Undeclared = append(a.Undeclared, &undeclaredArg{block: bi, arg: arg, Path: path, Prog: cmd.Prog})
 	}
 }
 
 // readOperands says which arguments a program may read as files. Most
 // programs: every argument. A few well-known ones get precise rules that
 // avoid false positives on their non-file operands.
-func readOperands(prog string, cmd *shellCmd) map[int]bool {
-	read := make(map[int]bool, len(cmd.Args))
-	for i := range cmd.Args {
-		read[i] = true
+func readOperands(prog string, cmd *shellCmd) []bool {
+	var read []bool // nil: all
+	all := func() []bool {
+		r := make([]bool, len(cmd.Args))
+		for i := range r {
+			r[i] = true
+		}
+		return r
 	}
 	skipFirstOperand := func() {
+		read = all()
 		for i, a := range cmd.Args {
 			if !strings.HasPrefix(a.Value, "-") {
 				read[i] = false
@@ -161,16 +164,19 @@ func readOperands(prog string, cmd *shellCmd) map[int]bool {
 		// Only subcommands that take paths read them; others take refs,
 		// messages, URLs.
 		if !gitReadsPaths(cmd.Args) {
-			for i := range read {
-				read[i] = false
-			}
+			read = make([]bool, len(cmd.Args))
 		}
 	}
 	return read
 }
 
 func gitReadsPaths(args []shellArg) bool {
-	for _, a := range args {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a.Value == "-C" || a.Value == "-c" {
+			i++ // the option's value: a directory or a setting
+			continue
+		}
 		if strings.HasPrefix(a.Value, "-") {
 			continue
 		}
@@ -223,6 +229,16 @@ func (s *Server) findUndeclared(a *Analysis) {
 			// file: stay quiet rather than risk a false warning.
 			continue
 		}
+		start, ok1 := blockPos(u.block.Block, u.arg.Start)
+		end, ok2 := blockPos(u.block.Block, u.arg.End)
+		if !ok1 || !ok2 || start.Line != end.Line {
+			continue
+		}
+		rel, err := filepath.Rel(a.Snap.Dir(), u.Path)
+		if err != nil {
+			rel = u.Path
+		}
+		u.Range, u.Arg, u.Rel = parser.Range{Start: start, End: end}, u.arg.Value, filepath.ToSlash(rel)
 		kept = append(kept, u)
 	}
 	a.Undeclared = kept
@@ -235,4 +251,19 @@ func underAny(path string, dirs []string) bool {
 		}
 	}
 	return false
+}
+
+// within is engine.IsWithin for clean absolute paths, without the
+// allocation of filepath.Rel.
+func within(root, path string) bool {
+	if root == "" {
+		return false
+	}
+	if path == root {
+		return true
+	}
+	if root == string(filepath.Separator) {
+		return strings.HasPrefix(path, root)
+	}
+	return strings.HasPrefix(path, root) && path[len(root)] == filepath.Separator
 }

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"mvdan.cc/sh/v3/syntax"
-
 	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/parser"
 )
@@ -19,7 +17,7 @@ const cacheTTL = 3 * time.Second
 
 // maxShellCache bounds the parsed-command cache; when full it is dropped
 // whole, which is cheap and keeps memory flat.
-const maxShellCache = 50000
+const maxShellCache = 20000
 
 // workspace caches what analyses read from the file system and the
 // environment: module roots, directory listings, resolved declarations.
@@ -37,7 +35,7 @@ type workspace struct {
 	resolved map[resolveKey]resolveResult
 
 	shellMu sync.Mutex
-	shell   map[string]shellParse // by command text; immune to disk changes
+	shell   map[string]*blockFacts // by directory and command text; immune to disk changes
 }
 
 type resolveKey struct {
@@ -50,13 +48,8 @@ type resolveResult struct {
 	err    error
 }
 
-type shellParse struct {
-	file *syntax.File
-	err  error
-}
-
 func newWorkspace(lookupEnv func(string) (string, bool)) *workspace {
-	w := &workspace{lookupEnv: lookupEnv, shell: map[string]shellParse{}}
+	w := &workspace{lookupEnv: lookupEnv, shell: map[string]*blockFacts{}}
 	w.reset()
 	return w
 }
@@ -99,7 +92,16 @@ func (w *workspace) moduleRoot(dir string) string {
 // It lists the parent directory once and answers later questions about
 // its entries from memory.
 func (w *workspace) fileMode(path string) (os.FileMode, bool) {
-	dir, base := filepath.Dir(path), filepath.Base(path)
+	// Paths here are clean and absolute: split without filepath's
+	// allocations, which showed in keystroke profiles.
+	i := strings.LastIndexByte(path, filepath.Separator)
+	if i < 0 {
+		return 0, false
+	}
+	dir, base := path[:i], path[i+1:]
+	if dir == "" {
+		dir = string(filepath.Separator)
+	}
 	w.lock()
 	entries, ok := w.dirs[dir]
 	w.mu.Unlock()
@@ -168,21 +170,22 @@ func (w *workspace) resolve(root string, kind parser.DepKind, value, cwd string,
 	return out, r.err
 }
 
-// parseShell parses a command block's text as bash, memoised by text: an
-// edit re-parses only the block it touched.
-func (w *workspace) parseShell(text string) (*syntax.File, error) {
+// blockFacts returns the walk of a block's shell text from a directory,
+// memoised: unchanged blocks cost a map lookup per analysis.
+func (w *workspace) blockFacts(text, cwd string, dirs []string) *blockFacts {
+	key := cwd + "\x00" + strings.Join(dirs, "\x00") + "\x00\x00" + text
 	w.shellMu.Lock()
-	p, ok := w.shell[text]
+	f, ok := w.shell[key]
 	w.shellMu.Unlock()
 	if ok {
-		return p.file, p.err
+		return f
 	}
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(false)).Parse(strings.NewReader(text), "")
+	f = computeFacts(text, cwd, dirs)
 	w.shellMu.Lock()
 	if len(w.shell) >= maxShellCache {
-		w.shell = map[string]shellParse{}
+		w.shell = map[string]*blockFacts{}
 	}
-	w.shell[text] = shellParse{f, err}
+	w.shell[key] = f
 	w.shellMu.Unlock()
-	return f, err
+	return f
 }
