@@ -447,7 +447,7 @@ func (w *blockWalk) effects(cmd *shellCmd, nwords int) {
 		switch {
 		case a.Value == "-o" || a.Value == "--output" || a.Value == "--out" || a.Value == "-out":
 			if i+1 < len(cmd.Args) {
-				cmd.setOutput(i+1)
+				cmd.setOutput(i + 1)
 				st.create(st.abs(cmd.Args[i+1].Value))
 			}
 		case strings.HasPrefix(a.Value, "--output=") || strings.HasPrefix(a.Value, "--out="):
