@@ -87,10 +87,11 @@ func (s *Server) analysis(snap *Snapshot) *Analysis {
 func (s *Server) analyzeTranscript(a *Analysis) {
 	snap := a.Snap
 	f := snap.File()
-	st := &sessionState{cwd: snap.Dir(), created: map[string]bool{}}
+	st := &sessionState{cwd: snap.Dir(), created: make(map[string]bool, len(f.Blocks)/2)}
 	if snap.Path != "" {
 		a.Root = s.ws.moduleRoot(snap.Dir())
 	}
+	a.Blocks = make([]*blockInfo, 0, len(f.Blocks))
 	for _, l := range f.Lines {
 		switch l.Kind {
 		case parser.KindCommand:

@@ -58,7 +58,7 @@ func (h *errorCounter) errors() []string {
 // testClient is an in-process LSP client connected to a real server over
 // net.Pipe, with Content-Length framing on both ends (jsonrpc2.NewStream).
 type testClient struct {
-	t      *testing.T
+	t      testing.TB
 	conn   jsonrpc2.Conn
 	raw    net.Conn // the client end, for writing malformed bytes
 	logs   *errorCounter
@@ -73,7 +73,7 @@ type testClient struct {
 
 type clientOption func(*Options)
 
-func newTestClient(t *testing.T, opts ...clientOption) *testClient {
+func newTestClient(t testing.TB, opts ...clientOption) *testClient {
 	t.Helper()
 	serverEnd, clientEnd := net.Pipe()
 	logs := &errorCounter{next: slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})}
@@ -251,7 +251,7 @@ func codes(diags []protocol.Diagnostic) []string {
 }
 
 // writeFiles creates files under dir from a name → content map.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, name)
@@ -265,7 +265,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 }
 
 // workspaceDir returns a temporary module root (it has a go.mod).
-func workspaceDir(t *testing.T, files map[string]string) string {
+func workspaceDir(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {

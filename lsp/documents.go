@@ -87,9 +87,9 @@ type Snapshot struct {
 	Kind       DocKind
 	Mapper     *Mapper
 
-	parseOnce sync.Once
-	file      *parser.File
-	depfile   *parser.Depfile
+	parseMu sync.Mutex
+	file    *parser.File
+	depfile *parser.Depfile
 
 	anMu sync.Mutex
 	an   *Analysis
@@ -108,15 +108,30 @@ func (s *Snapshot) withKind(k DocKind) *Snapshot {
 	return &Snapshot{URI: s.URI, Path: s.Path, Version: s.Version, LanguageID: s.LanguageID, Text: s.Text, Kind: k, Mapper: s.Mapper, received: s.received}
 }
 
-func (s *Snapshot) parse() {
-	s.parseOnce.Do(func() {
-		switch s.Kind {
-		case DocTranscript:
-			s.file = parser.Parse(s.name(), []byte(s.Text))
-		case DocDepfile:
-			s.depfile = parser.ParseDepfile(s.name(), []byte(s.Text))
-		}
-	})
+// parse returns the parse tree, parsing on first use (again after
+// release).
+func (s *Snapshot) parse() (*parser.File, *parser.Depfile) {
+	s.parseMu.Lock()
+	defer s.parseMu.Unlock()
+	switch {
+	case s.Kind == DocTranscript && s.file == nil:
+		s.file = parser.Parse(s.name(), []byte(s.Text))
+	case s.Kind == DocDepfile && s.depfile == nil:
+		s.depfile = parser.ParseDepfile(s.name(), []byte(s.Text))
+	}
+	return s.file, s.depfile
+}
+
+// release drops what can be recomputed from the text (parse tree,
+// analysis), so that many open documents stay cheap. Readers that already
+// hold them keep working; the next reader recomputes.
+func (s *Snapshot) release() {
+	s.anMu.Lock()
+	s.an = nil
+	s.anMu.Unlock()
+	s.parseMu.Lock()
+	s.file, s.depfile = nil, nil
+	s.parseMu.Unlock()
 }
 
 func (s *Snapshot) name() string {
@@ -127,10 +142,10 @@ func (s *Snapshot) name() string {
 }
 
 // File returns the parsed transcript, or nil if s is not a transcript.
-func (s *Snapshot) File() *parser.File { s.parse(); return s.file }
+func (s *Snapshot) File() *parser.File { f, _ := s.parse(); return f }
 
 // Depfile returns the parsed depfile, or nil if s is not a depfile.
-func (s *Snapshot) Depfile() *parser.Depfile { s.parse(); return s.depfile }
+func (s *Snapshot) Depfile() *parser.Depfile { _, d := s.parse(); return d }
 
 // Dir is the directory a transcript's session starts in (its own), or a
 // depfile's relative paths resolve against; "" for non-file documents.
@@ -172,6 +187,44 @@ type Store struct {
 	docs map[protocol.DocumentURI]*Snapshot
 	// refs maps each transcript to the depfile paths it names.
 	refs map[protocol.DocumentURI]map[string]bool
+	// recent lists documents by last use, most recent last; only the last
+	// keepDerived keep their parse trees and analyses between uses.
+	recent []protocol.DocumentURI
+}
+
+// keepDerived is how many documents keep parse trees and analyses in
+// memory. The rest keep their text and recompute on demand (a 2,000-line
+// transcript parses and analyses in about a millisecond), which keeps 100
+// open documents well under 100 MB.
+const keepDerived = 12
+
+// touchLocked moves u to the most-recent end of the use list.
+func (st *Store) touchLocked(u protocol.DocumentURI) {
+	for i, r := range st.recent {
+		if r == u {
+			st.recent = append(st.recent[:i], st.recent[i+1:]...)
+			break
+		}
+	}
+	st.recent = append(st.recent, u)
+}
+
+// Trim releases derived data of the documents not among the keepDerived
+// most recently used.
+func (st *Store) Trim() {
+	st.mu.Lock()
+	var cold []*Snapshot
+	if n := len(st.recent) - keepDerived; n > 0 {
+		for _, u := range st.recent[:n] {
+			if s, ok := st.docs[u]; ok {
+				cold = append(cold, s)
+			}
+		}
+	}
+	st.mu.Unlock()
+	for _, s := range cold {
+		s.release()
+	}
 }
 
 func newStore(enc Encoding) *Store {
@@ -199,6 +252,7 @@ func (st *Store) Open(item protocol.TextDocumentItem, received time.Time) *Snaps
 	s := newSnapshot(item.URI, path, item.Version, string(item.LanguageID), item.Text, kind, st.enc)
 	s.received = received
 	st.docs[item.URI] = s
+	st.touchLocked(item.URI)
 	return s
 }
 
@@ -214,6 +268,7 @@ func (st *Store) Change(p *DidChangeTextDocumentParams, received time.Time) (*Sn
 	s := newSnapshot(old.URI, old.Path, p.TextDocument.Version, old.LanguageID, text, old.Kind, st.enc)
 	s.received = received
 	st.docs[old.URI] = s
+	st.touchLocked(old.URI)
 	return s, nil
 }
 
@@ -223,6 +278,12 @@ func (st *Store) Close(u protocol.DocumentURI) []*Snapshot {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	delete(st.docs, u)
+	for i, r := range st.recent {
+		if r == u {
+			st.recent = append(st.recent[:i], st.recent[i+1:]...)
+			break
+		}
+	}
 	if _, ok := st.refs[u]; !ok {
 		return nil
 	}
@@ -235,6 +296,18 @@ func (st *Store) Get(u protocol.DocumentURI) *Snapshot {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.docs[u]
+}
+
+// Use returns the current snapshot of a document for a request, marking
+// it recently used.
+func (st *Store) Use(u protocol.DocumentURI) *Snapshot {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.docs[u]
+	if s != nil {
+		st.touchLocked(u)
+	}
+	return s
 }
 
 // IsCurrent reports whether s is still the document's current snapshot.

@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"go.lsp.dev/protocol"
@@ -45,18 +46,39 @@ type Mapper struct {
 
 // NewMapper indexes text for position conversion.
 func NewMapper(text string, enc Encoding) *Mapper {
-	m := &Mapper{text: text, enc: enc, lspLines: []int{0}, nlLines: []int{0}}
-	for i := 0; i < len(text); i++ {
-		switch text[i] {
-		case '\n':
-			m.lspLines = append(m.lspLines, i+1)
-			m.nlLines = append(m.nlLines, i+1)
-		case '\r':
-			if i+1 < len(text) && text[i+1] == '\n' {
-				continue // the '\n' ends this LSP line
-			}
-			m.lspLines = append(m.lspLines, i+1)
+	// Runs on every keystroke over the whole document: size the tables
+	// up front and let IndexByte do the scanning.
+	n := strings.Count(text, "\n")
+	m := &Mapper{text: text, enc: enc, lspLines: make([]int, 1, n+1), nlLines: make([]int, 1, n+1)}
+	hasCR := strings.IndexByte(text, '\r') >= 0
+	for off := 0; off < len(text); {
+		i := strings.IndexByte(text[off:], '\n')
+		end := len(text)
+		if i >= 0 {
+			end = off + i
 		}
+		if hasCR {
+			// A lone '\r' inside this line ends an LSP line too.
+			line := text[off:end]
+			for j := strings.IndexByte(line, '\r'); j >= 0; {
+				abs := off + j
+				if abs+1 < len(text) && text[abs+1] == '\n' {
+					break // "\r\n": the '\n' ends the line
+				}
+				m.lspLines = append(m.lspLines, abs+1)
+				k := strings.IndexByte(text[abs+1:end], '\r')
+				if k < 0 {
+					break
+				}
+				j = abs + 1 + k - off
+			}
+		}
+		if i < 0 {
+			break
+		}
+		m.lspLines = append(m.lspLines, end+1)
+		m.nlLines = append(m.nlLines, end+1)
+		off = end + 1
 	}
 	return m
 }

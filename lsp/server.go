@@ -315,7 +315,7 @@ func (s *Server) didSave(ctx context.Context, p *protocol.DidSaveTextDocumentPar
 // snapshot returns the current snapshot of an open document, or an error
 // the client can read.
 func (s *Server) snapshot(u protocol.DocumentURI) (*Snapshot, error) {
-	snap := s.store.Get(u)
+	snap := s.store.Use(u)
 	if snap == nil {
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "document %s is not open", u)
 	}

@@ -34,8 +34,9 @@ type workspace struct {
 	dirs     map[string]map[string]os.FileMode
 	resolved map[resolveKey]resolveResult
 
-	shellMu sync.Mutex
-	shell   map[string]*blockFacts // by directory and command text; immune to disk changes
+	shellMu   sync.Mutex
+	shell     map[string]map[string]*blockFacts // by directory, then command text; immune to disk changes
+	shellSize int
 }
 
 type resolveKey struct {
@@ -49,7 +50,7 @@ type resolveResult struct {
 }
 
 func newWorkspace(lookupEnv func(string) (string, bool)) *workspace {
-	w := &workspace{lookupEnv: lookupEnv, shell: map[string]*blockFacts{}}
+	w := &workspace{lookupEnv: lookupEnv, shell: map[string]map[string]*blockFacts{}}
 	w.reset()
 	return w
 }
@@ -171,21 +172,31 @@ func (w *workspace) resolve(root string, kind parser.DepKind, value, cwd string,
 }
 
 // blockFacts returns the walk of a block's shell text from a directory,
-// memoised: unchanged blocks cost a map lookup per analysis.
+// memoised: unchanged blocks cost a map lookup per analysis. The cache is
+// keyed by directory (and pushd stack) first, then text, so a lookup
+// builds no key string.
 func (w *workspace) blockFacts(text, cwd string, dirs []string) *blockFacts {
-	key := cwd + "\x00" + strings.Join(dirs, "\x00") + "\x00\x00" + text
+	where := cwd
+	if len(dirs) > 0 {
+		where += "\x00" + strings.Join(dirs, "\x00")
+	}
 	w.shellMu.Lock()
-	f, ok := w.shell[key]
+	byText := w.shell[where]
+	f, ok := byText[text]
 	w.shellMu.Unlock()
 	if ok {
 		return f
 	}
 	f = computeFacts(text, cwd, dirs)
 	w.shellMu.Lock()
-	if len(w.shell) >= maxShellCache {
-		w.shell = map[string]*blockFacts{}
+	if w.shellSize >= maxShellCache {
+		w.shell, w.shellSize = map[string]map[string]*blockFacts{}, 0
 	}
-	w.shell[key] = f
+	if w.shell[where] == nil {
+		w.shell[where] = map[string]*blockFacts{}
+	}
+	w.shell[where][text] = f
+	w.shellSize++
 	w.shellMu.Unlock()
 	return f
 }
