@@ -326,7 +326,14 @@ func TestNginxCachePrefetch(t *testing.T) {
 	}
 	// The recorded duration is there for sharding.
 	d, err := cache.RecordedDurations(context.Background(), b.cache, b.local, targets)
-	if err != nil || d[0] <= 0 {
-		t.Errorf("RecordedDurations = %v, %v", d, err)
+	if err != nil || d[0] <= 0 || d[1] != d[0] {
+		t.Errorf("RecordedDurations from the local store = %v, %v", d, err)
+	}
+	// Through the batch path too (the tiered store), and unknown for a
+	// transcript never recorded.
+	targets = append(targets, b.target("never.cmdt"))
+	d2, err := cache.RecordedDurations(context.Background(), b.cache, nil, targets)
+	if err != nil || d2[0] != d[0] || d2[2] != 0 {
+		t.Errorf("RecordedDurations through the cache's store = %v, %v", d2, err)
 	}
 }
