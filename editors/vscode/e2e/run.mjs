@@ -121,9 +121,8 @@ async function withServer(t) {
   const problems = await ui.problemCounts(page);
   check(problems.errors === 1, `expected 1 error in the status bar, got ${JSON.stringify(problems)}`);
   await ui.openProblems(page);
-  const rows = await ui.problemRows(page);
-  log(`problems: ${JSON.stringify(rows)}`);
-  check(rows.some((r) => /syntax|line 9|opcode/i.test(r)), `no syntax-error row in the Problems panel: ${JSON.stringify(rows)}`);
+  const row = await ui.waitForProblemRow(page, (r) => /opcode|syntax/i.test(r) && /line 9\b/.test(r), 'a syntax-error row (line 9)', 30_000);
+  log(`problem: ${JSON.stringify(row)}`);
   log('syntax error: squiggle + Problems count 1');
 
   // Fix it (delete the line) and save: the squiggle goes.
@@ -149,25 +148,32 @@ async function withServer(t) {
   if (!t.caps.run) {
     return { skipped: [`run/accept (${t.caps.why})`] };
   }
+  if (t.mock) {
+    const st = await ui.waitFor(page, () => ui.cmdtStatusItem(page), 'the cmdt status item', 30_000);
+    check(st.includes('not run yet'), `status item before any run: ${st}`);
+    log(`status item: ${st}`);
+  }
 
   // 2. Run through the code lens: the failing command gets a diagnostic with a unified diff and a ✗ hint.
   await ui.clickLens(page, '▶ Run');
   await ui.waitFor(page, async () => (await ui.problemCounts(page)).errors >= 1, 'a failure diagnostic after Run', 120_000);
-  const failRows = await ui.problemRows(page);
-  log(`problems after run: ${JSON.stringify(failRows)}`);
-  const diffRow = failRows.find((r) => /[-]\s*c\b/.test(r) && /[+]\s*b\b/.test(r));
-  check(diffRow, `no diagnostic with a unified diff (-c / +b) among: ${JSON.stringify(failRows)}`);
+  const diffRow = await ui.waitForProblemRow(page, (r) => /(^|\s)-\s*c\b/.test(r) && /(^|\s)\+\s*b\b/.test(r),
+    'a diagnostic with a unified diff (-c / +b)', 30_000);
+  log(`failure diagnostic: ${JSON.stringify(diffRow)}`);
   await ui.waitFor(page, async () => (await ui.inlayHints(page)).some((h) => h.includes('✗')), 'an inlay hint with ✗', 30_000);
   log(`inlay hints: ${JSON.stringify(await ui.inlayHints(page))}`);
-  await ui.screenshot(page, path.join(outDir, 'server-failed.png'));
+  await ui.screenshot(page, path.join(outDir, `${t.name}-failed.png`));
+  if (t.mock) {
+    await ui.waitFor(page, async () => /failed/.test((await ui.cmdtStatusItem(page)) ?? ''), 'status item "failed"', 30_000);
+  }
 
   // 3. Accept the actual output (the lens, else the quick fix): the buffer changes.
   const before = await ui.editorText(page);
   check(before.includes('1 c'), `expected "1 c" in the buffer before accepting:\n${before}`);
-  if (await ui.hasLens(page, '✓ Accept actual output')) {
+  if (t.acceptVia !== 'quickfix' && (await ui.hasLens(page, '✓ Accept actual output'))) {
     await ui.clickLens(page, '✓ Accept actual output');
   } else {
-    await ui.quickFix(page, '1 c', /Accept actual output/);
+    await ui.quickFix(page, "$ printf 'a", /Accept actual output/);
   }
   await ui.waitFor(page, async () => {
     const txt = await ui.editorText(page);
@@ -175,8 +181,13 @@ async function withServer(t) {
   }, 'the buffer to hold the actual output (1 b)', 30_000);
   log('accepted: the buffer now expects "1 b"');
   await ui.save(page);
-  const onDisk = fs.readFileSync(path.join(ws, 'demo.cmdt'), 'utf8');
-  check(onDisk.includes('1 b\n') && !onDisk.includes('1 c\n'), `saved file does not hold the accepted output:\n${onDisk}`);
+  let onDisk = '';
+  await ui.waitFor(page, () => {
+    onDisk = fs.readFileSync(path.join(ws, 'demo.cmdt'), 'utf8');
+    return onDisk.includes('1 b\n') && !onDisk.includes('1 c\n');
+  }, 'the saved file to hold the accepted output', 15_000).catch((err) => {
+    throw new AssertionFailed(`${err.message}; on disk:\n${onDisk}`);
+  });
 
   // 4. Run again: passes (✓ hint, no errors).
   await ui.clickLens(page, '▶ Run');
@@ -186,7 +197,36 @@ async function withServer(t) {
   }, 'inlay hints ✓ and no ✗ after the second run', 120_000);
   await ui.waitFor(page, async () => (await ui.problemCounts(page)).errors === 0, 'no errors after the second run', 30_000);
   log(`passing run; hints: ${JSON.stringify(await ui.inlayHints(page))}`);
-  return {};
+  const st = await ui.cmdtStatusItem(page);
+  log(`status item: ${st}`);
+  if (t.mock) {
+    await ui.waitFor(page, async () => /cached ✓/.test((await ui.cmdtStatusItem(page)) ?? ''), 'status item "cached ✓"', 30_000);
+  }
+  const skipped = [];
+
+  // 5. "cmdt: Update transcript" from the palette rewrites a wrong expectation in the buffer (workspace/applyEdit).
+  if (t.caps.update) {
+    await ui.replaceLine(page, '1 hello', '1 HELLO');
+    await ui.runCommand(page, 'cmdt: Update transcript');
+    await ui.waitFor(page, async () => {
+      const lines = (await ui.editorText(page)).split('\n');
+      return lines.includes('1 hello') && !lines.includes('1 HELLO');
+    }, 'Update to restore "1 hello"', 120_000);
+    await ui.save(page);
+    log('"cmdt: Update transcript" rewrote the expectation');
+  } else {
+    skipped.push(`update (${t.caps.whyUpdate})`);
+  }
+
+  // 6. cmdt.runOnSave: turned on in the settings file, a save runs the transcript.
+  t.cs.writeSettings({ ...t.settings, 'cmdt.runOnSave': true });
+  await page.waitForTimeout(2000); // VS Code picks up the settings file change
+  await ui.replaceLine(page, '1 hello', '1 bye');
+  await ui.save(page);
+  await ui.waitFor(page, async () => (await ui.inlayHints(page)).some((h) => h.includes('✗')), 'a run on save (✗ hint)', 120_000);
+  await ui.waitFor(page, async () => (await ui.problemCounts(page)).errors >= 1, 'a failure diagnostic from the run on save', 30_000);
+  log('cmdt.runOnSave: saving ran the transcript');
+  return { skipped };
 }
 
 // ------------------------------------------------------------------ driver
@@ -197,6 +237,14 @@ const scenarios = [
     fixture: 'grammar',
     settings: () => ({ 'cmdt.server.path': '/nonexistent/cmdt-lsp' }),
     fn: noServer,
+  },
+  {
+    // The client against a test double of the server (e2e/mock-server.mjs): lenses, commands, inlay hints,
+    // quick fix, applyEdit and the status item, whatever state the real server is in.
+    name: 'mock-server',
+    fixture: 'server',
+    settings: () => ({ 'cmdt.server.path': path.join(extDir, 'e2e', 'mock-server.mjs'), 'cmdt.trace.server': 'messages' }),
+    fn: (t) => withServer({ ...t, caps: { run: true, update: true }, mock: true, acceptVia: 'quickfix' }),
   },
   {
     name: 'server',
@@ -222,7 +270,7 @@ async function runScenario(sc, tools, vsix, extensionsDir, caps) {
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(60_000);
     await page.goto(cs.openUrl(ws, ui.firstFile(ws)));
-    const res = (await sc.fn({ page, cs, ws, root, caps })) ?? {};
+    const res = (await sc.fn({ name: sc.name, page, cs, ws, root, caps, settings: sc.settings() })) ?? {};
     await ui.screenshot(page, path.join(outDir, `${sc.name}-final.png`));
     const skipped = res.skipped ?? [];
     const secs = ((Date.now() - t1) / 1000).toFixed(1);
@@ -297,6 +345,8 @@ async function main() {
     const commands = init?.capabilities?.executeCommandProvider?.commands ?? [];
     const lens = !!init?.capabilities?.codeLensProvider;
     caps.run = commands.includes('cmdt.run') && lens;
+    caps.update = commands.includes('cmdt.update');
+    caps.whyUpdate = caps.update ? '' : 'server has no cmdt.update command yet';
     caps.why = caps.run ? '' : `server has ${commands.includes('cmdt.run') ? '' : 'no cmdt.run command'}${!commands.includes('cmdt.run') && !lens ? ' and ' : ''}${lens ? '' : 'no code lenses'} yet`;
     log(`server ${lsp}: ${init?.serverInfo?.name ?? '?'} ${init?.serverInfo?.version ?? ''}; commands ${JSON.stringify(commands)}; code lenses: ${lens}`);
   }

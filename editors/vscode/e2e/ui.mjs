@@ -39,8 +39,9 @@ export async function openEditor(page, name) {
   await waitFor(page, () => page.locator(`${EDITOR} .view-line`).count(), `the text of ${name}`);
 }
 
+/** Focuses the active editor by clicking one of its rendered lines (only visible lines are in the DOM). */
 export async function focusEditor(page) {
-  await page.locator(`${EDITOR} .view-lines`).click({ position: { x: 5, y: 5 } });
+  await page.locator(`${EDITOR} .view-line`).last().click({ position: { x: 2, y: 2 } });
 }
 
 export async function languageMode(page) {
@@ -173,6 +174,8 @@ export async function clickLens(page, prefix, timeout = 60_000) {
 }
 
 async function clickLine(page, text) {
+  await focusEditor(page);
+  await page.keyboard.press('Control+Home');
   const line = page.locator(`${EDITOR} .view-line`).filter({ hasText: text });
   await waitFor(page, () => line.count(), `an editor line containing "${text}"`, 30_000);
   await line.first().click();
@@ -185,6 +188,8 @@ export async function deleteLineContaining(page, text) {
 }
 
 export async function save(page) {
+  // An edit just made may not have marked the tab dirty yet.
+  await waitFor(page, () => page.locator('.part.editor .tab.active.dirty').count(), 'a dirty tab', 2_000).catch(() => undefined);
   await page.keyboard.press('Control+S');
   await waitFor(page, async () => (await page.locator('.part.editor .tab.active.dirty').count()) === 0, 'the file to be saved', 15_000);
 }
@@ -210,4 +215,36 @@ export async function typeAtEnd(page, text) {
   await page.keyboard.press('Control+End');
   await page.keyboard.type(text);
   await waitFor(page, async () => (await editorText(page)).includes(text), `"${text}" in the buffer`, 10_000);
+}
+
+/** Text of the extension's status-bar item (cmdt cache status), or null when it is not shown. */
+export async function cmdtStatusItem(page) {
+  // The DOM id is <publisher>.<extension name>.<item id>.
+  const items = page.locator('.part.statusbar [id="cmdt-dev.cmdt.cmdt.status"]');
+  if ((await items.count()) === 0) {
+    return null;
+  }
+  return (await items.first().innerText()).trim();
+}
+
+/** Waits for a Problems panel row whose aria-label satisfies pred; fails listing the rows seen last. */
+export async function waitForProblemRow(page, pred, what, timeout = 30_000) {
+  let rows = [];
+  try {
+    return await waitFor(page, async () => {
+      rows = await problemRows(page);
+      return rows.find(pred);
+    }, what, timeout);
+  } catch (err) {
+    throw new AssertionFailed(`${err.message}; Problems rows: ${JSON.stringify(rows)}`);
+  }
+}
+
+/** Replaces the whole text of the first line containing `text` with `replacement` (typed, like a person). */
+export async function replaceLine(page, text, replacement) {
+  await clickLine(page, text);
+  await page.keyboard.press('End');
+  await page.keyboard.press('Shift+Home');
+  await page.keyboard.type(replacement);
+  await waitFor(page, async () => (await editorText(page)).split('\n').includes(replacement), `the line "${replacement}"`, 10_000);
 }
