@@ -35,8 +35,19 @@ func (s *Server) chain(dispatch jsonrpc2.Handler) jsonrpc2.Handler {
 	h := jsonrpc2.ReplyHandler(dispatch)
 	h = s.guard(h)
 	h = jsonrpc2.AsyncHandler(h)
+	h = s.track(h)
 	h, cancel := jsonrpc2.CancelHandler(h)
 	return s.cancelRequests(h, cancel)
+}
+
+// track counts messages queued but not yet handled (guard marks them
+// done), so that Serve, when the input ends, can let already received
+// messages (an exit right before EOF) take effect.
+func (s *Server) track(next jsonrpc2.Handler) jsonrpc2.Handler {
+	return func(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+		s.inflight.Add(1)
+		return next(ctx, reply, req)
+	}
 }
 
 // cancelRequests handles $/cancelRequest with jsonrpc2.ID's own decoder,
@@ -64,6 +75,7 @@ func (s *Server) cancelRequests(next jsonrpc2.Handler, cancel func(jsonrpc2.ID))
 // leave a request unanswered.
 func (s *Server) guard(next jsonrpc2.Handler) jsonrpc2.Handler {
 	return func(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) (err error) {
+		defer s.inflight.Done()
 		var replied atomic.Bool
 		once := func(rctx context.Context, result interface{}, rerr error) error {
 			if !replied.CompareAndSwap(false, true) {

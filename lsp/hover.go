@@ -76,8 +76,16 @@ func (s *Server) hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 	if f := a.fileAt(pos); f != nil {
 		return markdown(describeOutputFile(f)), nil
 	}
-	if l.Directive != nil && l.Directive.NameRange.Contains(pos) {
-		if doc, ok := directiveDocs[l.Directive.Name]; ok {
+	if d := l.Directive; d != nil {
+		if d.NameRange.Contains(pos) {
+			if doc, ok := directiveDocs[d.Name]; ok {
+				return markdown(doc), nil
+			}
+		}
+		// The kind keyword of "% dep KIND ...".
+		kind, _, _ := strings.Cut(d.Args, " ")
+		kr := parser.Range{Start: d.ArgsPos, End: parser.Pos{Line: d.ArgsPos.Line, Col: d.ArgsPos.Col + len(kind)}}
+		if doc, ok := depfileKeywordDocs[kind]; ok && d.Name == parser.DirectiveDep && kr.Contains(pos) {
 			return markdown(doc), nil
 		}
 	}

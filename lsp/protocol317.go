@@ -74,7 +74,10 @@ type ClientCapabilities317 struct {
 		PositionEncodings []PositionEncodingKind `json:"positionEncodings,omitempty"`
 	} `json:"general,omitempty"`
 	Workspace *struct {
-		InlayHint *InlayHintWorkspaceClientCapabilities `json:"inlayHint,omitempty"`
+		InlayHint             *InlayHintWorkspaceClientCapabilities `json:"inlayHint,omitempty"`
+		DidChangeWatchedFiles *struct {
+			DynamicRegistration bool `json:"dynamicRegistration,omitempty"`
+		} `json:"didChangeWatchedFiles,omitempty"`
 	} `json:"workspace,omitempty"`
 	TextDocument *struct {
 		InlayHint *InlayHintClientCapabilities `json:"inlayHint,omitempty"`

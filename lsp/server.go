@@ -75,6 +75,11 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
 		if cerr := conn.Err(); cerr != nil && !fatalReadError(ctx, cerr) {
 			err = fmt.Errorf("lsp stream: %w", cerr)
 		}
+		// Messages read before the end of input still run: an exit sent
+		// just before closing stdin decides the exit status.
+		if waitTimeout(&s.inflight, time.Second) && isClosed(s.exited) && s.lifecycle() != stateShutdown {
+			err = ErrExitWithoutShutdown
+		}
 	case <-s.exited:
 		if s.lifecycle() != stateShutdown {
 			err = ErrExitWithoutShutdown
@@ -90,6 +95,28 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
 	case <-time.After(time.Second):
 	}
 	return err
+}
+
+// waitTimeout waits for wg, giving up after d; it reports whether wg
+// finished.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // Server lifecycle states.
@@ -127,6 +154,7 @@ type Server struct {
 
 	exitOnce sync.Once
 	exited   chan struct{}
+	inflight sync.WaitGroup // messages received and not yet handled
 }
 
 func newServer(opts Options) *Server {
@@ -249,7 +277,31 @@ func (s *Server) initialize(ctx context.Context, p *InitializeParams317) (*Initi
 	}, nil
 }
 
+// initialized asks the client to report file changes, when it can
+// register the watcher dynamically: declared dependencies and "1<" files
+// appearing or disappearing on disk then update diagnostics at once (the
+// disk cache otherwise expires after cacheTTL and diagnostics refresh on
+// the next edit or save).
 func (s *Server) initialized(ctx context.Context, _ *protocol.InitializedParams) error {
+	s.mu.Lock()
+	caps := s.caps
+	s.mu.Unlock()
+	if caps.Workspace == nil || caps.Workspace.DidChangeWatchedFiles == nil || !caps.Workspace.DidChangeWatchedFiles.DynamicRegistration {
+		return nil
+	}
+	params := protocol.RegistrationParams{Registrations: []protocol.Registration{{
+		ID: "cmdt-watch-files", Method: protocol.MethodWorkspaceDidChangeWatchedFiles,
+		RegisterOptions: map[string]interface{}{"watchers": []map[string]interface{}{{"globPattern": "**/*"}}},
+	}}}
+	// Not on the request queue: the client may answer only after it has
+	// handled messages of ours.
+	go func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if _, err := s.conn.Call(cctx, protocol.MethodClientRegisterCapability, params, nil); err != nil {
+			s.log.Warn("registering file watchers failed", "err", err)
+		}
+	}()
 	return nil
 }
 

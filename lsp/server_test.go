@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"go.lsp.dev/protocol"
 )
@@ -93,5 +94,45 @@ func TestStatusRequest(t *testing.T) {
 	c.mustCall(MethodCmdtStatus, StatusParams{URI: "file:///nowhere/x.cmdt"}, &raw)
 	if string(raw) != `{"status":"unknown","text":""}` {
 		t.Fatalf("wire form = %s", raw)
+	}
+}
+
+func TestRegistersFileWatcher(t *testing.T) {
+	c := newTestClient(t)
+	c.initialize("", `{"workspace":{"didChangeWatchedFiles":{"dynamicRegistration":true}}}`)
+	deadline := time.Now().Add(callTimeout)
+	for {
+		c.mu.Lock()
+		reqs := append([]string(nil), c.requests...)
+		c.mu.Unlock()
+		if len(reqs) == 1 && reqs[0] == protocol.MethodClientRegisterCapability {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("client saw requests %v, want one client/registerCapability", reqs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A declared file created on disk clears its warning once the client
+// reports the change.
+func TestWatchedFileChangeRefreshes(t *testing.T) {
+	dir := workspaceDir(t, nil)
+	c := newTestClient(t)
+	c.initialize(dir, "")
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", "% dep file later.txt\n$ true\n")
+	if got := codes(c.waitDiagnostics(u, 1)); !reflect.DeepEqual(got, []string{CodeDepMissing}) {
+		t.Fatalf("codes = %v", got)
+	}
+	writeFiles(t, dir, map[string]string{"later.txt": "now\n"})
+	c.notify(protocol.MethodWorkspaceDidChangeWatchedFiles, map[string]interface{}{
+		"changes": []interface{}{map[string]interface{}{"uri": string(pathURI(filepath.Join(dir, "later.txt"))), "type": 1}}})
+	c.waitCleared(u)
+	var h *protocol.Hover
+	c.mustCall(protocol.MethodTextDocumentHover, posParams(u, 0, 7), &h)
+	if h == nil || !strings.Contains(h.Contents.Value, "**`file PATH`**") {
+		t.Fatalf("hover on the kind keyword = %+v", h)
 	}
 }
