@@ -28,6 +28,7 @@ type Analysis struct {
 	DepfilePaths []string
 	Diagnostics  []Diag
 	settings     Settings
+	gen          uint64 // workspace generation it was computed in
 }
 
 // blockInfo is the static view of one command block.
@@ -68,12 +69,13 @@ type outputFile struct {
 // analysis returns the snapshot's analysis, computing it on first use.
 func (s *Server) analysis(snap *Snapshot) *Analysis {
 	settings := s.currentSettings()
+	gen := s.ws.generation()
 	snap.anMu.Lock()
 	defer snap.anMu.Unlock()
-	if snap.an != nil && snap.an.settings == settings {
+	if snap.an != nil && snap.an.settings == settings && snap.an.gen == gen {
 		return snap.an
 	}
-	a := &Analysis{Snap: snap, settings: settings}
+	a := &Analysis{Snap: snap, settings: settings, gen: gen}
 	switch snap.Kind {
 	case DocTranscript:
 		s.analyzeTranscript(a)

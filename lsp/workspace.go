@@ -29,6 +29,7 @@ type workspace struct {
 	lookupEnv func(string) (string, bool)
 
 	mu       sync.Mutex
+	gen      uint64 // bumped whenever the disk caches are dropped
 	stamp    time.Time
 	roots    map[string]string
 	dirs     map[string]map[string]os.FileMode
@@ -56,6 +57,7 @@ func newWorkspace(lookupEnv func(string) (string, bool)) *workspace {
 }
 
 func (w *workspace) reset() {
+	w.gen++
 	w.stamp = time.Now()
 	w.roots = map[string]string{}
 	w.dirs = map[string]map[string]os.FileMode{}
@@ -75,6 +77,14 @@ func (w *workspace) lock() {
 	if time.Since(w.stamp) > cacheTTL {
 		w.reset()
 	}
+}
+
+// generation identifies the current view of the disk: analyses made
+// under an older one are stale.
+func (w *workspace) generation() uint64 {
+	w.lock()
+	defer w.mu.Unlock()
+	return w.gen
 }
 
 // moduleRoot returns the module root for a transcript in dir (spec §3).
