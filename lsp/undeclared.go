@@ -161,32 +161,49 @@ func readOperands(prog string, cmd *shellCmd) []bool {
 			skipFirstOperand()
 		}
 	case "git":
-		// Only subcommands that take paths read them; others take refs,
-		// messages, URLs.
-		if !gitReadsPaths(cmd.Args) {
-			read = make([]bool, len(cmd.Args))
-		}
+		read = gitPathOperands(cmd.Args)
 	}
 	return read
 }
 
-func gitReadsPaths(args []shellArg) bool {
+// gitPathOperands says which git arguments are paths it reads: for add,
+// apply, am, hash-object, check-ignore and check-attr every operand after
+// the subcommand; for diff and blame only those after "--" (before it they
+// may be revisions, and a branch named like a file is common); none for
+// other subcommands (refs, messages, URLs) or with -C (relative to
+// another directory).
+func gitPathOperands(args []shellArg) []bool {
+	read := make([]bool, len(args))
 	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a.Value == "-C" || a.Value == "-c" {
-			i++ // the option's value: a directory or a setting
+		v := args[i].Value
+		switch {
+		case v == "-C":
+			return read
+		case v == "-c":
+			i++ // a setting
+			continue
+		case strings.HasPrefix(v, "-"):
 			continue
 		}
-		if strings.HasPrefix(a.Value, "-") {
-			continue
+		afterDashDash := false
+		switch v {
+		case "add", "apply", "am", "hash-object", "check-ignore", "check-attr":
+		case "diff", "blame":
+			afterDashDash = true
+		default:
+			return read
 		}
-		switch a.Value {
-		case "add", "apply", "am", "hash-object", "diff", "check-ignore", "check-attr", "blame":
-			return true
+		dashed := false
+		for k := i + 1; k < len(args); k++ {
+			if args[k].Value == "--" {
+				dashed = true
+				continue
+			}
+			read[k] = !afterDashDash || dashed
 		}
-		return false
+		return read
 	}
-	return false
+	return read
 }
 
 // findUndeclared keeps the candidates no declaration covers.
