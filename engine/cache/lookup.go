@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -194,7 +195,12 @@ func (ev *evaluator) changes(ctx context.Context, m *Manifest, all bool) ([]stri
 	if m.Version != engine.Version {
 		rs.add("tool version changed")
 	}
+	// Env hashes under another key cannot be compared; that only matters
+	// if there are env inputs at all.
 	envSchemeOK := m.EnvScheme == envScheme(ev.c.envKey)
+	if !envSchemeOK && !slices.ContainsFunc(m.Inputs, func(in InputRecord) bool { return in.Kind == engine.InputEnv }) {
+		envSchemeOK = true
+	}
 	if !envSchemeOK {
 		rs.add("env hashing key changed")
 	}

@@ -309,6 +309,13 @@ func TestEnvValueNeverStored(t *testing.T) {
 	f.wantStale("t.cmdt", "env hashing key changed")
 	f.record("t.cmdt")
 	f.wantFresh("t.cmdt")
+
+	// Without env inputs, the key does not matter.
+	f.write("u.cmdt", lines("$ echo u", "1 u"))
+	f.record("u.cmdt")
+	t.Setenv(cache.EnvKey, "")
+	f.reopen()
+	f.wantFresh("u.cmdt")
 }
 
 func TestCorruptEntryIsAMiss(t *testing.T) {
