@@ -55,7 +55,10 @@ type Result struct {
 	// DeclErrors holds problems found while resolving declarations
 	// (unreadable or invalid depfiles); they fail the run.
 	DeclErrors parser.ErrorList
-	Duration   time.Duration
+	// Start is when the run began; the result cache trusts no input whose
+	// change time is later (it may not be what the run saw).
+	Start    time.Time
+	Duration time.Duration
 }
 
 // Passed reports whether every command that ran matched its expectations
@@ -132,7 +135,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer s.close()
-	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot}
+	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot, Start: start}
 	resolver := &Resolver{Root: opts.ModuleRoot, LookupEnv: s.lookupVar}
 	done, total := 0, len(f.Blocks)
 	var runErr error
