@@ -23,8 +23,8 @@ const clockSlack = 20 * time.Millisecond
 // hashed, so such a result is not cached: Record returns an error
 // wrapping ErrNotRecorded naming the inputs, and the entry is left as it
 // was (any older manifest there still describes other content, so it
-// stays stale). Record must be called right after the run, with the
-// environment the run used.
+// stays stale). Record must be called with the environment the run used,
+// and before the inputs may have changed again.
 func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error {
 	t, err := c.normalize(t)
 	if err != nil {
@@ -40,7 +40,11 @@ func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error 
 		// A cancelled run: what did not run cannot have passed.
 		return fmt.Errorf("cache: %s: %w: the run did not finish", id.transcript, ErrNotRecorded)
 	}
-	runStart := time.Now().Add(-res.Duration).Add(-clockSlack).UnixNano()
+	start := res.Start
+	if start.IsZero() { // a Result not made by engine.Run
+		start = time.Now().Add(-res.Duration)
+	}
+	runStart := start.Add(-clockSlack).UnixNano()
 	m, moved, err := c.manifest(t, id, res, runStart)
 	if err != nil {
 		return err
