@@ -23,8 +23,9 @@ const clockSlack = 20 * time.Millisecond
 // hashed, so such a result is not cached: Record returns an error
 // wrapping ErrNotRecorded naming the inputs, and the entry is left as it
 // was (any older manifest there still describes other content, so it
-// stays stale). Record must be called with the environment the run used,
-// and before the inputs may have changed again.
+// stays stale). Record must be given the environment the run used; it
+// may be called any time after the run, since a change after the run's
+// start is caught the same way.
 func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error {
 	t, err := c.normalize(t)
 	if err != nil {
