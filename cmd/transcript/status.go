@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cmdt-dev/cmdt/engine/cache"
+)
+
+func init() { extraCommands = append(extraCommands, newStatusCmd) }
+
+func newStatusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [paths...]",
+		Short: "Say which transcripts are fresh, stale or never run, and why, without running them",
+		Long: `Say which transcripts the cache would skip, without running anything.
+
+Each transcript is "fresh" (its last passing run still holds: check would
+skip it), "stale" (something changed since, listed in parentheses, paths
+relative to the module root), or "never-run" (no passing run recorded).
+Paths are files, directories (searched recursively for *.cmdt) or dir/...;
+no path means ./... . The exit status is 0 unless an error occurs.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(cmd, args, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON report instead of text")
+	var dir, remote string
+	var upload bool
+	registerCacheFlags(cmd, &dir, &remote, &upload)
+	return cmd
+}
+
+// statusLine is one transcript's standing, as printed.
+type statusLine struct {
+	Path       string      `json:"path"`
+	State      cache.State `json:"state"`
+	Reasons    []string    `json:"reasons,omitempty"`
+	RecordedAt *time.Time  `json:"recordedAt,omitempty"`
+	// DurationMS is the recorded run's wall time: what skipping it saves.
+	DurationMS *float64 `json:"durationMs,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+func runStatus(cmd *cobra.Command, args []string, asJSON bool) error {
+	paths, err := collectTranscripts(args)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if len(paths) == 0 {
+		return usageError("no transcripts found in %s", strings.Join(args, " "))
+	}
+	c, err := openCache(cmd)
+	if err != nil {
+		return &exitCode{code: 2, err: err}
+	}
+	lines := statusLookupAll(cmd.Context(), c, paths)
+	if err := c.Flush(); err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "transcript: warning:", err)
+	}
+	if asJSON {
+		err = writeStatusJSON(cmd.OutOrStdout(), lines)
+	} else {
+		err = writeStatusText(cmd.OutOrStdout(), lines)
+	}
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		if l.Error != "" {
+			return &exitCode{code: 2}
+		}
+	}
+	return nil
+}
+
+// statusLookupAll looks every path up, in parallel (a lookup is mostly waiting
+// on stat), keeping the input order.
+func statusLookupAll(ctx context.Context, c *cache.Cache, paths []string) []statusLine {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	lines := make([]statusLine, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(len(paths), 2*runtime.NumCPU()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				lines[i] = statusLookupOne(ctx, c, paths[i])
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return lines
+}
+
+func statusLookupOne(ctx context.Context, c *cache.Cache, path string) statusLine {
+	l := statusLine{Path: path}
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		// The same target check uses: the session starts in the
+		// transcript's directory, with this process's environment.
+		var v cache.Verdict
+		v, err = c.Lookup(ctx, cache.Target{Path: abs})
+		l.State, l.Reasons = v.State, v.Reasons
+		if !v.RecordedAt.IsZero() {
+			l.RecordedAt = &v.RecordedAt
+		}
+		if v.Manifest != nil {
+			ms := float64(v.Manifest.Duration.Microseconds()) / 1000
+			l.DurationMS = &ms
+		}
+	}
+	if err != nil {
+		l.Error = err.Error()
+	}
+	return l
+}
+
+func writeStatusText(w io.Writer, lines []statusLine) error {
+	var b strings.Builder
+	counts := map[cache.State]int{}
+	errs := 0
+	for _, l := range lines {
+		if l.Error != "" {
+			errs++
+			fmt.Fprintf(&b, "%-9s  %s  (%s)\n", "error", l.Path, l.Error)
+			continue
+		}
+		counts[l.State]++
+		fmt.Fprintf(&b, "%-9s  %s", l.State, l.Path)
+		if len(l.Reasons) > 0 {
+			fmt.Fprintf(&b, "  (%s)", strings.Join(l.Reasons, ", "))
+		}
+		b.WriteByte('\n')
+	}
+	noun := "transcripts"
+	if len(lines) == 1 {
+		noun = "transcript"
+	}
+	fmt.Fprintf(&b, "%d %s: %d fresh, %d stale, %d never-run", len(lines), noun, counts[cache.Fresh], counts[cache.Stale], counts[cache.NeverRun])
+	if errs > 0 {
+		fmt.Fprintf(&b, ", %d errors", errs)
+	}
+	b.WriteByte('\n')
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeStatusJSON(w io.Writer, lines []statusLine) error {
+	report := struct {
+		Files   []statusLine `json:"files"`
+		Summary struct {
+			Fresh    int `json:"fresh"`
+			Stale    int `json:"stale"`
+			NeverRun int `json:"neverRun"`
+			Errors   int `json:"errors"`
+		} `json:"summary"`
+	}{Files: lines}
+	for _, l := range lines {
+		switch {
+		case l.Error != "":
+			report.Summary.Errors++
+		case l.State == cache.Fresh:
+			report.Summary.Fresh++
+		case l.State == cache.Stale:
+			report.Summary.Stale++
+		default:
+			report.Summary.NeverRun++
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(report)
+}
