@@ -79,9 +79,10 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) error {
 		return err
 	}
 	defer env.close()
-	paths = env.selectShard(paths)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	paths = env.selectShard(ctx, paths)
+	env.prefetch(ctx, paths)
 
 	stdout := cmd.OutOrStdout()
 	style := newStyle(stdout)

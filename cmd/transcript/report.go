@@ -62,15 +62,12 @@ func renderOutcome(o *fileOutcome, st style, verbose bool) string {
 		if o.cached {
 			fmt.Fprintf(&b, "%s  %s (cached)\n", st.green("ok"), o.path)
 		} else {
-			fmt.Fprintf(&b, "%s  %s (%.2fs)\n", st.green("ok"), o.path, o.duration.Seconds())
+			fmt.Fprintf(&b, "%s  %s (%.2fs)%s\n", st.green("ok"), o.path, o.duration.Seconds(), staleNote(o, st))
 		}
 	case "fail":
-		fmt.Fprintf(&b, "%s %s (%.2fs)\n", st.red("FAIL"), o.path, o.duration.Seconds())
+		fmt.Fprintf(&b, "%s %s (%.2fs)%s\n", st.red("FAIL"), o.path, o.duration.Seconds(), staleNote(o, st))
 	default:
 		fmt.Fprintf(&b, "%s %s: %v\n", st.red("ERROR"), o.path, o.err)
-	}
-	if verbose && len(o.reasons) > 0 {
-		fmt.Fprintf(&b, "    %s\n", st.dim("re-run: "+strings.Join(o.reasons, ", ")))
 	}
 	if o.result == nil {
 		return b.String()
@@ -85,6 +82,14 @@ func renderOutcome(o *fileOutcome, st style, verbose bool) string {
 		b.WriteString(indent(renderFailure(o.path, c.Failure, st), "    "))
 	}
 	return b.String()
+}
+
+// staleNote says why a transcript with a cached result was run again.
+func staleNote(o *fileOutcome, st style) string {
+	if len(o.reasons) == 0 {
+		return ""
+	}
+	return st.dim(" [stale: " + strings.Join(o.reasons, ", ") + "]")
 }
 
 func renderFailure(path string, f *engine.Failure, st style) string {

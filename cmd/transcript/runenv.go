@@ -2,42 +2,208 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/engine/cache"
 	"github.com/cmdt-dev/cmdt/parser"
 )
 
-// runOptions are the flags shared by commands that run transcripts.
+// runOptions are the flags shared by commands that run transcripts or
+// read the result cache.
 type runOptions struct {
+	noCache      bool
+	cacheDir     string
+	remoteURL    string
+	remoteUpload bool
+	shard        string
 }
 
 func (o *runOptions) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&o.noCache, "no-cache", false, "run every transcript, ignoring and not recording cached results")
+	registerCacheFlags(cmd, &o.cacheDir, &o.remoteURL, &o.remoteUpload)
+	f.StringVar(&o.shard, "shard", "", "run only shard `i/n` of the transcripts (1-based), balanced by recorded durations")
+}
+
+// registerCacheFlags adds the flags that locate the cache.
+func registerCacheFlags(cmd *cobra.Command, dir, remote *string, upload *bool) {
+	f := cmd.Flags()
+	f.StringVar(dir, "cache-dir", "", "result cache `DIR` (default $"+cache.EnvDir+", else the user cache dir)")
+	f.StringVar(remote, "remote-cache", "", "share results through a Bazel-protocol HTTP cache at `URL` (default $CMDT_REMOTE_CACHE); headers come from $CMDT_REMOTE_CACHE_HEADERS")
+	f.BoolVar(upload, "remote-upload", true, "upload results to the remote cache (false: read-only)")
+}
+
+// openCache opens the result cache named by a command's --cache-dir and
+// --remote-cache flags and the environment. Remote problems are warned
+// about once on stderr and never fail the command.
+func openCache(cmd *cobra.Command) (*cache.Cache, error) {
+	flag := func(name string) string {
+		if f := cmd.Flags().Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	dir := flag("cache-dir")
+	if dir == "" {
+		d, err := cache.DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	url := flag("remote-cache")
+	if url == "" {
+		url = cache.RemoteURLFromEnv()
+	}
+	if url == "" {
+		return cache.Open(dir)
+	}
+	warn := onceWarner(cmd.ErrOrStderr())
+	opts, err := cache.RemoteOptionsFromEnv()
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	opts.Warn = warn
+	remote, err := cache.OpenRemote(url, opts)
+	if err != nil {
+		return nil, usageError("--remote-cache: %v", err)
+	}
+	return cache.OpenTiered(dir, remote, flag("remote-upload") != "false", warn)
+}
+
+// onceWarner prints the first warning it is given and drops the rest: a
+// dead remote cache is worth one line, not one per transcript.
+func onceWarner(w io.Writer) func(error) {
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() { fmt.Fprintf(w, "transcript: warning: %v (continuing with the local cache)\n", err) })
+	}
 }
 
 // runEnv is what a command needs to run transcripts: the cache, the
-// launcher (tracing), and shard selection.
+// launcher (tracing) and shard selection.
 type runEnv struct {
+	cache    *cache.Cache // nil with --no-cache
 	launcher engine.Launcher
+	shard    string
+	stderr   io.Writer
+	warn     func(error)
 }
 
 func (o *runOptions) prepare(cmd *cobra.Command) (*runEnv, error) {
-	return &runEnv{}, nil
+	e := &runEnv{shard: o.shard, stderr: cmd.ErrOrStderr()}
+	e.warn = func(err error) { fmt.Fprintf(e.stderr, "transcript: warning: %v\n", err) }
+	if o.shard != "" {
+		if _, _, err := cache.ParseShard(o.shard); err != nil {
+			return nil, usageError("--shard: %v", err)
+		}
+	}
+	if !o.noCache {
+		c, err := openCache(cmd)
+		if err != nil {
+			return nil, &exitCode{code: 2, err: fmt.Errorf("result cache: %w", err)}
+		}
+		e.cache = c
+	}
+	return e, nil
 }
 
-func (e *runEnv) close() {}
+func (e *runEnv) close() {
+	if e.cache != nil {
+		if err := e.cache.Flush(); err != nil {
+			e.warn(err)
+		}
+	}
+}
 
-// selectShard keeps the paths of this shard (all of them without --shard).
-func (e *runEnv) selectShard(paths []string) []string { return paths }
+func target(path string) cache.Target {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return cache.Target{Path: abs}
+}
 
-// checkFile runs one parsed transcript (or serves it from the cache).
+// selectShard keeps the paths of this shard (all of them without
+// --shard), balanced by the durations recorded in the local cache, and
+// says which plan it followed so CI workers can be checked to agree.
+func (e *runEnv) selectShard(ctx context.Context, paths []string) []string {
+	if e.shard == "" {
+		return paths
+	}
+	index, total, _ := cache.ParseShard(e.shard)
+	items := make([]cache.ShardItem, len(paths))
+	byItem := make(map[string]string, len(paths))
+	var durations []time.Duration
+	if e.cache != nil && e.cache.Local() != nil {
+		targets := make([]cache.Target, len(paths))
+		for i, p := range paths {
+			targets[i] = target(p)
+		}
+		durations, _ = cache.RecordedDurations(ctx, e.cache, e.cache.Local(), targets)
+	}
+	for i, p := range paths {
+		// Root-relative names, so workers with different checkout paths agree.
+		t := target(p)
+		name := p
+		if rel, err := filepath.Rel(engine.FindModuleRoot(filepath.Dir(t.Path)), t.Path); err == nil {
+			name = rel
+		}
+		items[i] = cache.ShardItem{Path: name}
+		if i < len(durations) {
+			items[i].Duration = durations[i]
+		}
+		byItem[name] = p
+	}
+	var mine []string
+	for _, name := range cache.Shard(items, index, total) {
+		mine = append(mine, byItem[name])
+	}
+	fmt.Fprintf(e.stderr, "transcript: shard %d/%d: %d of %d transcripts (plan %s)\n",
+		index, total, len(mine), len(paths), cache.ShardPlanID(items, total))
+	return mine
+}
+
+// prefetch fetches the cache entries of paths in one batch (a remote
+// cache pipelines the requests).
+func (e *runEnv) prefetch(ctx context.Context, paths []string) {
+	if e.cache == nil {
+		return
+	}
+	targets := make([]cache.Target, len(paths))
+	for i, p := range paths {
+		targets[i] = target(p)
+	}
+	cache.Prefetch(ctx, e.cache, targets)
+}
+
+// checkFile runs one parsed transcript, or serves it from the cache when
+// every input it used still hashes the same.
 func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, timeout time.Duration) *fileOutcome {
 	out := &fileOutcome{path: path}
 	start := time.Now()
+	t := target(path)
+	if e.cache != nil {
+		v, err := e.cache.Lookup(ctx, t)
+		switch {
+		case err != nil:
+			e.warn(err)
+		case v.State == cache.Fresh:
+			out.status, out.cached, out.duration = "pass", true, time.Since(start)
+			return out
+		default:
+			out.reasons = v.Reasons
+		}
+	}
 	res, err := engine.Run(ctx, f, engine.Options{Timeout: timeout, Launcher: e.launcher})
 	out.duration = time.Since(start)
 	out.result = res
@@ -50,6 +216,13 @@ func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, tim
 		out.status = "pass"
 	default:
 		out.status = "fail"
+	}
+	if e.cache != nil && err == nil {
+		// ErrNotRecorded (an input changed during the run) only means the
+		// next check runs again: not worth a warning.
+		if err := e.cache.Record(ctx, t, res); err != nil && !errors.Is(err, cache.ErrNotRecorded) {
+			e.warn(err)
+		}
 	}
 	return out
 }
