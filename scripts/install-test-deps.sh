@@ -5,3 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== go mod download"
 go mod download
+echo "== nginx (remote cache tests against a real Bazel-protocol HTTP cache)"
+bash .ci/nginx.sh
