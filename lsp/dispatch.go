@@ -193,6 +193,9 @@ func (s *Server) dispatch(ctx context.Context, reply jsonrpc2.Replier, req jsonr
 	switch method {
 	// Lifecycle.
 	case protocol.MethodInitialize:
+		if st := s.lifecycle(); st != stateNew {
+			return reply(ctx, nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "initialize may only be sent once"))
+		}
 		return call(ctx, reply, req, s.initialize)
 	case protocol.MethodInitialized:
 		return notify(ctx, s, reply, req, s.initialized)

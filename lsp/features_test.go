@@ -331,3 +331,27 @@ func TestSymbolsFoldingSemanticTokens(t *testing.T) {
 		}
 	}
 }
+
+// Editing an open depfile re-checks the transcripts that include it,
+// against the unsaved text.
+func TestDepfileOverlayEdit(t *testing.T) {
+	dir := workspaceDir(t, map[string]string{"a.txt": "x", "deps.cmdtdeps": "file a.txt\n"})
+	c := newTestClient(t)
+	c.initialize(dir, "")
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", "% depfile deps.cmdtdeps\n$ true\n")
+	if d := c.waitDiagnostics(u, 1); len(d) != 0 {
+		t.Fatalf("diags = %+v", d)
+	}
+	du := pathURI(filepath.Join(dir, "deps.cmdtdeps"))
+	c.open(du, "cmdt-deps", "file a.txt\n")
+	c.change(du, 2, TextDocumentContentChangeEvent{Text: "file a.txt\nfile gone.txt\n"})
+	d := c.waitPublish(u, func(p protocol.PublishDiagnosticsParams) bool { return len(p.Diagnostics) > 0 })
+	if len(d) != 1 || d[0].Code != CodeDepMissing || !strings.Contains(d[0].Message, "gone.txt (line 2)") {
+		t.Fatalf("after depfile edit: %+v", d)
+	}
+	var res InitializeResult317
+	if err := c.call(protocol.MethodInitialize, map[string]interface{}{"capabilities": map[string]interface{}{}}, &res); err == nil {
+		t.Fatal("second initialize accepted")
+	}
+}

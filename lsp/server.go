@@ -331,6 +331,7 @@ func (s *Server) didOpen(ctx context.Context, p *protocol.DidOpenTextDocumentPar
 	snap := s.store.Open(p.TextDocument, time.Now())
 	s.log.Debug("didOpen", "uri", snap.URI, "kind", snap.Kind.String(), "bytes", len(snap.Text))
 	s.diag.add(snap.URI)
+	s.overlayChanged(snap)
 	return nil
 }
 
@@ -340,21 +341,32 @@ func (s *Server) didChange(ctx context.Context, p *DidChangeTextDocumentParams) 
 		return err
 	}
 	s.diag.add(snap.URI)
-	if snap.Kind == DocDepfile {
-		// Transcripts that include this depfile show its errors and
-		// entries: re-check them against the unsaved text.
-		s.diagnoseAll()
-	}
+	s.overlayChanged(snap)
 	return nil
 }
 
 func (s *Server) didClose(ctx context.Context, p *protocol.DidCloseTextDocumentParams) error {
+	old := s.store.Get(p.TextDocument.URI)
 	changed := s.store.Close(p.TextDocument.URI)
 	s.clearDiagnostics(p.TextDocument.URI)
+	if old != nil {
+		s.overlayChanged(old) // transcripts now read it from disk
+	}
 	for _, c := range changed {
 		s.diag.add(c.URI)
 	}
 	return nil
+}
+
+// overlayChanged re-checks transcripts when the editor's text of a file
+// they may read as a depfile appears, changes or goes away: analyses read
+// open depfiles from the editor, not the disk.
+func (s *Server) overlayChanged(snap *Snapshot) {
+	if snap.Kind == DocTranscript || snap.Path == "" {
+		return
+	}
+	s.ws.bump()
+	s.diagnoseAll()
 }
 
 func (s *Server) didSave(ctx context.Context, p *protocol.DidSaveTextDocumentParams) error {

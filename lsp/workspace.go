@@ -79,6 +79,14 @@ func (w *workspace) lock() {
 	}
 }
 
+// bump makes existing analyses stale without dropping the disk caches:
+// the editor's text of a file other documents read (a depfile) changed.
+func (w *workspace) bump() {
+	w.mu.Lock()
+	w.gen++
+	w.mu.Unlock()
+}
+
 // generation identifies the current view of the disk: analyses made
 // under an older one are stale.
 func (w *workspace) generation() uint64 {
