@@ -230,15 +230,20 @@ func depfileSummary(a *Analysis, di *depInfo) []Diag {
 	var missing []string
 	var rel []relatedLine
 	for i, in := range di.Inputs[1:] {
-		if in.Kind != engine.InputEnv && !in.Exists {
-			line := df.EntryLines[min(i, len(df.EntryLines)-1)].Num
-			missing = append(missing, fmt.Sprintf("%s (line %d)", in.Raw, line))
-			rel = append(rel, relatedLine{Path: path, Line: line, Message: in.Raw + " does not exist"})
+		if in.Kind == engine.InputEnv || in.Exists {
+			continue
 		}
+		line := df.EntryLines[min(i, len(df.EntryLines)-1)].Num
+		what := "does not exist"
+		if in.Kind == engine.InputGlob {
+			what = "matches no file"
+		}
+		missing = append(missing, fmt.Sprintf("%s (line %d, %s)", in.Raw, line, what))
+		rel = append(rel, relatedLine{Path: path, Line: line, Message: in.Raw + " " + what})
 	}
 	if len(missing) > 0 {
 		diags = append(diags, Diag{Range: di.Dep.Range, Severity: protocol.DiagnosticSeverityWarning, Code: CodeDepMissing,
-			Message: fmt.Sprintf("depfile %s names inputs that do not exist: %s", di.Value, strings.Join(missing, ", ")), Related: rel})
+			Message: fmt.Sprintf("depfile %s names inputs that are absent: %s", di.Value, strings.Join(missing, "; ")), Related: rel})
 	}
 	return diags
 }

@@ -347,7 +347,7 @@ func TestDepfileOverlayEdit(t *testing.T) {
 	c.open(du, "cmdt-deps", "file a.txt\n")
 	c.change(du, 2, TextDocumentContentChangeEvent{Text: "file a.txt\nfile gone.txt\n"})
 	d := c.waitPublish(u, func(p protocol.PublishDiagnosticsParams) bool { return len(p.Diagnostics) > 0 })
-	if len(d) != 1 || d[0].Code != CodeDepMissing || !strings.Contains(d[0].Message, "gone.txt (line 2)") {
+	if len(d) != 1 || d[0].Code != CodeDepMissing || !strings.Contains(d[0].Message, "gone.txt (line 2, does not exist)") {
 		t.Fatalf("after depfile edit: %+v", d)
 	}
 	var res InitializeResult317
