@@ -16,6 +16,8 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.uber.org/zap"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // Options configure a server.
@@ -41,13 +43,13 @@ type Options struct {
 // without shutdown first; LSP asks the server process to exit with code 1.
 var ErrExitWithoutShutdown = errors.New("exit notification without a prior shutdown request")
 
-// Version returns the cmdt module version the binary was built from, or
-// "devel".
+// Version returns the cmdt module version the binary was built from
+// (set by `go install ...@version`), else the engine's tool version.
 func Version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "devel"
+	return engine.Version
 }
 
 // Serve runs a language server session on rwc (Content-Length framed
