@@ -13,3 +13,6 @@ func SetRacyWindow(d time.Duration) (restore func()) {
 
 // FilesRead reports how many files the cache has read to hash them.
 func (c *Cache) FilesRead() int64 { n, _ := c.Reads(); return n }
+
+// ClockTick is the file-time slack Record allows.
+func ClockTick() time.Duration { return clockTick }

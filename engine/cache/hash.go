@@ -33,12 +33,9 @@ const (
 // fileHash is the outcome of hashing one path.
 type fileHash struct {
 	hash string
-	st   fileStat
-	ok   bool // st is valid
+	st   fileStat // zero for absent and special files
+	ok   bool     // st identifies the content (memo-eligible)
 }
-
-// changeTime is the latest of the file's modification and change times.
-func (h fileHash) changeTime() int64 { return max(h.st.mtime, h.st.ctime) }
 
 // hashPath hashes the file at path: its content, "absent", or a special
 // form. An unchanged file whose stat matches the memo costs one stat.
@@ -79,7 +76,7 @@ func (c *Cache) hashPath(path string) (fileHash, error) {
 		c.memo.put(path, st, h, hashedAt)
 	}
 	if !stOK {
-		return fileHash{hash: h}, nil
+		return fileHash{hash: h, st: st}, nil
 	}
 	// If the file changed while it was read, report the later stat: its
 	// change time then falls inside any run that overlaps, and Record

@@ -9,10 +9,19 @@ import (
 	"github.com/cmdt-dev/cmdt/engine"
 )
 
-// clockSlack widens the run's time window when deciding whether an input
-// changed during it: file times come from the kernel's coarse clock,
-// which lags the precise one by up to a tick (10 ms at HZ=100).
-const clockSlack = 20 * time.Millisecond
+// changedSince reports whether a file's stat says it may have changed at
+// or after start. File times are taken from the kernel's coarse clock,
+// which lags the precise one by up to a tick (clockTick), so a change
+// just after start can carry a time just before it. A file system that
+// keeps whole seconds only (both times without nanoseconds: ext3, FAT
+// at 2 s) gets the memo's racy window instead.
+func changedSince(st fileStat, start int64) bool {
+	slack := clockTick
+	if st.mtime%1e9 == 0 && st.ctime%1e9 == 0 {
+		slack = racyWindow
+	}
+	return max(st.mtime, st.ctime) >= start-int64(slack)
+}
 
 // Record remembers a run's result for t. Only a passing result is
 // cached: a failure replaces the entry with a failure mark, so nothing is
@@ -45,7 +54,7 @@ func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error 
 	if start.IsZero() { // a Result not made by engine.Run
 		start = time.Now().Add(-res.Duration)
 	}
-	runStart := start.Add(-clockSlack).UnixNano()
+	runStart := start.UnixNano()
 	m, moved, err := c.manifest(t, id, res, runStart)
 	if err != nil {
 		return err
@@ -173,7 +182,7 @@ func (ev *evaluator) record(in engine.Input, runStart int64) (rec InputRecord, c
 				break
 			}
 			h := ev.files[absPath(ev.t.Root, m.Path)]
-			changed = h.ok && h.changeTime() >= runStart
+			changed = changedSince(h.st, runStart)
 		}
 		return rec, changed, nil
 	case engine.InputExe:
@@ -188,5 +197,5 @@ func (ev *evaluator) record(in engine.Input, runStart int64) (rec InputRecord, c
 	}
 	rec.Hash = h.hash
 	exists := h.hash != hashAbsent
-	return rec, exists != in.Exists || (h.ok && h.changeTime() >= runStart), nil
+	return rec, exists != in.Exists || changedSince(h.st, runStart), nil
 }

@@ -5,7 +5,23 @@ package cache
 import (
 	"io/fs"
 	"syscall"
+	"time"
+	"unsafe"
 )
+
+// clockTick is the resolution of the clock file times are taken from
+// (CLOCK_REALTIME_COARSE: one scheduler tick, 4 ms at HZ=250), plus a
+// margin; 10 ms if the kernel will not say.
+var clockTick = func() time.Duration {
+	const clockRealtimeCoarse = 5
+	var ts syscall.Timespec
+	_, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETRES, clockRealtimeCoarse, uintptr(unsafe.Pointer(&ts)), 0)
+	res := time.Duration(ts.Nano())
+	if errno != 0 || res <= 0 || res > 100*time.Millisecond {
+		res = 10 * time.Millisecond
+	}
+	return res + time.Millisecond
+}()
 
 // statOf extracts the identity the memo keys on. ok is false when the
 // platform does not expose it, which disables memoisation for the file.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cmdt-dev/cmdt/engine/cache"
 )
@@ -54,5 +55,13 @@ func TestStateText(t *testing.T) {
 	var s cache.State
 	if err := s.UnmarshalText([]byte("stale")); err != nil || s != cache.Stale {
 		t.Fatal(s, err)
+	}
+}
+
+func TestClockTick(t *testing.T) {
+	d := cache.ClockTick()
+	t.Logf("file-time slack: %v", d)
+	if d <= time.Millisecond || d > 101*time.Millisecond {
+		t.Fatalf("clock tick %v out of range", d)
 	}
 }
