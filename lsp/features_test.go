@@ -355,3 +355,19 @@ func TestDepfileOverlayEdit(t *testing.T) {
 		t.Fatal("second initialize accepted")
 	}
 }
+
+func TestDirectoryDependencyHover(t *testing.T) {
+	dir := workspaceDir(t, map[string]string{"testdata/a.txt": "", "testdata/sub/b.txt": ""})
+	c := newTestClient(t)
+	c.initialize(dir, "")
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", "% dep file testdata\n")
+	if d := c.waitDiagnostics(u, 1); len(d) != 0 {
+		t.Fatalf("diags = %+v", d)
+	}
+	var h *protocol.Hover
+	c.mustCall(protocol.MethodTextDocumentHover, posParams(u, 0, 13), &h)
+	if h == nil || !strings.Contains(h.Contents.Value, "kind: dir") || !strings.Contains(h.Contents.Value, "2 file(s)") || !strings.Contains(h.Contents.Value, "sub/b.txt") {
+		t.Fatalf("hover = %+v", h)
+	}
+}

@@ -140,10 +140,18 @@ func (s *Server) describeDep(a *Analysis, di *depInfo) string {
 	}
 	switch in.Kind {
 	case engine.InputGlob, engine.InputDir:
-		fmt.Fprintf(&b, "- %d file(s)", len(in.Matches))
-		for i, m := range in.Matches {
+		matches, more := in.Matches, false
+		if in.Kind == engine.InputDir {
+			matches, more = listFiles(in.Path, 1000)
+		}
+		plus := ""
+		if more {
+			plus = "+"
+		}
+		fmt.Fprintf(&b, "- %d%s file(s)", len(matches), plus)
+		for i, m := range matches {
 			if i == 10 {
-				fmt.Fprintf(&b, "\n  - … %d more", len(in.Matches)-10)
+				fmt.Fprintf(&b, "\n  - … %d%s more", len(matches)-10, plus)
 				break
 			}
 			fmt.Fprintf(&b, "\n  - `%s`", relTo(a.Snap.Dir(), m))

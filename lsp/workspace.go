@@ -173,9 +173,13 @@ func (w *workspace) resolve(root string, kind parser.DepKind, value, cwd string,
 	r, ok := w.resolved[key]
 	w.mu.Unlock()
 	if !ok {
-		res := &engine.Resolver{Root: root, LookupEnv: w.lookupEnv}
-		ins, _, err := res.Resolve(kind, value, cwd, line)
-		r = resolveResult{ins, err}
+		if kind == parser.DepFile {
+			r = resolveResult{[]engine.Input{resolveFileShallow(value, cwd)}, nil}
+		} else {
+			res := &engine.Resolver{Root: root, LookupEnv: w.lookupEnv}
+			ins, _, err := res.Resolve(kind, value, cwd, line)
+			r = resolveResult{ins, err}
+		}
 		w.lock()
 		w.resolved[key] = r
 		w.mu.Unlock()
@@ -217,4 +221,43 @@ func (w *workspace) blockFacts(text, cwd string, dirs []string) *blockFacts {
 	w.shellSize++
 	w.shellMu.Unlock()
 	return f
+}
+
+// resolveFileShallow resolves a file declaration like the engine does,
+// except that a directory's files are not listed: the engine walks the
+// whole tree (it hashes every file), which for `% dep file .` in a large
+// repository would cost seconds on every analysis. Hover lists a bounded
+// sample instead (listFiles).
+func resolveFileShallow(value, cwd string) engine.Input {
+	path := value
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(cwd, path)
+	}
+	in := engine.Input{Kind: engine.InputFile, Path: filepath.Clean(path), Raw: value}
+	if st, err := os.Stat(in.Path); err == nil {
+		in.Exists = true
+		if st.IsDir() {
+			in.Kind = engine.InputDir
+		}
+	}
+	return in
+}
+
+// listFiles returns up to max regular files under dir, and whether there
+// are more.
+func listFiles(dir string, max int) ([]string, bool) {
+	var files []string
+	more := false
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if len(files) == max {
+			more = true
+			return filepath.SkipAll
+		}
+		files = append(files, p)
+		return nil
+	})
+	return files, more
 }
