@@ -40,7 +40,14 @@ const (
 	kLinkat             // linkat(olddirfd, old, newdirfd, new, flags)
 	kSymlink            // symlink(target, linkpath)
 	kSymlinkat          // symlinkat(target, newdirfd, linkpath)
+	kChdir              // chdir, fchdir: recorded nowhere, but cached working directories go stale
 )
+
+// sysEntry maps a system call number to its kind.
+type sysEntry struct {
+	nr   uint32
+	kind sysKind
+}
 
 // maxSyscall bounds the lookup table; every decoded number is below it.
 const maxSyscall = 512
@@ -72,6 +79,7 @@ type call struct {
 	n     int
 	paths [2]string
 	ops   [2]Op
+	chdir bool // a chdir or fchdir: invalidate cached working directories at exit too
 }
 
 func (c *call) add(path string, op Op) {
@@ -88,13 +96,34 @@ type decoder struct {
 	buf    [unix.PathMax]byte
 	local  [1]unix.Iovec
 	remote [1]unix.RemoteIovec
+	// cwdGen counts chdir and fchdir calls of any tracee. A cached working
+	// directory is valid while the count has not moved: threads share
+	// their directory, so any chdir may change any tracee's.
+	cwdGen uint64
+
+	tr *tracee // the tracee being decoded
 }
 
-// decode fills c with the paths that the call (number nr, arguments a)
-// of tracee pid names, dropping ignored ones. It reports whether anything
-// is left to record at the exit stop.
-func (d *decoder) decode(pid int, nr uint64, a *[6]uint64, c *call) bool {
-	c.n = 0
+// cwd is the working directory of tracee pid, cached in tr: reading
+// /proc/PID/cwd for every relative path is a measurable part of a stop.
+func (d *decoder) cwd(pid int, tr *tracee) (string, bool) {
+	if tr.cwd != "" && tr.cwdGen == d.cwdGen {
+		return tr.cwd, true
+	}
+	cwd, ok := readlink(procPath(pid, "cwd"))
+	if ok {
+		tr.cwd, tr.cwdGen = cwd, d.cwdGen
+	}
+	return cwd, ok
+}
+
+// decode fills tr.call with the paths that the call (number nr, arguments
+// a) of tracee pid names, dropping ignored ones. It reports whether the
+// call must be seen again at its exit stop.
+func (d *decoder) decode(pid int, tr *tracee, nr uint64, a *[6]uint64) bool {
+	c := &tr.call
+	c.n, c.chdir = 0, false
+	d.tr = tr
 	switch kindOf(nr) {
 	case kOpen:
 		d.addOpen(c, pid, atFDCWD, a[0], a[1])
@@ -140,8 +169,11 @@ func (d *decoder) decode(pid int, nr uint64, a *[6]uint64, c *call) bool {
 		d.add(c, pid, atFDCWD, a[1], 0, OpWrite)
 	case kSymlinkat:
 		d.add(c, pid, int32(a[1]), a[2], 0, OpWrite)
+	case kChdir:
+		d.cwdGen++
+		c.chdir = true
 	}
-	return c.n > 0
+	return c.n > 0 || c.chdir
 }
 
 // addOpen records an open by its flags: O_PATH only looks the path up,
@@ -184,7 +216,7 @@ func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, op 
 		}
 		abs, ok = fdPath(pid, dirfd)
 	} else {
-		abs, ok = resolve(pid, dirfd, p)
+		abs, ok = d.resolve(pid, dirfd, p)
 	}
 	if !ok || d.rec.ignored(abs) {
 		return false
@@ -196,14 +228,14 @@ func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, op 
 // resolve makes p absolute the way the kernel would look it up: relative
 // to the tracee's working directory or to the directory open as dirfd.
 // The result is lexically cleaned; symbolic links are left alone.
-func resolve(pid int, dirfd int32, p string) (string, bool) {
+func (d *decoder) resolve(pid int, dirfd int32, p string) (string, bool) {
 	if strings.HasPrefix(p, "/") {
 		return filepath.Clean(p), true
 	}
 	var base string
 	var ok bool
 	if dirfd == atFDCWD {
-		base, ok = readlink(procPath(pid, "cwd"))
+		base, ok = d.cwd(pid, d.tr)
 	} else {
 		base, ok = fdPath(pid, dirfd)
 	}
@@ -266,12 +298,14 @@ func (d *decoder) read(pid int, addr uint64, b []byte) bool {
 	return d.readInto(pid, addr, b) == len(b)
 }
 
+// readInto reads tracee memory with process_vm_readv, raw: see rawPtrace.
 func (d *decoder) readInto(pid int, addr uint64, b []byte) int {
 	d.local[0] = unix.Iovec{Base: unsafe.SliceData(b), Len: uint64(len(b))}
 	d.remote[0] = unix.RemoteIovec{Base: uintptr(addr), Len: len(b)}
-	n, err := unix.ProcessVMReadv(pid, d.local[:], d.remote[:], 0)
-	if err != nil {
+	n, _, e := unix.RawSyscall6(unix.SYS_PROCESS_VM_READV, uintptr(pid),
+		uintptr(unsafe.Pointer(&d.local[0])), 1, uintptr(unsafe.Pointer(&d.remote[0])), 1, 0)
+	if e != 0 {
 		return -1
 	}
-	return n
+	return int(n)
 }

@@ -3,9 +3,11 @@
 package trace
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,29 +214,34 @@ func TestWaitWaitsForBackgroundJobs(t *testing.T) {
 
 func TestWaitDelayKillsLeftovers(t *testing.T) {
 	requireTracing(t)
-	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	file, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer out.Close()
+	defer file.Close()
 	// The sleep leaves the command's process group and outlives the
-	// command; its output is a file, which does not hold cmd.Wait.
-	cmd := exec.Command("/bin/sh", "-c", `setsid sleep 100 & echo started`)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Stdout = out
-	cmd.WaitDelay = 300 * time.Millisecond
-	p, err := Start(cmd, Options{})
-	if err != nil {
-		t.Fatal(err)
+	// command. A file as output does not hold cmd.Wait; a pipe (copied by
+	// a goroutine) does, until WaitDelay.
+	for name, stdout := range map[string]io.Writer{"file": file, "pipe": new(bytes.Buffer)} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command("/bin/sh", "-c", `setsid sleep 100 & echo started`)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			cmd.Stdout = stdout
+			cmd.WaitDelay = 300 * time.Millisecond
+			p, err := Start(cmd, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := waitWithin(t, p, 5*time.Second)
+			if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
+				t.Fatal(err)
+			}
+			if find(rep, "/usr/bin/sleep", OpExec) == nil && find(rep, "/bin/sleep", OpExec) == nil {
+				t.Errorf("the background sleep was not seen before it was killed:\n%s", dump(rep))
+			}
+			checkNothingLeft(t, cmd.Process.Pid)
+		})
 	}
-	rep, err := waitWithin(t, p, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if find(rep, "/usr/bin/sleep", OpExec) == nil && find(rep, "/bin/sleep", OpExec) == nil {
-		t.Errorf("the background sleep was not seen before it was killed:\n%s", dump(rep))
-	}
-	checkNothingLeft(t, cmd.Process.Pid)
 }
 
 // TestConcurrentCommands runs traced commands from several goroutines at

@@ -43,15 +43,41 @@ type syscallInfo struct {
 func (i *syscallInfo) rval() int64   { return int64(i.Nr) }
 func (i *syscallInfo) isError() bool { return i.Args[0]&0xff != 0 }
 
-// getSyscallInfo fetches the system call a tracee is stopped in, with one
-// ptrace request that works the same on every architecture.
-func getSyscallInfo(pid int, info *syscallInfo) error {
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(pid),
-		unsafe.Sizeof(*info), uintptr(unsafe.Pointer(info)), 0, 0)
-	if e != 0 {
+// The tracer's hot path uses raw system calls: they run on the locked
+// tracer thread and do not block (wait4 with WNOHANG, ptrace requests on a
+// stopped tracee), so the Go scheduler's bookkeeping around a system call
+// (entersyscall, exitsyscall) is pure cost, paid several times per stop.
+// The one blocking wait, waitidPeek, goes through the scheduler.
+
+func rawPtrace(req int, pid int, addr, data uintptr) error {
+	if _, _, e := unix.RawSyscall6(unix.SYS_PTRACE, uintptr(req), uintptr(pid), addr, data, 0, 0); e != 0 {
 		return e
 	}
 	return nil
+}
+
+// resumeSyscall and resumeCont are PTRACE_SYSCALL and PTRACE_CONT.
+func resumeSyscall(pid int, sig unix.Signal) error {
+	return rawPtrace(unix.PTRACE_SYSCALL, pid, 0, uintptr(sig))
+}
+
+func resumeCont(pid int, sig unix.Signal) error {
+	return rawPtrace(unix.PTRACE_CONT, pid, 0, uintptr(sig))
+}
+
+// wait4NoHang consumes the pending state change of pid, if any.
+func wait4NoHang(pid int, ws *unix.WaitStatus) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_WAIT4, uintptr(pid), uintptr(unsafe.Pointer(ws)), unix.WALL|unix.WNOHANG, 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// getSyscallInfo fetches the system call a tracee is stopped in, with one
+// ptrace request that works the same on every architecture.
+func getSyscallInfo(pid int, info *syscallInfo) error {
+	return rawPtrace(unix.PTRACE_GET_SYSCALL_INFO, pid, unsafe.Sizeof(*info), uintptr(unsafe.Pointer(info)))
 }
 
 // isGroupStop tells a group-stop (the tracee stopped by SIGSTOP & co.)

@@ -14,10 +14,7 @@ const nativeArch = unix.AUDIT_ARCH_X86_64
 // of their arguments. Everything else runs without stopping in
 // ModeSeccomp and is skipped in ModePtraceAll. (x32 calls, numbered from
 // 0x40000000, never match.)
-var fileSyscalls = []struct {
-	nr   uint32
-	kind sysKind
-}{
+var fileSyscalls = []sysEntry{
 	{unix.SYS_OPEN, kOpen},
 	{unix.SYS_OPENAT, kOpenat},
 	{unix.SYS_OPENAT2, kOpenat2},
@@ -51,4 +48,7 @@ var fileSyscalls = []struct {
 	{unix.SYS_LINKAT, kLinkat},
 	{unix.SYS_SYMLINK, kSymlink},
 	{unix.SYS_SYMLINKAT, kSymlinkat},
+
+	{unix.SYS_CHDIR, kChdir},
+	{unix.SYS_FCHDIR, kChdir},
 }

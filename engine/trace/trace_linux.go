@@ -55,11 +55,12 @@ type Process struct {
 	cmd *exec.Cmd
 	t   *tracer
 
-	done    chan struct{} // the tracer goroutine has finished
-	reaping bool          // the reaper goroutine was started
-	reaped  chan struct{} // cmd.Wait has returned
-	loopErr error
-	waitErr error
+	done       chan struct{} // the tracer goroutine has finished
+	reaping    bool          // the command started: reaped will be closed
+	rootExited chan struct{} // the command has exited (reaper goroutine only)
+	reaped     chan struct{} // cmd.Wait has returned
+	loopErr    error
+	waitErr    error
 
 	waitOnce sync.Once
 	report   *Report
@@ -105,9 +106,14 @@ func start(cmd *exec.Cmd, opts Options) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
-	p := &Process{cmd: cmd, done: make(chan struct{}), reaped: make(chan struct{})}
+	quietStops()
+	p := &Process{cmd: cmd, done: make(chan struct{}), rootExited: make(chan struct{}), reaped: make(chan struct{})}
 	result := make(chan error, 1)
-	p.t = newTracer(opts, rootPath, func(err error) { result <- err })
+	onRootExit := p.reapNow
+	if copiesIO(cmd) {
+		onRootExit = func() bool { close(p.rootExited); return false }
+	}
+	p.t = newTracer(opts, rootPath, func(err error) { result <- err }, onRootExit)
 	if err := runOnCleanThread(p.run); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -150,7 +156,9 @@ func (p *Process) run() (unlock bool) {
 	}
 	t.root = cmd.Process.Pid
 	p.reaping = true
-	go p.reap()
+	if copiesIO(cmd) {
+		go p.reap()
+	}
 	switch err := t.attach(); {
 	case errors.Is(err, errRootExited):
 		t.started(nil) // killed at once: Wait reports how
@@ -166,7 +174,7 @@ func (p *Process) run() (unlock bool) {
 		_ = cmd.Process.Kill()
 		if !t.rootGone {
 			t.rootGone = true
-			close(t.rootExited)
+			_ = t.onRootExit()
 		}
 		t.started(err)
 		return false
@@ -191,15 +199,50 @@ func prepare(cmd *exec.Cmd, shim bool) (restore func()) {
 	return func() { cmd.Path, cmd.Env, cmd.SysProcAttr = path, env, attr }
 }
 
-// reap calls cmd.Wait once the command has exited (not before: while it
-// lives, a wait from this process would take its ptrace stops). If
-// cmd.WaitDelay is set, processes the command left running are killed
-// that long after it exited, as cmd.Wait gives up on pipes they hold.
-func (p *Process) reap() {
-	defer close(p.reaped)
-	<-p.t.rootExited
+// copiesIO reports whether cmd copies its standard I/O through goroutines
+// (a reader or writer that is not an *os.File). cmd.Wait then waits for
+// every process holding the other end of those pipes, tracees included,
+// so it must not run on the tracer thread.
+func copiesIO(cmd *exec.Cmd) bool {
+	for _, s := range []any{cmd.Stdin, cmd.Stdout, cmd.Stderr} {
+		switch s.(type) {
+		case nil, *os.File:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// reapNow calls cmd.Wait on the tracer thread as soon as the command has
+// exited, when cmd.Wait cannot block (no I/O goroutines; see copiesIO). A
+// hand-off to another goroutine would cost a trip through the Go
+// scheduler from a thread about to block in waitid: 100-200µs per command.
+func (p *Process) reapNow() bool {
 	exited := time.Now()
 	p.waitErr = p.cmd.Wait()
+	close(p.reaped)
+	if p.cmd.WaitDelay > 0 && len(p.t.tracees) > 0 {
+		go p.killLeftovers(exited)
+	}
+	return true
+}
+
+// reap is the reaper goroutine for a command whose I/O is copied: it calls
+// cmd.Wait once the command has exited (not before: while it lives, a
+// wait from this process would take its ptrace stops).
+func (p *Process) reap() {
+	defer close(p.reaped)
+	<-p.rootExited
+	exited := time.Now()
+	p.waitErr = p.cmd.Wait()
+	p.killLeftovers(exited)
+}
+
+// killLeftovers kills the processes the command left running, WaitDelay
+// after it exited, as cmd.Wait gives up on pipes they hold; with no
+// WaitDelay they are waited for.
+func (p *Process) killLeftovers(exited time.Time) {
 	if p.cmd.WaitDelay <= 0 {
 		return
 	}

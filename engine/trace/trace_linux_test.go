@@ -140,6 +140,15 @@ func TestRelativeAfterChdir(t *testing.T) {
 			rep := mustRun(t, cmd, m.opts)
 			want(t, rep, filepath.Join(dir, "rel"), OpRead, true)
 			want(t, rep, filepath.Join(dir, "sub/file"), OpRead, true) // cleaned
+
+			// A shell moving around between commands, and reading itself.
+			cmd = exec.Command("/bin/sh", "-c", "cat rel; cd sub; cat file; test -e rel; cd ..; test -e file; true")
+			cmd.Dir = dir
+			rep = mustRun(t, cmd, m.opts)
+			want(t, rep, filepath.Join(dir, "rel"), OpRead, true)
+			want(t, rep, filepath.Join(dir, "sub/file"), OpRead, true)
+			want(t, rep, filepath.Join(dir, "sub/rel"), OpStat, false)
+			want(t, rep, filepath.Join(dir, "file"), OpStat, false)
 		})
 	}
 }

@@ -22,6 +22,8 @@ type tracee struct {
 	call    call   // decoded at entry, recorded at exit
 	pending bool   // call waits for its exit stop
 	fresh   bool   // auto-attached: its first SIGSTOP is the attach stop
+	cwd     string // cached working directory (see decoder.cwd)
+	cwdGen  uint64
 }
 
 // tracer follows one command's process tree. All its methods run on one
@@ -48,11 +50,11 @@ type tracer struct {
 	info    syscallInfo
 
 	rootGone   bool
-	rootExited chan struct{} // closed when the command's exit is seen
-	onStart    func(error)   // Start's outcome, called once
+	onRootExit func() bool // called once when the command's exit is seen; true if it reaped it
+	onStart    func(error) // Start's outcome, called once
 }
 
-func newTracer(opts Options, rootPath string, onStart func(error)) *tracer {
+func newTracer(opts Options, rootPath string, onStart func(error), onRootExit func() bool) *tracer {
 	t := &tracer{
 		mode:       opts.Mode,
 		rootPath:   rootPath,
@@ -60,8 +62,8 @@ func newTracer(opts Options, rootPath string, onStart func(error)) *tracer {
 		tracees:    make(map[int]*tracee),
 		rec:        newRecorder(opts.IgnoreDirs),
 		interps:    make(interpCache),
-		rootExited: make(chan struct{}),
 		onStart:    onStart,
+		onRootExit: onRootExit,
 	}
 	t.dec.rec = t.rec
 	return t
@@ -159,9 +161,10 @@ func (t *tracer) waitRootStop() (unix.WaitStatus, error) {
 // Events are peeked (WNOWAIT) before they are consumed, because one must
 // not be: the command's own exit. Its exit status belongs to cmd.Wait,
 // which also finishes the command's I/O; the tracer thread is its parent
-// and tracer, so reaping it here would leave cmd.Wait with ECHILD. When
-// the command has exited, it stays first in the kernel's list of this
-// thread's children until cmd.Wait reaps it, so the loop polls briefly.
+// and tracer, so reaping it here would leave cmd.Wait with ECHILD. The
+// exit is handed to onRootExit, which calls cmd.Wait or has it called.
+// Until then the command stays first in the kernel's list of this
+// thread's children, so the loop polls briefly.
 // __WNOTHREAD keeps other threads' children (other commands) out of
 // sight: this thread has no child but the command (lockCleanThread).
 func (t *tracer) loop() error {
@@ -179,15 +182,20 @@ func (t *tracer) loop() error {
 		}
 		pid := int(si.Pid)
 		if pid == t.root && exitedCode(si.Code) {
-			t.rootExit(si)
-			pause = min(max(2*pause, 20*time.Microsecond), time.Millisecond)
-			time.Sleep(pause)
+			if t.rootExit(si) {
+				continue // reaped already
+			}
+			// The thread is ours alone: block it in nanosleep rather
+			// than time.Sleep, whose timers are about 1ms coarse.
+			pause = min(max(2*pause, 10*time.Microsecond), time.Millisecond)
+			ts := unix.NsecToTimespec(pause.Nanoseconds())
+			_ = unix.Nanosleep(&ts, nil)
 			continue
 		}
 		pause = 0
 		var ws unix.WaitStatus
 		t.mu.Lock()
-		wpid, err := unix.Wait4(pid, &ws, unix.WALL|unix.WNOHANG, nil)
+		wpid, err := wait4NoHang(pid, &ws)
 		gone := err == nil && wpid == pid && (ws.Exited() || ws.Signaled())
 		if gone {
 			delete(t.tracees, pid)
@@ -216,11 +224,12 @@ func (t *tracer) killAll() {
 	}
 }
 
-// rootExit notes the command's exit. If the shim exits, its real execve
-// failed, and the status is the errno.
-func (t *tracer) rootExit(si siginfoChild) {
+// rootExit notes the command's exit and reports whether the command has
+// been reaped since. If the shim exits, its real execve failed, and the
+// status is the errno.
+func (t *tracer) rootExit(si siginfoChild) (reaped bool) {
 	if t.rootGone {
-		return
+		return false
 	}
 	t.rootGone = true
 	t.mu.Lock()
@@ -230,7 +239,7 @@ func (t *tracer) rootExit(si siginfoChild) {
 		t.started(&os.PathError{Op: "fork/exec", Path: t.rootPath, Err: unix.Errno(si.Status)})
 	}
 	t.started(nil) // killed before its exec: Wait reports the signal
-	close(t.rootExited)
+	return t.onRootExit()
 }
 
 // handle dispatches one stop of tracee pid and resumes it.
@@ -276,9 +285,9 @@ func isJobStop(s unix.Signal) bool {
 func (t *tracer) resume(pid int, tr *tracee, sig unix.Signal) {
 	// ESRCH: killed meanwhile; its exit is reported next.
 	if t.mode == ModePtraceAll || tr.pending {
-		_ = unix.PtraceSyscall(pid, int(sig))
+		_ = resumeSyscall(pid, sig)
 	} else {
-		_ = unix.PtraceCont(pid, int(sig))
+		_ = resumeCont(pid, sig)
 	}
 }
 
@@ -294,7 +303,7 @@ func (t *tracer) syscallStop(pid int, tr *tracee) {
 	switch t.info.Op {
 	case infoEntry:
 		if t.info.Arch == nativeArch && (!t.shim || pid != t.root) {
-			tr.pending = t.dec.decode(pid, t.info.Nr, &t.info.Args, &tr.call)
+			tr.pending = t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
 		}
 	case infoExit:
 		if tr.pending {
@@ -313,18 +322,20 @@ func (t *tracer) event(pid int, tr *tracee, cause int) *tracee {
 			return tr
 		}
 		if getSyscallInfo(pid, &t.info) == nil && t.info.Op == infoSeccomp {
-			tr.pending = t.dec.decode(pid, t.info.Nr, &t.info.Args, &tr.call)
+			tr.pending = t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
 		}
 	case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
 		msg, err := unix.PtraceGetEventMsg(pid)
 		if err != nil {
 			return tr
 		}
-		if child := t.tracees[int(msg)]; child != nil {
-			child.program = tr.program
-		} else {
-			t.setTracee(int(msg), &tracee{program: tr.program, fresh: true})
+		// The child starts in its parent's program and directory.
+		child := t.tracees[int(msg)]
+		if child == nil {
+			child = &tracee{fresh: true}
+			t.setTracee(int(msg), child)
 		}
+		child.program, child.cwd, child.cwdGen = tr.program, tr.cwd, tr.cwdGen
 	case unix.PTRACE_EVENT_EXEC:
 		return t.exec(pid, tr)
 	}
@@ -381,6 +392,9 @@ func (t *tracer) endShim() {
 // exit records a decoded call at its exit stop, with its outcome.
 func (t *tracer) exit(tr *tracee, rval int64, isErr bool) {
 	tr.pending = false
+	if tr.call.chdir {
+		t.dec.cwdGen++ // the directory changed (or not) meanwhile: see decoder.cwdGen
+	}
 	var errno unix.Errno
 	if isErr {
 		errno = unix.Errno(-rval)

@@ -1,0 +1,169 @@
+// Command bench-trace measures what tracing (engine/trace) costs, as the
+// ratio of traced to untraced wall time in the same run:
+//
+//   - echo: 200 runs of /bin/echo, each started and waited for on its own
+//     (target ≤ 1.3×), in the inherited environment, and again with
+//     LC_ALL=C: under a UTF-8 locale echo opens some 30 locale files,
+//     under C none, which separates the fixed cost of a traced command
+//     from the cost of each file access;
+//   - cat: one cat reading 1,000 small files (target ≤ 1.5×);
+//   - head: one shell running head -c1 on each of 1,000 files, that is
+//     1,000 processes (target ≤ 1.5×).
+//
+// Each workload runs untraced, traced with the seccomp filter (injected,
+// the default), with the filter installed by the re-exec shim, and
+// without a filter (ModePtraceAll). Variants are interleaved round by
+// round so that drift hits them all alike; the median is reported.
+//
+// Usage: go run ./bench/trace [-runs N]
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/cmdt-dev/cmdt/engine/trace"
+)
+
+type variant struct {
+	name string
+	run  func(cmd *exec.Cmd) (accesses int, err error)
+}
+
+type workload struct {
+	name, what string
+	target     float64
+	run        func(v variant) (accesses int, err error)
+}
+
+func main() {
+	runs := flag.Int("runs", 15, "repetitions per measurement (the median is reported)")
+	flag.Parse()
+	if err := trace.Available(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-trace:", err)
+		os.Exit(1)
+	}
+	dir, err := os.MkdirTemp("", "cmdt-bench-trace-")
+	check(err)
+	defer os.RemoveAll(dir)
+	var files []string
+	for i := range 1000 {
+		name := fmt.Sprintf("f%04d", i)
+		check(os.WriteFile(filepath.Join(dir, name), []byte("x\n"), 0o644))
+		files = append(files, name)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	check(err)
+	defer devnull.Close()
+	command := func(name string, args ...string) *exec.Cmd {
+		cmd := exec.Command(name, args...)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = dir, devnull, os.Stderr
+		return cmd
+	}
+	echos := func(env []string) func(v variant) (int, error) {
+		return func(v variant) (int, error) {
+			n := 0
+			for range 200 {
+				cmd := command("/bin/echo", "hi")
+				cmd.Env = env
+				k, err := v.run(cmd)
+				if err != nil {
+					return 0, err
+				}
+				n += k
+			}
+			return n, nil
+		}
+	}
+
+	variants := []variant{
+		{"untraced", func(cmd *exec.Cmd) (int, error) { return 0, cmd.Run() }},
+		tracedVariant("seccomp", trace.Options{Mode: trace.ModeSeccomp}),
+		tracedVariant("seccomp-shim", trace.Options{Mode: trace.ModeSeccomp, Shim: true}),
+		tracedVariant("ptrace-all", trace.Options{Mode: trace.ModePtraceAll}),
+	}
+	workloads := []workload{
+		{"echo", "200 × /bin/echo", 1.3, echos(nil)},
+		{"echo-C", "200 × /bin/echo, LC_ALL=C", 1.3, echos(append(os.Environ(), "LC_ALL=C"))},
+		{"cat", "cat over 1,000 files", 1.5, func(v variant) (int, error) {
+			return v.run(command("cat", files...))
+		}},
+		{"head", "sh: head -c1 on 1,000 files", 1.5, func(v variant) (int, error) {
+			return v.run(command("/bin/sh", "-c", `for f in f*; do head -c1 "$f"; done`))
+		}},
+	}
+
+	times := make(map[[2]string][]time.Duration)
+	accesses := make(map[[2]string]int)
+	for range *runs {
+		for _, w := range workloads {
+			for _, v := range variants {
+				start := time.Now()
+				n, err := w.run(v)
+				d := time.Since(start)
+				check(err)
+				k := [2]string{w.name, v.name}
+				times[k] = append(times[k], d)
+				accesses[k] = n
+			}
+		}
+	}
+
+	fmt.Printf("median of %d runs; ratio = traced / untraced in this run; per access = extra time / accesses\n\n", *runs)
+	fmt.Printf("%-30s %-13s %12s %7s %9s %11s\n", "workload", "variant", "median", "ratio", "accesses", "per access")
+	for _, w := range workloads {
+		base := median(times[[2]string{w.name, "untraced"}])
+		for _, v := range variants {
+			k := [2]string{w.name, v.name}
+			m := median(times[k])
+			ratio, verdict, per := "", "", ""
+			if v.name != "untraced" {
+				r := float64(m) / float64(base)
+				ratio = fmt.Sprintf("%.2f×", r)
+				if accesses[k] > 0 {
+					per = ((m - base) / time.Duration(accesses[k])).Round(10 * time.Nanosecond).String()
+				}
+				if v.name == "seccomp" {
+					verdict = fmt.Sprintf("  target ≤ %.1f×: %s", w.target, map[bool]string{true: "met", false: "MISSED"}[r <= w.target])
+				}
+			}
+			fmt.Printf("%-30s %-13s %12v %7s %9d %11s%s\n", w.what, v.name, m.Round(time.Microsecond), ratio, accesses[k], per, verdict)
+		}
+		fmt.Println()
+	}
+}
+
+// tracedVariant runs a command under the tracer in the given options and
+// counts the accesses it reports.
+func tracedVariant(name string, opts trace.Options) variant {
+	return variant{name, func(cmd *exec.Cmd) (int, error) {
+		p, err := trace.Start(cmd, opts)
+		if err != nil {
+			return 0, err
+		}
+		rep, err := p.Wait()
+		if err == nil && rep.Mode != opts.Mode {
+			err = errors.New("ran in " + rep.Mode.String() + ", not " + opts.Mode.String())
+		}
+		return len(rep.Accesses), err
+	}}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-trace:", err)
+		os.Exit(1)
+	}
+}
