@@ -4,6 +4,7 @@
 #   1. first check: both run;
 #   2. nothing changed: both are served from the cache, in well under a second;
 #   3. foo's source edited: only foo re-runs, and `transcript status` says why;
+#      checking again, both are cached;
 #   4. the edit undone: fresh again without a run (the earlier result still holds).
 # It uses a throw-away cache directory, and restores foo/main.go on exit.
 set -euo pipefail
@@ -43,6 +44,9 @@ timed "$bin" check .
 step "3. edit foo's source (a comment): only foo re-runs"
 printf '\n// edited by demo.sh at %s\n' "$(date +%T.%N)" >>foo/main.go
 "$bin" status .
+timed "$bin" check .
+
+step "3b. check again: the edited state was recorded, both cached"
 timed "$bin" check .
 
 step "4. undo the edit: fresh again, from the earlier result"
