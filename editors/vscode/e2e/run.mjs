@@ -108,6 +108,11 @@ async function noServer(t) {
   check(kind && value && kind.color !== value.color, `depfile kind and value are not coloured apart: ${JSON.stringify(fileLine.spans)}`);
   log('cmdt.deps opens as "cmdt depfile" with colours');
   await ui.screenshot(page, path.join(outDir, 'no-server-depfile.png'));
+
+  // A file with another name that the open transcript names as a depfile (% dep < more-deps.txt).
+  await ui.openFromExplorer(page, 'more-deps.txt');
+  await ui.expectLanguageMode(page, 'cmdt depfile');
+  log('more-deps.txt, named by "% dep <" in demo.cmdt, opens as "cmdt depfile"');
 }
 
 /** With the server: syntax error, run lens, failure diff, inlay hints, accept, passing run. */

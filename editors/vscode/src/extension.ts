@@ -10,6 +10,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { depfilePaths } from './depfiles';
 import { INSTALL_COMMAND, Resolution, resolveServerPath } from './serverPath';
 import { STATUS_METHOD, formatStatus, isMethodNotFound } from './status';
 
@@ -50,6 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         statusBar.refreshSoon();
       }
     }),
+    vscode.workspace.onDidOpenTextDocument((doc) => detectDepfiles(doc)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('cmdt.server.path') || e.affectsConfiguration('cmdt.server.args')) {
         output.appendLine('cmdt.server settings changed: restarting the language server');
@@ -58,7 +60,31 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
   );
 
+  vscode.workspace.textDocuments.forEach(detectDepfiles);
   await startClient();
+}
+
+/**
+ * Gives the cmdt-deps language to plain-text files that an open transcript names as depfiles
+ * (`% depfile PATH`, `% dep < PATH`), whatever their names; when a transcript opens, to open files it names.
+ */
+function detectDepfiles(doc: vscode.TextDocument): void {
+  const isCandidate = (d: vscode.TextDocument) => d.languageId === 'plaintext' && d.uri.scheme === 'file';
+  const named = (t: vscode.TextDocument) => depfilePaths(t.getText(), t.uri.fsPath, process.env);
+  const transcripts = vscode.workspace.textDocuments.filter((t) => t.languageId === 'cmdt' && t.uri.scheme === 'file');
+  let targets: vscode.TextDocument[] = [];
+  if (isCandidate(doc)) {
+    if (transcripts.some((t) => named(t).includes(doc.uri.fsPath))) {
+      targets = [doc];
+    }
+  } else if (doc.languageId === 'cmdt' && doc.uri.scheme === 'file') {
+    const paths = new Set(named(doc));
+    targets = vscode.workspace.textDocuments.filter((d) => isCandidate(d) && paths.has(d.uri.fsPath));
+  }
+  for (const d of targets) {
+    output.appendLine(`${vscode.workspace.asRelativePath(d.uri)} is a depfile of an open transcript: language cmdt-deps`);
+    void vscode.languages.setTextDocumentLanguage(d, 'cmdt-deps');
+  }
 }
 
 export async function deactivate(): Promise<void> {
