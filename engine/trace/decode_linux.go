@@ -104,9 +104,11 @@ type decoder struct {
 	tr *tracee // the tracee being decoded
 }
 
-// cwd is the working directory of tracee pid, cached in tr: reading
-// /proc/PID/cwd for every relative path is a measurable part of a stop.
-func (d *decoder) cwd(pid int, tr *tracee) (string, bool) {
+// cwd is the working directory of tracee pid, cached in its state:
+// reading /proc/PID/cwd for every relative path is a measurable part of a
+// stop.
+func (d *decoder) cwd(pid int) (string, bool) {
+	tr := d.tr
 	if tr.cwd != "" && tr.cwdGen == d.cwdGen {
 		return tr.cwd, true
 	}
@@ -235,7 +237,7 @@ func (d *decoder) resolve(pid int, dirfd int32, p string) (string, bool) {
 	var base string
 	var ok bool
 	if dirfd == atFDCWD {
-		base, ok = d.cwd(pid, d.tr)
+		base, ok = d.cwd(pid)
 	} else {
 		base, ok = fdPath(pid, dirfd)
 	}

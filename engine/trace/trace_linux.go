@@ -57,6 +57,7 @@ type Process struct {
 
 	done       chan struct{} // the tracer goroutine has finished
 	reaping    bool          // the command started: reaped will be closed
+	copiesIO   bool          // cmd.Wait may block on pipes: reap from a goroutine
 	rootExited chan struct{} // the command has exited (reaper goroutine only)
 	reaped     chan struct{} // cmd.Wait has returned
 	loopErr    error
@@ -76,8 +77,9 @@ type Process struct {
 // ENOEXEC... for a program that cannot be executed), or wrap
 // ErrUnavailable when tracing does not work here.
 //
-// Call Wait, and not cmd.Wait: the Process calls cmd.Wait itself once the
-// command has exited. Killing the command or its process group from
+// Start changes cmd.Path, cmd.Env and cmd.SysProcAttr only while it
+// starts the command, and restores them. Call Wait, and not cmd.Wait: the
+// Process calls cmd.Wait itself once the command has exited. Killing the command or its process group from
 // another goroutine is fine; Wait then returns promptly (see Wait for
 // processes that left the group).
 func Start(cmd *exec.Cmd, opts Options) (*Process, error) {
@@ -107,10 +109,11 @@ func start(cmd *exec.Cmd, opts Options) (*Process, error) {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
 	quietStops()
-	p := &Process{cmd: cmd, done: make(chan struct{}), rootExited: make(chan struct{}), reaped: make(chan struct{})}
+	p := &Process{cmd: cmd, done: make(chan struct{}), copiesIO: copiesIO(cmd),
+		rootExited: make(chan struct{}), reaped: make(chan struct{})}
 	result := make(chan error, 1)
 	onRootExit := p.reapNow
-	if copiesIO(cmd) {
+	if p.copiesIO {
 		onRootExit = func() bool { close(p.rootExited); return false }
 	}
 	p.t = newTracer(opts, rootPath, func(err error) { result <- err }, onRootExit)
@@ -156,7 +159,7 @@ func (p *Process) run() (unlock bool) {
 	}
 	t.root = cmd.Process.Pid
 	p.reaping = true
-	if copiesIO(cmd) {
+	if p.copiesIO {
 		go p.reap()
 	}
 	switch err := t.attach(); {

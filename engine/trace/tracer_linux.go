@@ -166,7 +166,7 @@ func (t *tracer) waitRootStop() (unix.WaitStatus, error) {
 // Until then the command stays first in the kernel's list of this
 // thread's children, so the loop polls briefly.
 // __WNOTHREAD keeps other threads' children (other commands) out of
-// sight: this thread has no child but the command (lockCleanThread).
+// sight: this thread has no child but the command (runOnCleanThread).
 func (t *tracer) loop() error {
 	var pause time.Duration
 	for {
@@ -238,7 +238,9 @@ func (t *tracer) rootExit(si siginfoChild) (reaped bool) {
 	if t.shim && si.Code == cldExited && si.Status > 0 {
 		t.started(&os.PathError{Op: "fork/exec", Path: t.rootPath, Err: unix.Errno(si.Status)})
 	}
-	t.started(nil) // killed before its exec: Wait reports the signal
+	// A no-op unless the shim was killed before its exec: then Start
+	// succeeds and Wait reports the signal.
+	t.started(nil)
 	return t.onRootExit()
 }
 
@@ -302,7 +304,7 @@ func (t *tracer) syscallStop(pid int, tr *tracee) {
 	}
 	switch t.info.Op {
 	case infoEntry:
-		if t.info.Arch == nativeArch && (!t.shim || pid != t.root) {
+		if t.info.Arch == nativeArch {
 			tr.pending = t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
 		}
 	case infoExit:
@@ -440,14 +442,14 @@ func (t *tracer) recordExec(path, caller string) {
 // #! interpreter is missing; then the script exists and the interpreter
 // is the absent input.
 func (t *tracer) execFailed(path, caller string, errno unix.Errno) {
-	exists := errno != unix.ENOENT && errno != unix.ENOTDIR
-	if errno == unix.ENOENT && unix.Access(path, unix.F_OK) == nil {
-		exists = true
-		for _, in := range t.interps.of(path) {
-			if !t.rec.ignored(in) {
-				t.rec.add(Access{Path: in, Op: OpExec, Exists: unix.Access(in, unix.F_OK) == nil, Program: caller})
-			}
+	scriptExists := errno == unix.ENOENT && unix.Access(path, unix.F_OK) == nil
+	t.rec.add(Access{Path: path, Op: OpExec, Exists: scriptExists || (errno != unix.ENOENT && errno != unix.ENOTDIR), Program: caller})
+	if !scriptExists {
+		return
+	}
+	for _, in := range t.interps.of(path) {
+		if !t.rec.ignored(in) {
+			t.rec.add(Access{Path: in, Op: OpExec, Exists: unix.Access(in, unix.F_OK) == nil, Program: caller})
 		}
 	}
-	t.rec.add(Access{Path: path, Op: OpExec, Exists: exists, Program: caller})
 }
