@@ -12,8 +12,9 @@
 //
 // Each workload runs untraced, traced with the seccomp filter (injected,
 // the default), with the filter installed by the re-exec shim, and
-// without a filter (ModePtraceAll). Variants are interleaved round by
-// round so that drift hits them all alike; the median is reported.
+// without a filter (ModePtraceAll). Variants are interleaved command by
+// command, in rotating order, so that load from other processes hits
+// them all alike; the median over rounds is reported.
 //
 // Usage: go run ./bench/trace [-runs N]
 package main
@@ -39,7 +40,8 @@ type variant struct {
 type workload struct {
 	name, what string
 	target     float64
-	run        func(v variant) (accesses int, err error)
+	units      int              // commands per run
+	command    func() *exec.Cmd // one of them
 }
 
 func main() {
@@ -66,19 +68,11 @@ func main() {
 		cmd.Dir, cmd.Stdout, cmd.Stderr = dir, devnull, os.Stderr
 		return cmd
 	}
-	echos := func(env []string) func(v variant) (int, error) {
-		return func(v variant) (int, error) {
-			n := 0
-			for range 200 {
-				cmd := command("/bin/echo", "hi")
-				cmd.Env = env
-				k, err := v.run(cmd)
-				if err != nil {
-					return 0, err
-				}
-				n += k
-			}
-			return n, nil
+	echo := func(env []string) func() *exec.Cmd {
+		return func() *exec.Cmd {
+			cmd := command("/bin/echo", "hi")
+			cmd.Env = env
+			return cmd
 		}
 	}
 
@@ -89,28 +83,34 @@ func main() {
 		tracedVariant("ptrace-all", trace.Options{Mode: trace.ModePtraceAll}),
 	}
 	workloads := []workload{
-		{"echo", "200 × /bin/echo", 1.3, echos(nil)},
-		{"echo-C", "200 × /bin/echo, LC_ALL=C", 1.3, echos(append(os.Environ(), "LC_ALL=C"))},
-		{"cat", "cat over 1,000 files", 1.5, func(v variant) (int, error) {
-			return v.run(command("cat", files...))
-		}},
-		{"head", "sh: head -c1 on 1,000 files", 1.5, func(v variant) (int, error) {
-			return v.run(command("/bin/sh", "-c", `for f in f*; do head -c1 "$f"; done`))
+		{"echo", "200 × /bin/echo", 1.3, 200, echo(nil)},
+		{"echo-C", "200 × /bin/echo, LC_ALL=C", 1.3, 200, echo(append(os.Environ(), "LC_ALL=C"))},
+		{"cat", "cat over 1,000 files", 1.5, 1, func() *exec.Cmd { return command("cat", files...) }},
+		{"head", "sh: head -c1 on 1,000 files", 1.5, 1, func() *exec.Cmd {
+			return command("/bin/sh", "-c", `for f in f*; do head -c1 "$f"; done`)
 		}},
 	}
 
 	times := make(map[[2]string][]time.Duration)
 	accesses := make(map[[2]string]int)
-	for range *runs {
+	for round := range *runs {
 		for _, w := range workloads {
-			for _, v := range variants {
-				start := time.Now()
-				n, err := w.run(v)
-				d := time.Since(start)
-				check(err)
+			total := make([]time.Duration, len(variants))
+			count := make([]int, len(variants))
+			for u := range w.units {
+				for j := range variants {
+					i := (round + u + j) % len(variants)
+					start := time.Now()
+					n, err := variants[i].run(w.command())
+					total[i] += time.Since(start)
+					check(err)
+					count[i] += n
+				}
+			}
+			for i, v := range variants {
 				k := [2]string{w.name, v.name}
-				times[k] = append(times[k], d)
-				accesses[k] = n
+				times[k] = append(times[k], total[i])
+				accesses[k] = count[i]
 			}
 		}
 	}
