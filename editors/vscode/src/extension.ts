@@ -278,6 +278,13 @@ class StatusBar implements vscode.Disposable {
           this.refreshSoon(800);
         }
       }),
+      // Runs report in the background ($/progress) and end by publishing diagnostics: a good moment to ask.
+      vscode.languages.onDidChangeDiagnostics((e) => {
+        const active = vscode.window.activeTextEditor?.document.uri.toString();
+        if (active && e.uris.some((u) => u.toString() === active)) {
+          this.refreshSoon(200);
+        }
+      }),
     );
     this.timer = setInterval(() => this.update(), STATUS_POLL_MS);
   }
