@@ -7,3 +7,5 @@ echo "== go mod download"
 go mod download
 echo "== nginx (remote cache tests against a real Bazel-protocol HTTP cache)"
 bash .ci/nginx.sh
+echo "== npm: the reference LSP client for the conformance test"
+npm ci --prefix lsp/conformance --no-audit --no-fund
