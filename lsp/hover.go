@@ -1,13 +1,11 @@
 package lsp
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"go.lsp.dev/protocol"
 
@@ -205,7 +203,7 @@ func describeOutputFile(f *outputFile) string {
 	head = head[:n]
 	var b strings.Builder
 	fmt.Fprintf(&b, "Expected output file `%s` (%d bytes)", filepath.Base(f.Path), st.Size())
-	if isBinary(head) {
+	if engine.IsBinary(head) {
 		b.WriteString(", binary: must equal the stream's bytes exactly")
 		return b.String()
 	}
@@ -217,23 +215,6 @@ func describeOutputFile(f *outputFile) string {
 	return b.String()
 }
 
-// isBinary mirrors the spec's rule: a NUL byte or more than 10% unprintable
-// runes.
-func isBinary(b []byte) bool {
-	if bytes.IndexByte(b, 0) >= 0 {
-		return true
-	}
-	bad, total := 0, 0
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		b = b[size:]
-		total++
-		if r == utf8.RuneError && size == 1 || r < 0x20 && r != '\n' && r != '\r' && r != '\t' {
-			bad++
-		}
-	}
-	return total > 0 && bad*10 > total
-}
 
 func yesNo(b bool) string {
 	if b {
