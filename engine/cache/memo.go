@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"hash/fnv"
 	"io/fs"
 	"os"
@@ -32,15 +33,20 @@ type fileStat struct {
 // so tests need not sleep.)
 var racyWindow = 2 * time.Second
 
-// memoShards spreads the memo over files so a flush rewrites only the
-// shards that changed, and a lookup loads only the shards it touches.
+// memoShards spreads the memo over files so a process loads only the
+// shards it touches.
 const memoShards = 256
 
-// memoShardCap bounds one shard; past it, entries this process did not
-// touch are dropped (the memo is only an accelerator).
+// memoShardCap bounds one shard's live entries; past it, compaction keeps
+// only this process's newest ones (the memo is only an accelerator).
 const memoShardCap = 8192
 
-const memoMagic = "cmdt-memo v1\n"
+// memoLinePrefix starts every memo line: the format version. A line is
+// "m1 <crc32c> dev ino size mtime ctime hash path\n", the CRC covering
+// everything after it, so each line validates on its own.
+const memoLinePrefix = "m1 "
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 type memoEntry struct {
 	st   fileStat
@@ -50,13 +56,18 @@ type memoEntry struct {
 type memoShard struct {
 	loaded bool
 	m      map[string]memoEntry
+	lines  int // lines in the file when loaded plus those appended since
 	dirty  map[string]memoEntry
 }
 
-// memo is the persistent file-hash memo: path -> (stat, hash). It is
-// safe across processes because every shard is replaced atomically and
-// entries validate themselves: a lost update costs a re-read, and an
-// entry is used only when the file's whole stat still matches.
+// memo is the persistent file-hash memo: path -> (stat, hash). Each shard
+// is an append-only log: a flush appends this process's new entries in
+// one write (no rename, which ext4 turns into a forced write-back), the
+// last line for a path wins, and a torn, interleaved or corrupt line
+// fails its checksum and is skipped. A log grown well past its live
+// entries is compacted into a new file renamed over it. Entries validate
+// themselves — one is used only when the file's whole stat still matches
+// — so a lost update costs a re-read, never a wrong hash.
 type memo struct {
 	dir       string // "" keeps the memo in memory only
 	mu        sync.Mutex
@@ -118,42 +129,50 @@ func (m *memo) shard(i int) *memoShard {
 	sh := &m.shards[i]
 	if !sh.loaded {
 		sh.loaded = true
-		sh.m = m.readShard(i)
+		sh.m, sh.lines = m.readShard(i)
 	}
 	return sh
 }
 
-// readShard parses a shard file; a missing or damaged one is empty.
-func (m *memo) readShard(i int) map[string]memoEntry {
-	entries := map[string]memoEntry{}
+// readShard parses a shard log; a missing one is empty, damaged lines
+// are skipped. lines counts the lines read, for compaction.
+func (m *memo) readShard(i int) (entries map[string]memoEntry, lines int) {
+	entries = map[string]memoEntry{}
 	if m.dir == "" {
-		return entries
+		return entries, 0
 	}
-	raw, err := readFile(m.shardFile(i))
+	data, err := readFile(m.shardFile(i))
 	if err != nil {
-		return entries
+		return entries, 0
 	}
-	data, ok := unframe(raw)
-	if !ok || !bytes.HasPrefix(data, []byte(memoMagic)) {
-		return entries
-	}
-	data = data[len(memoMagic):]
 	for len(data) > 0 {
 		nl := bytes.IndexByte(data, '\n')
 		if nl < 0 {
-			break
+			break // a torn last line
 		}
-		path, e, ok := parseMemoLine(string(data[:nl]))
+		lines++
+		path, e, ok := parseMemoLine(data[:nl])
 		data = data[nl+1:]
 		if ok {
 			entries[path] = e
 		}
 	}
-	return entries
+	return entries, lines
 }
 
-// parseMemoLine reads "dev ino size mtime ctime hash path".
-func parseMemoLine(line string) (string, memoEntry, bool) {
+// parseMemoLine checks and reads one memo line.
+func parseMemoLine(b []byte) (string, memoEntry, bool) {
+	const crcLen = 8
+	if len(b) < len(memoLinePrefix)+crcLen+1 || string(b[:len(memoLinePrefix)]) != memoLinePrefix {
+		return "", memoEntry{}, false
+	}
+	b = b[len(memoLinePrefix):]
+	sum, err := strconv.ParseUint(string(b[:crcLen]), 16, 32)
+	rest := b[crcLen+1:]
+	if err != nil || b[crcLen] != ' ' || uint32(sum) != crc32.Checksum(rest, crcTable) {
+		return "", memoEntry{}, false
+	}
+	line := string(rest)
 	var f [6]string
 	for i := range f {
 		sp := strings.IndexByte(line, ' ')
@@ -163,13 +182,13 @@ func parseMemoLine(line string) (string, memoEntry, bool) {
 		f[i], line = line[:sp], line[sp+1:]
 	}
 	var e memoEntry
-	var err [5]error
-	e.st.dev, err[0] = strconv.ParseUint(f[0], 10, 64)
-	e.st.ino, err[1] = strconv.ParseUint(f[1], 10, 64)
-	e.st.size, err[2] = strconv.ParseInt(f[2], 10, 64)
-	e.st.mtime, err[3] = strconv.ParseInt(f[3], 10, 64)
-	e.st.ctime, err[4] = strconv.ParseInt(f[4], 10, 64)
-	if errors.Join(err[:]...) != nil || line == "" {
+	var errs [5]error
+	e.st.dev, errs[0] = strconv.ParseUint(f[0], 10, 64)
+	e.st.ino, errs[1] = strconv.ParseUint(f[1], 10, 64)
+	e.st.size, errs[2] = strconv.ParseInt(f[2], 10, 64)
+	e.st.mtime, errs[3] = strconv.ParseInt(f[3], 10, 64)
+	e.st.ctime, errs[4] = strconv.ParseInt(f[4], 10, 64)
+	if errors.Join(errs[:]...) != nil || line == "" {
 		return "", memoEntry{}, false
 	}
 	e.hash = f[5]
@@ -177,6 +196,10 @@ func parseMemoLine(line string) (string, memoEntry, bool) {
 }
 
 func appendMemoLine(b []byte, path string, e memoEntry) []byte {
+	b = append(b, memoLinePrefix...)
+	crcAt := len(b)
+	b = append(b, "00000000 "...)
+	body := len(b)
 	b = strconv.AppendUint(b, e.st.dev, 10)
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, e.st.ino, 10)
@@ -190,6 +213,8 @@ func appendMemoLine(b []byte, path string, e memoEntry) []byte {
 	b = append(b, e.hash...)
 	b = append(b, ' ')
 	b = append(b, path...)
+	sum := fmt.Sprintf("%08x", crc32.Checksum(b[body:], crcTable))
+	copy(b[crcAt:], sum)
 	return append(b, '\n')
 }
 
@@ -198,13 +223,12 @@ func appendMemoLine(b []byte, path string, e memoEntry) []byte {
 func (m *memo) shouldFlush() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.dirty >= 512 || (m.dirty > 0 && time.Since(m.lastFlush) > time.Second)
+	return m.dirty >= 4096 || (m.dirty > 0 && time.Since(m.lastFlush) > 2*time.Second)
 }
 
-// flush merges this process's new entries into the shard files. Each
-// shard is re-read first so entries other processes wrote meanwhile
-// survive; a write that races with another is lost, which only costs a
-// re-hash later.
+// flush appends this process's new entries to their shard logs, one
+// write per shard, compacting a log that has grown well past its live
+// entries.
 func (m *memo) flush() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -213,32 +237,66 @@ func (m *memo) flush() error {
 		m.dirty = 0
 		return nil
 	}
+	if err := os.MkdirAll(m.dir, 0o755); err != nil {
+		return fmt.Errorf("write hash memo: %w", err)
+	}
 	var errs []error
 	for i := range m.shards {
 		sh := &m.shards[i]
 		if len(sh.dirty) == 0 {
 			continue
 		}
-		merged := m.readShard(i)
-		if len(merged)+len(sh.dirty) > memoShardCap {
-			merged = map[string]memoEntry{}
+		var err error
+		if sh.lines+len(sh.dirty) > 2*len(sh.m)+256 || len(sh.m) > memoShardCap {
+			err = m.compact(i, sh)
+		} else {
+			err = m.appendShard(i, sh)
 		}
-		for p, e := range sh.dirty {
-			merged[p] = e
-		}
-		buf := make([]byte, 0, 64+len(merged)*160)
-		buf = append(buf, memoMagic...)
-		for p, e := range merged {
-			buf = appendMemoLine(buf, p, e)
-		}
-		if err := writeAtomic(m.shardFile(i), frame(buf)); err != nil {
+		if err != nil {
 			errs = append(errs, fmt.Errorf("write hash memo: %w", err))
-			continue
 		}
-		sh.m, sh.dirty = merged, nil
+		sh.dirty = nil
 	}
 	m.dirty = 0
 	return errors.Join(errs...)
+}
+
+func (m *memo) appendShard(i int, sh *memoShard) error {
+	buf := make([]byte, 0, len(sh.dirty)*160)
+	for p, e := range sh.dirty {
+		buf = appendMemoLine(buf, p, e)
+	}
+	f, err := os.OpenFile(m.shardFile(i), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(buf) // one write: appends from processes do not interleave
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	sh.lines += len(sh.dirty)
+	return err
+}
+
+// compact rewrites a shard with one line per path: what is on disk now
+// (other processes' entries included) overlaid with this process's.
+func (m *memo) compact(i int, sh *memoShard) error {
+	merged, _ := m.readShard(i)
+	if len(merged)+len(sh.dirty) > memoShardCap {
+		merged = map[string]memoEntry{}
+	}
+	for p, e := range sh.dirty {
+		merged[p] = e
+	}
+	buf := make([]byte, 0, len(merged)*160)
+	for p, e := range merged {
+		buf = appendMemoLine(buf, p, e)
+	}
+	if err := writeAtomic(m.shardFile(i), buf); err != nil {
+		return err
+	}
+	sh.m, sh.lines = merged, len(merged)
+	return nil
 }
 
 // size reports the memo's files and entries on disk, for Stats.
@@ -261,7 +319,8 @@ func (m *memo) size() (files, entries int, bytes int64) {
 		files++
 		bytes += fi.Size()
 		if i, err := strconv.ParseUint(de.Name(), 16, 8); err == nil {
-			entries += len(m.readShard(int(i)))
+			live, _ := m.readShard(int(i))
+			entries += len(live)
 		}
 	}
 	return files, entries, bytes

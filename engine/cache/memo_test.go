@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"os"
+	"strings"
 	"path/filepath"
 	"testing"
 	"time"
@@ -46,7 +47,8 @@ func TestMemoRacyEntryNotTrusted(t *testing.T) {
 	f.wantStale("t.cmdt", "testdata/in.txt changed")
 }
 
-// TestMemoCorruptShardIgnored: a damaged memo is an empty memo.
+// TestMemoCorruptShardIgnored: damaged memo lines are skipped, never
+// trusted: a flipped byte in a hash fails the line's checksum.
 func TestMemoCorruptShardIgnored(t *testing.T) {
 	defer cache.SetRacyWindow(time.Millisecond)()
 	f := declaredFixture(t)
@@ -59,14 +61,22 @@ func TestMemoCorruptShardIgnored(t *testing.T) {
 	}
 	for _, s := range shards {
 		b, _ := os.ReadFile(s)
-		os.WriteFile(s, b[:len(b)/2], 0o644)
+		// Corrupt one hex digit of every line's content hash (64 hex
+		// characters before the path), and tear the last line.
+		out := []byte{}
+		for _, line := range strings.SplitAfter(string(b), "\n") {
+			if i := strings.LastIndex(line, " /"); i > 64 {
+				c := line[i-1]
+				line = line[:i-1] + string("01"[(c-'0')&1^1]) + line[i:]
+			}
+			out = append(out, line...)
+		}
+		os.WriteFile(s, append(out, "m1 deadbeef 1 2"...), 0o644)
 	}
 	f.wantFresh("t.cmdt")
-	if f.cache.FilesRead() == 0 {
-		t.Fatal("damaged memo was used")
+	if n := f.cache.FilesRead(); n == 0 {
+		t.Fatal("damaged memo lines were used")
 	}
-	// A memo claiming a wrong hash for the right stat cannot be forged by
-	// accident: the checksum rejects a shard edited in place.
 	f.write("src/a.go", "package a // edited\n")
 	f.wantStale("t.cmdt", "src/a.go changed")
 }
