@@ -126,8 +126,18 @@ async function withServer(t) {
   const problems = await ui.problemCounts(page);
   check(problems.errors === 1, `expected 1 error in the status bar, got ${JSON.stringify(problems)}`);
   await ui.openProblems(page);
-  const row = await ui.waitForProblemRow(page, (r) => /opcode|syntax/i.test(r) && /line 9\b/.test(r), 'a syntax-error row (line 9)', 30_000);
+  const row = await ui.waitForProblemRow(page, (r) => /opcode|syntax/i.test(r) && /line 10\b/.test(r), 'a syntax-error row (line 10)', 30_000);
   log(`problem: ${JSON.stringify(row)}`);
+
+  if (!t.mock) {
+    // A declared file that does not exist is flagged; creating it on disk clears that (the server's file watcher).
+    const dep = await ui.waitForProblemRow(page, (r) => r.includes('input.txt'), 'a diagnostic for the missing input.txt', 30_000);
+    log(`dependency diagnostic: ${JSON.stringify(dep)}`);
+    fs.writeFileSync(path.join(t.ws, 'input.txt'), 'data\n');
+    await ui.waitFor(page, async () => !(await ui.problemRows(page)).some((r) => r.includes('input.txt')),
+      'the input.txt diagnostic to go once the file exists', 30_000);
+    log('creating input.txt on disk cleared its diagnostic');
+  }
   log('syntax error: squiggle + Problems count 1');
 
   // Fix it (delete the line) and save: the squiggle goes.

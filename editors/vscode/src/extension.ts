@@ -165,12 +165,11 @@ function startClient(opts: { forceMessage?: boolean } = {}): Promise<LanguageCli
       outputChannel: output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       // The server reads its settings ({undeclaredDependencies, shellSyntax, ...}) from initializationOptions
-      // and from workspace/didChangeConfiguration ({settings: {cmdt: {...}}}); it needs file events to keep
-      // dependency diagnostics current, and does not register watchers itself.
+      // and from workspace/didChangeConfiguration ({settings: {cmdt: {...}}}). File events: the server registers
+      // its own watcher (client/registerCapability), so none is set up here (events would arrive twice).
       initializationOptions: serverSettings(),
       synchronize: {
         configurationSection: 'cmdt',
-        fileEvents: vscode.workspace.createFileSystemWatcher('**/*'),
       },
       middleware: {
         // Server commands run from code lenses (cmdt.run, cmdt.accept, ...) change the cache status.
