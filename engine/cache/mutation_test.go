@@ -361,3 +361,19 @@ func TestCancelledRunNotRecorded(t *testing.T) {
 		t.Fatal("a cancelled run was cached")
 	}
 }
+
+// TestSelective: a change re-runs only the transcripts depending on it.
+func TestSelective(t *testing.T) {
+	f := newFixture(t)
+	for _, n := range []string{"foo", "bar"} {
+		f.write(n+"/main.go", "package main // "+n+"\n")
+		f.write(n+".cmdt", lines("% dep glob "+n+"/**", "$ echo "+n, "1 "+n))
+		f.record(n + ".cmdt")
+	}
+	f.write("foo/main.go", "package main // foo, edited\n")
+	f.wantStale("foo.cmdt", "foo/main.go changed")
+	f.wantFresh("bar.cmdt")
+	f.record("foo.cmdt")
+	f.wantFresh("foo.cmdt")
+	f.wantFresh("bar.cmdt")
+}
