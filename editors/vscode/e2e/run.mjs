@@ -177,7 +177,7 @@ async function withServer(t) {
   log(`failure diagnostic: ${JSON.stringify(diffRow)}`);
   await ui.waitFor(page, async () => (await ui.inlayHints(page)).some((h) => h.includes('✗')), 'an inlay hint with ✗', 30_000);
   log(`inlay hints: ${JSON.stringify(await ui.inlayHints(page))}`);
-  await ui.screenshot(page, path.join(outDir, `${t.name}-failed.png`));
+  await ui.screenshot(page, path.join(outDir, `${t.name}-check-failing.png`));
   if (t.mock) {
     await ui.waitFor(page, async () => /failed/.test((await ui.cmdtStatusItem(page)) ?? ''), 'status item "failed"', 30_000);
   }
@@ -327,6 +327,11 @@ async function runScenario(sc, tools, vsix, extensionsDir, caps) {
 async function main() {
   const start = Date.now();
   fs.mkdirSync(outDir, { recursive: true });
+  for (const f of fs.readdirSync(outDir)) {
+    if (/\.(png|txt)$/.test(f)) {
+      fs.rmSync(path.join(outDir, f)); // results of an earlier run
+    }
+  }
   const tools = findTools();
 
   let vsix = process.env.CMDT_VSIX;
