@@ -9,3 +9,8 @@ echo "== nginx (remote cache tests against a real Bazel-protocol HTTP cache)"
 bash .ci/nginx.sh
 echo "== npm: the reference LSP client for the conformance test"
 npm ci --prefix lsp/conformance --no-audit --no-fund
+echo "== VS Code e2e tools: Node 24, code-server, chromium, playwright-core"
+export CMDT_TOOLS_DIR="${CMDT_TOOLS_DIR:-$HOME/.cache/cmdt-vscode-tools}"
+bash .ci/vscode-tools.sh
+echo "== npm: the VS Code extension's build and test dependencies"
+npm ci --prefix editors/vscode --no-audit --no-fund

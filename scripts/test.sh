@@ -12,3 +12,7 @@ echo "== go vet ./..."
 go vet ./...
 echo "== go test ./..."
 go test ./...
+echo "== VS Code extension: unit tests, then end-to-end in a real VS Code (code-server + chromium)"
+go build -o bin/ ./cmd/cmdt-lsp ./cmd/transcript
+export CMDT_TOOLS_DIR="${CMDT_TOOLS_DIR:-$HOME/.cache/cmdt-vscode-tools}"
+(cd editors/vscode && npm test && CMDT_LSP="$PWD/../../bin/cmdt-lsp" npm run e2e)
