@@ -218,6 +218,34 @@ func TestForkExecTree(t *testing.T) {
 	}
 }
 
+// TestChildRunsBeforeForkEvent: the kernel reports events of newer
+// tracees first, so a child can exec and read before its parent's fork
+// event is seen; the event must not undo what the child did since.
+func TestChildRunsBeforeForkEvent(t *testing.T) {
+	requireTracing(t)
+	dir := tempDir(t)
+	var script strings.Builder
+	for i := range 30 {
+		name := "c" + strconv.Itoa(i)
+		writeFiles(t, dir, name)
+		script.WriteString("cat " + name + " & ")
+	}
+	script.WriteString("wait")
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			cmd := exec.Command("/bin/sh", "-c", script.String())
+			cmd.Dir = dir
+			rep := mustRun(t, cmd, m.opts)
+			for i := range 30 {
+				p := filepath.Join(dir, "c"+strconv.Itoa(i))
+				if a := want(t, rep, p, OpRead, true); a != nil && filepath.Base(a.Program) != "cat" {
+					t.Errorf("%s read by %q, want cat", filepath.Base(p), a.Program)
+				}
+			}
+		})
+	}
+}
+
 func TestVforkFromGo(t *testing.T) {
 	requireTracing(t)
 	dir := tempDir(t)

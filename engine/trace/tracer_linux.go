@@ -22,6 +22,9 @@ type tracee struct {
 	call    call   // decoded at entry, recorded at exit
 	pending bool   // call waits for its exit stop
 	fresh   bool   // auto-attached: its first SIGSTOP is the attach stop
+	// standIn: created at the first stop of a new child, before its
+	// parent's fork event, which then names the program.
+	standIn bool
 	cwd     string // cached working directory (see decoder.cwd)
 	cwdGen  uint64
 }
@@ -255,8 +258,8 @@ func (t *tracer) handle(pid int, ws unix.WaitStatus) {
 	tr := t.tracees[pid]
 	if tr == nil {
 		// A new child whose first stop came before its parent's fork
-		// event; the event will name its program, this is a stand-in.
-		tr = &tracee{fresh: true}
+		// event (events of newer tracees are reported first).
+		tr = &tracee{fresh: true, standIn: true}
 		tr.program, _ = readlink(procPath(pid, "exe"))
 		t.setTracee(pid, tr)
 	}
@@ -327,21 +330,34 @@ func (t *tracer) event(pid int, tr *tracee, cause int) *tracee {
 			tr.pending = t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
 		}
 	case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
-		msg, err := unix.PtraceGetEventMsg(pid)
-		if err != nil {
-			return tr
+		if msg, err := unix.PtraceGetEventMsg(pid); err == nil {
+			t.forked(tr, int(msg))
 		}
-		// The child starts in its parent's program and directory.
-		child := t.tracees[int(msg)]
-		if child == nil {
-			child = &tracee{fresh: true}
-			t.setTracee(int(msg), child)
-		}
-		child.program, child.cwd, child.cwdGen = tr.program, tr.cwd, tr.cwdGen
 	case unix.PTRACE_EVENT_EXEC:
 		return t.exec(pid, tr)
 	}
 	return tr
+}
+
+// forked handles the fork, vfork or clone event of parent that created
+// thread id child. The child starts in its parent's program and
+// directory, unless it has run (even exec'd) before this event was seen:
+// the kernel reports events of newer tracees first.
+func (t *tracer) forked(parent *tracee, child int) {
+	c := t.tracees[child]
+	if c == nil {
+		c = &tracee{fresh: true, standIn: true}
+		t.setTracee(child, c)
+	}
+	if c.standIn {
+		c.program, c.cwd, c.cwdGen = parent.program, parent.cwd, parent.cwdGen
+		c.standIn = false
+	}
+}
+
+// execed notes that the tracee now runs path.
+func (tr *tracee) execed(path string) {
+	tr.program, tr.pending, tr.standIn = path, false, false
 }
 
 // exec handles a successful execve (PTRACE_EVENT_EXEC).
@@ -367,12 +383,11 @@ func (t *tracer) exec(pid int, tr *tracee) *tracee {
 	default:
 		// The execve named an ignored path (/proc/self/exe, /dev/fd/N).
 		path, _ = readlink(procPath(pid, "exe"))
-		tr.program, tr.pending = path, false
+		tr.execed(path)
 		return tr
 	}
-	tr.pending = false
 	t.recordExec(path, caller)
-	tr.program = path
+	tr.execed(path)
 	return tr
 }
 
