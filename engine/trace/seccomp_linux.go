@@ -19,6 +19,10 @@ const (
 	seccompArgs = 16 // args[i] at 16+8*i; the low 32 bits first (little-endian)
 )
 
+// leafSize is how many numbers the filter's search compares one by one at
+// its leaves; measured fastest to install.
+const leafSize = 4
+
 // filterProgram is the seccomp BPF program: SECCOMP_RET_TRACE for the
 // native system calls in fileSyscalls, SECCOMP_RET_ALLOW for everything
 // else. newfstatat and statx with AT_EMPTY_PATH are allowed too: that is
@@ -29,10 +33,6 @@ const (
 // installation the kernel runs the filter once per system call number to
 // cache which ones it always allows, and with a chain installing took
 // about 20µs longer, per traced command.
-// leafSize is how many numbers the search compares one by one at its
-// leaves; measured fastest to install.
-const leafSize = 4
-
 var filterProgram = sync.OnceValue(func() []unix.SockFilter {
 	// Flag argument index of the calls whose AT_EMPTY_PATH form is let through.
 	emptyPathArg := map[sysKind]uint32{kStatat: 3, kStatx: 2}

@@ -141,7 +141,8 @@ func TestRelativeAfterChdir(t *testing.T) {
 			want(t, rep, filepath.Join(dir, "rel"), OpRead, true)
 			want(t, rep, filepath.Join(dir, "sub/file"), OpRead, true) // cleaned
 
-			// A shell moving around between commands, and reading itself.
+			// A shell changing directory: its children and its own test
+			// builtin resolve relative paths in the new one.
 			cmd = exec.Command("/bin/sh", "-c", "cat rel; cd sub; cat file; test -e rel; cd ..; test -e file; true")
 			cmd.Dir = dir
 			rep = mustRun(t, cmd, m.opts)
