@@ -336,3 +336,14 @@ func TestIsBinary(t *testing.T) {
 		}
 	}
 }
+
+func TestFilesWrittenLaterAreNotInputs(t *testing.T) {
+	f, dir := writeTranscript(t, "w.cmdt", "$ cat < state.txt\n1 old\n\n$ echo new > state.txt\n")
+	os.WriteFile(filepath.Join(dir, "state.txt"), []byte("old\n"), 0o644)
+	res := run(t, f, Options{})
+	for _, in := range res.Observed {
+		if in.Path == filepath.Join(dir, "state.txt") {
+			t.Fatalf("a file the run overwrote is recorded as an input: %+v", in)
+		}
+	}
+}

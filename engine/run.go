@@ -165,7 +165,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 			break
 		}
 	}
-	res.Observed = dedupInputs(s.obs.inputs)
+	res.Observed = dedupInputs(s.obs.inputsNotWritten())
 	res.Declared = dedupInputs(res.Declared)
 	res.Duration = time.Since(start)
 	return res, runErr

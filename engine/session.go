@@ -50,6 +50,23 @@ func (o *observer) add(in Input) {
 	o.inputs = append(o.inputs, in)
 }
 
+// inputsNotWritten returns the observed inputs minus files the transcript
+// itself wrote at any point of the run: those are outputs. A file read
+// before the run overwrote it would otherwise be "changed during the run"
+// on every run, and the transcript could never be cached.
+func (o *observer) inputsNotWritten() []Input {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := o.inputs[:0:0]
+	for _, in := range o.inputs {
+		if in.Kind == InputFile && o.written[in.Path] {
+			continue
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
 func (o *observer) wrote(path string) {
 	o.mu.Lock()
 	o.written[path] = true
