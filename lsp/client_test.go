@@ -9,8 +9,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,6 +71,34 @@ type testClient struct {
 	diags    map[protocol.DocumentURI][]protocol.PublishDiagnosticsParams
 	diagWake chan struct{}
 	requests []string // methods of server-to-client requests
+	// Like an editor, the client keeps its copy of each open document and
+	// applies workspace/applyEdit to it, then tells the server (didChange).
+	docs      map[protocol.DocumentURI]*clientDoc
+	calls     []clientCall // server-to-client requests with their params
+	progress  []progressEvent
+	edits     []protocol.TextEdit // every text edit applied, in order
+	rejectAll bool                // answer workspace/applyEdit with applied: false
+	// sent counts requests sent; jsonrpc2 numbers them 1, 2, ... so a test
+	// with no other call in flight knows a request's id.
+	sent atomic.Int32
+}
+
+type clientDoc struct {
+	text    string
+	version int32
+}
+
+type clientCall struct {
+	method string
+	params json.RawMessage
+}
+
+// progressEvent is one $/progress notification.
+type progressEvent struct {
+	token   string
+	kind    string
+	message string
+	at      time.Time
 }
 
 type clientOption func(*Options)
@@ -77,13 +107,15 @@ func newTestClient(t testing.TB, opts ...clientOption) *testClient {
 	t.Helper()
 	serverEnd, clientEnd := net.Pipe()
 	logs := &errorCounter{next: slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})}
-	o := Options{Logger: slog.New(logs), Version: "test"}
+	// Runs and status lookups use a private result cache, never the user's.
+	o := Options{Logger: slog.New(logs), Version: "test", CacheDir: t.TempDir()}
 	for _, fn := range opts {
 		fn(&o)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &testClient{t: t, raw: clientEnd, logs: logs, done: make(chan error, 1), cancel: cancel,
-		diags: map[protocol.DocumentURI][]protocol.PublishDiagnosticsParams{}, diagWake: make(chan struct{})}
+		diags: map[protocol.DocumentURI][]protocol.PublishDiagnosticsParams{}, diagWake: make(chan struct{}),
+		docs: map[protocol.DocumentURI]*clientDoc{}}
 	go func() { c.done <- Serve(ctx, serverEnd, o) }()
 	c.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(clientEnd))
 	// The client handler must not block the read loop: the pipe is
@@ -117,13 +149,98 @@ func (c *testClient) handle(ctx context.Context, reply jsonrpc2.Replier, req jso
 		c.diagWake = make(chan struct{})
 		c.mu.Unlock()
 		return reply(ctx, nil, nil)
+	case protocol.MethodProgress:
+		var p struct {
+			Token json.RawMessage `json:"token"`
+			Value struct {
+				Kind    string `json:"kind"`
+				Message string `json:"message"`
+			} `json:"value"`
+		}
+		_ = json.Unmarshal(req.Params(), &p)
+		c.mu.Lock()
+		c.progress = append(c.progress, progressEvent{token: string(p.Token), kind: p.Value.Kind, message: p.Value.Message, at: time.Now()})
+		c.mu.Unlock()
+		return reply(ctx, nil, nil)
 	}
 	if _, isCall := req.(*jsonrpc2.Call); isCall {
 		c.mu.Lock()
 		c.requests = append(c.requests, req.Method())
+		c.calls = append(c.calls, clientCall{method: req.Method(), params: append(json.RawMessage(nil), req.Params()...)})
 		c.mu.Unlock()
 	}
+	if req.Method() == protocol.MethodWorkspaceApplyEdit {
+		return reply(ctx, c.applyEdit(req.Params()), nil)
+	}
 	return reply(ctx, nil, nil)
+}
+
+// applyEdit applies a workspace/applyEdit to the client's copies and sends
+// the resulting didChange, as an editor does, before answering.
+func (c *testClient) applyEdit(raw json.RawMessage) protocol.ApplyWorkspaceEditResponse {
+	var p protocol.ApplyWorkspaceEditParams
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return protocol.ApplyWorkspaceEditResponse{FailureReason: err.Error()}
+	}
+	c.mu.Lock()
+	reject := c.rejectAll
+	c.mu.Unlock()
+	if reject {
+		return protocol.ApplyWorkspaceEditResponse{FailureReason: "rejected by the test"}
+	}
+	type docEdits struct {
+		uri     protocol.DocumentURI
+		version *int32
+		edits   []protocol.TextEdit
+	}
+	var all []docEdits
+	for u, edits := range p.Edit.Changes {
+		all = append(all, docEdits{uri: u, edits: edits})
+	}
+	for _, dc := range p.Edit.DocumentChanges {
+		all = append(all, docEdits{uri: dc.TextDocument.URI, version: dc.TextDocument.Version, edits: dc.Edits})
+	}
+	for _, de := range all {
+		c.mu.Lock()
+		doc := c.docs[de.uri]
+		c.mu.Unlock()
+		if doc == nil {
+			return protocol.ApplyWorkspaceEditResponse{FailureReason: "not open: " + string(de.uri)}
+		}
+		if de.version != nil && *de.version != doc.version {
+			return protocol.ApplyWorkspaceEditResponse{FailureReason: fmt.Sprintf("version %d, document is at %d", *de.version, doc.version)}
+		}
+		// Edits refer to the original text; applied from the end, each
+		// leaves the positions of the ones before it valid, and the same
+		// order makes valid incremental didChange events.
+		edits := append([]protocol.TextEdit(nil), de.edits...)
+		sort.SliceStable(edits, func(i, j int) bool { return posBefore(edits[j].Range.Start, edits[i].Range.Start) })
+		var changes []TextDocumentContentChangeEvent
+		text := doc.text
+		for _, e := range edits {
+			m := NewMapper(text, UTF16)
+			start, end := m.PositionToOffset(e.Range.Start), m.PositionToOffset(e.Range.End)
+			text = text[:start] + e.NewText + text[end:]
+			r := e.Range
+			changes = append(changes, TextDocumentContentChangeEvent{Range: &r, Text: e.NewText})
+		}
+		c.mu.Lock()
+		doc.text = text
+		doc.version++
+		version := doc.version
+		c.edits = append(c.edits, edits...)
+		c.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		err := c.conn.Notify(ctx, protocol.MethodTextDocumentDidChange, DidChangeTextDocumentParams{
+			TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: de.uri}, Version: version},
+			ContentChanges: changes,
+		})
+		cancel()
+		if err != nil {
+			return protocol.ApplyWorkspaceEditResponse{FailureReason: err.Error()}
+		}
+	}
+	return protocol.ApplyWorkspaceEditResponse{Applied: true}
 }
 
 // call sends a request and decodes its result, failing the test on a
@@ -132,6 +249,7 @@ func (c *testClient) call(method string, params, result interface{}) error {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
+	c.sent.Add(1)
 	_, err := c.conn.Call(ctx, method, params, result)
 	if errors.Is(err, context.DeadlineExceeded) {
 		c.t.Fatalf("%s: no reply within %s", method, callTimeout)
@@ -178,6 +296,9 @@ func (c *testClient) initialize(root string, caps string) InitializeResult317 {
 
 func (c *testClient) open(u protocol.DocumentURI, lang, text string) {
 	c.t.Helper()
+	c.mu.Lock()
+	c.docs[u] = &clientDoc{text: text, version: 1}
+	c.mu.Unlock()
 	c.notify(protocol.MethodTextDocumentDidOpen, protocol.DidOpenTextDocumentParams{
 		TextDocument: protocol.TextDocumentItem{URI: u, LanguageID: protocol.LanguageIdentifier(lang), Version: 1, Text: text},
 	})
@@ -185,6 +306,12 @@ func (c *testClient) open(u protocol.DocumentURI, lang, text string) {
 
 func (c *testClient) change(u protocol.DocumentURI, version int32, changes ...TextDocumentContentChangeEvent) {
 	c.t.Helper()
+	c.mu.Lock()
+	if d := c.docs[u]; d != nil {
+		d.text = applyChanges(d.text, nil, UTF16, changes)
+		d.version = version
+	}
+	c.mu.Unlock()
 	c.notify(protocol.MethodTextDocumentDidChange, DidChangeTextDocumentParams{
 		TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: u}, Version: version},
 		ContentChanges: changes,

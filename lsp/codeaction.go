@@ -10,9 +10,18 @@ import (
 	"github.com/cmdt-dev/cmdt/parser"
 )
 
-// codeAction offers, for each undeclared-dependency warning in the
-// requested range, a quick fix adding `% dep file PATH`, plus one fix that
-// declares every undeclared file at once when there are several.
+// CodeActionUpdateTranscript is the kind of the "Update transcript"
+// source action. Not source.fixAll: editors run fixAll actions on save
+// when asked to, and an update runs every command of the transcript,
+// which must never happen as a side effect of saving.
+const CodeActionUpdateTranscript protocol.CodeActionKind = "source.updateTranscript"
+
+// codeAction offers, in the requested range: for each command that failed
+// in the last run, "Accept actual output" (cmdt.accept); for each
+// undeclared-dependency warning, a quick fix adding `% dep file PATH`,
+// plus one that declares every undeclared file when there are several;
+// and on any transcript saved as a file, the source action "Update
+// transcript" (cmdt.update).
 func (s *Server) codeAction(ctx context.Context, p *protocol.CodeActionParams) ([]protocol.CodeAction, error) {
 	snap, err := s.snapshot(p.TextDocument.URI)
 	if err != nil {
@@ -22,12 +31,68 @@ func (s *Server) codeAction(ctx context.Context, p *protocol.CodeActionParams) (
 	if snap.Kind != DocTranscript {
 		return actions, nil
 	}
-	a := s.analysis(snap)
-	if len(a.Undeclared) == 0 {
-		return actions, nil
-	}
 	want := snap.Mapper.PosOf(p.Range.Start)
 	wantEnd := snap.Mapper.PosOf(p.Range.End)
+	if wants(p.Context.Only, protocol.QuickFix) {
+		actions = append(actions, s.acceptActions(snap, want, wantEnd)...)
+		actions = append(actions, s.declareActions(snap, want, wantEnd)...)
+	}
+	if snap.Path != "" && wants(p.Context.Only, CodeActionUpdateTranscript) {
+		actions = append(actions, protocol.CodeAction{
+			Title: "Update transcript (run and rewrite every expectation)", Kind: CodeActionUpdateTranscript,
+			Command: &protocol.Command{Title: "Update transcript", Command: CommandUpdate, Arguments: []interface{}{string(snap.URI)}},
+		})
+	}
+	return actions, nil
+}
+
+// wants reports whether a code action of kind k is asked for: only lists
+// kinds, and a kind covers its sub-kinds ("source" covers
+// "source.updateTranscript").
+func wants(only []protocol.CodeActionKind, k protocol.CodeActionKind) bool {
+	if len(only) == 0 {
+		return true
+	}
+	for _, o := range only {
+		if o == k || strings.HasPrefix(string(k), string(o)+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptActions offers to accept the actual output of each command that
+// failed in the last run and whose block meets the range.
+func (s *Server) acceptActions(snap *Snapshot, want, wantEnd parser.Pos) []protocol.CodeAction {
+	rec := s.runs.lastRecord(snap.URI)
+	if rec == nil {
+		return nil
+	}
+	f := snap.File()
+	v := rec.viewFor(f)
+	var actions []protocol.CodeAction
+	for _, b := range f.Blocks {
+		cr := v.results[b]
+		if cr == nil || cr.Failure == nil || cr.TimedOut || b.LastLine().Num < want.Line || wantEnd.Line < b.Command.Num {
+			continue
+		}
+		line := snap.Mapper.Range(b.Command.Range()).Start.Line
+		actions = append(actions, protocol.CodeAction{
+			Title: "Accept actual output", Kind: protocol.QuickFix, IsPreferred: true,
+			Diagnostics: failureDiagnostics(snap, b, cr),
+			Command:     &protocol.Command{Title: "Accept actual output", Command: CommandAccept, Arguments: []interface{}{string(snap.URI), line}},
+		})
+	}
+	return actions
+}
+
+// declareActions are the undeclared-dependency quick fixes.
+func (s *Server) declareActions(snap *Snapshot, want, wantEnd parser.Pos) []protocol.CodeAction {
+	a := s.analysis(snap)
+	if len(a.Undeclared) == 0 {
+		return nil
+	}
+	var actions []protocol.CodeAction
 	at, atEOF := depInsertLine(snap.File())
 	for _, u := range a.Undeclared {
 		if u.Range.End.Before(want) || wantEnd.Before(u.Range.Start) {
@@ -54,7 +119,7 @@ func (s *Server) codeAction(ctx context.Context, p *protocol.CodeActionParams) (
 			Edit: declareEdit(snap, at, atEOF, paths),
 		})
 	}
-	return actions, nil
+	return actions
 }
 
 // depInsertLine picks where new declarations go: after the `% dep` lines

@@ -349,6 +349,8 @@ func (s *Server) publish(ctx context.Context, u protocol.DocumentURI) {
 	for _, d := range a.Diagnostics {
 		diags = append(diags, d.toProtocol(snap.Mapper))
 	}
+	// The last run's results, moved onto this text (results.go).
+	diags = append(diags, s.runDiagnostics(snap)...)
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
 	if !s.store.IsCurrent(snap) {

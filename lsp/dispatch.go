@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sync/atomic"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -18,23 +17,23 @@ import (
 //     read loop: protocol.CancelHandler drops numeric ids because JSON
 //     numbers decode as float64 (lsp-stack-notes.md trap 5).
 //   - jsonrpc2.CancelHandler gives each call a cancellable context.
-//   - jsonrpc2.AsyncHandler runs each message in its own goroutine but in
+//   - orderedAsync (queue.go) runs each message in its own goroutine but in
 //     arrival order: a message starts when the previous one has replied
-//     (trap 4), so a request after didChange sees the edit.
-//   - guard recovers panics, enforces exactly one reply, and answers a
-//     cancelled request with RequestCancelled on a detached context (the
-//     stream refuses to write on a done context; a lost reply hangs the
-//     client).
-//   - jsonrpc2.ReplyHandler panics on a missing or second reply; guard turns
-//     that into a logged bug and an InternalError instead of a dead server.
+//     (trap 4), so a request after didChange sees the edit. Unlike
+//     jsonrpc2.AsyncHandler it lets a long request (a run) detach: the
+//     queue moves on and the request replies when its work ends.
+//   - guard recovers panics, enforces exactly one reply (a missing or
+//     second reply becomes a logged bug and an InternalError instead of
+//     jsonrpc2.ReplyHandler's panic), and answers a cancelled request with
+//     RequestCancelled on a detached context (the stream refuses to write
+//     on a done context; a lost reply hangs the client).
 func (s *Server) handler() jsonrpc2.Handler { return s.chain(s.dispatch) }
 
 // chain wraps a dispatch function in the middleware above; tests use it to
 // put handlers with controlled timing behind the real chain.
 func (s *Server) chain(dispatch jsonrpc2.Handler) jsonrpc2.Handler {
-	h := jsonrpc2.ReplyHandler(dispatch)
-	h = s.guard(h)
-	h = jsonrpc2.AsyncHandler(h)
+	h := s.guard(dispatch)
+	h = orderedAsync(h)
 	h = s.track(h)
 	h, cancel := jsonrpc2.CancelHandler(h)
 	return s.cancelRequests(h, cancel)
@@ -76,9 +75,10 @@ func (s *Server) cancelRequests(next jsonrpc2.Handler, cancel func(jsonrpc2.ID))
 func (s *Server) guard(next jsonrpc2.Handler) jsonrpc2.Handler {
 	return func(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) (err error) {
 		defer s.inflight.Done()
-		var replied atomic.Bool
-		once := func(rctx context.Context, result interface{}, rerr error) error {
-			if !replied.CompareAndSwap(false, true) {
+		p := &pendingReply{}
+		p.release, _ = ctx.Value(releaseKey{}).(func())
+		p.reply = func(rctx context.Context, result interface{}, rerr error) error {
+			if !p.replied.CompareAndSwap(false, true) {
 				s.bug("second reply", req.Method(), nil)
 				return nil
 			}
@@ -88,20 +88,25 @@ func (s *Server) guard(next jsonrpc2.Handler) jsonrpc2.Handler {
 			}
 			return reply(rctx, result, rerr)
 		}
+		ctx = context.WithValue(ctx, pendingKey{}, p)
 		defer func() {
 			if r := recover(); r != nil {
 				s.bug("panic", req.Method(), fmt.Errorf("%v\n%s", r, debug.Stack()))
-				if !replied.Load() {
-					_ = once(ctx, nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "internal error handling %s: %v", req.Method(), r))
+				if !p.replied.Load() {
+					_ = p.reply(ctx, nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "internal error handling %s: %v", req.Method(), r))
 				}
 				err = nil
 			}
 		}()
-		if err := next(ctx, once, req); err != nil {
+		if err := next(ctx, p.reply, req); err != nil {
 			// A handler error here is a failed reply write: the client is
 			// gone or the stream broke. Log it; returning it would make
-			// AsyncHandler's caller tear the connection down for no gain.
+			// the read loop tear the connection down for no gain.
 			s.log.Debug("handler error", "method", req.Method(), "err", err)
+		}
+		if !p.replied.Load() && !p.detached.Load() {
+			s.bug("no reply", req.Method(), nil)
+			_ = p.reply(ctx, nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "internal error: %s was never answered", req.Method()))
 		}
 		return nil
 	}
@@ -234,10 +239,14 @@ func (s *Server) dispatch(ctx context.Context, reply jsonrpc2.Replier, req jsonr
 		return call(ctx, reply, req, s.semanticTokensFull)
 	case protocol.MethodTextDocumentCodeAction:
 		return call(ctx, reply, req, s.codeAction)
+	case protocol.MethodTextDocumentCodeLens:
+		return call(ctx, reply, req, s.codeLens)
+	case protocol.MethodWorkDoneProgressCancel:
+		return notify(ctx, s, reply, req, s.workDoneProgressCancel)
 	case MethodTextDocumentInlayHint:
 		return call(ctx, reply, req, s.inlayHint)
 	case protocol.MethodWorkspaceExecuteCommand:
-		return call(ctx, reply, req, s.executeCommand)
+		return s.handleExecuteCommand(ctx, reply, req)
 	case MethodCmdtStatus:
 		return call(ctx, reply, req, s.status)
 	}

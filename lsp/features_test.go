@@ -163,7 +163,7 @@ func TestUndeclaredQuickFix(t *testing.T) {
 	var actions []protocol.CodeAction
 	p := docID(u)
 	p["range"] = protocol.Range{Start: protocol.Position{Line: 10, Character: 22}, End: protocol.Position{Line: 10, Character: 22}}
-	p["context"] = map[string]interface{}{"diagnostics": []interface{}{}}
+	p["context"] = map[string]interface{}{"diagnostics": []interface{}{}, "only": []string{"quickfix"}}
 	c.mustCall(protocol.MethodTextDocumentCodeAction, p, &actions)
 	if len(actions) != 2 {
 		t.Fatalf("actions = %+v, want the fix and declare-all", actions)

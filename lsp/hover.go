@@ -215,7 +215,6 @@ func describeOutputFile(f *outputFile) string {
 	return b.String()
 }
 
-
 func yesNo(b bool) string {
 	if b {
 		return "yes"

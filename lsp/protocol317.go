@@ -20,8 +20,11 @@ const (
 const (
 	MethodTextDocumentInlayHint     = "textDocument/inlayHint"
 	MethodWorkspaceInlayHintRefresh = "workspace/inlayHint/refresh"
-	MethodSemanticTokensFull        = "textDocument/semanticTokens/full"
-	MethodSetTrace                  = "$/setTrace"
+	// MethodWorkspaceCodeLensRefresh is 3.16, but protocol v0.12.0 has no
+	// constant for it.
+	MethodWorkspaceCodeLensRefresh = "workspace/codeLens/refresh"
+	MethodSemanticTokensFull       = "textDocument/semanticTokens/full"
+	MethodSetTrace                 = "$/setTrace"
 	// MethodCmdtStatus is cmdt's custom request for a transcript's run
 	// status (see StatusParams).
 	MethodCmdtStatus = "cmdt/status"
@@ -74,10 +77,23 @@ type ClientCapabilities317 struct {
 		PositionEncodings []PositionEncodingKind `json:"positionEncodings,omitempty"`
 	} `json:"general,omitempty"`
 	Workspace *struct {
-		InlayHint             *InlayHintWorkspaceClientCapabilities `json:"inlayHint,omitempty"`
+		InlayHint *InlayHintWorkspaceClientCapabilities `json:"inlayHint,omitempty"`
+		CodeLens  *struct {
+			// RefreshSupport tells whether the client honours
+			// workspace/codeLens/refresh.
+			RefreshSupport bool `json:"refreshSupport,omitempty"`
+		} `json:"codeLens,omitempty"`
 		DidChangeWatchedFiles *struct {
 			DynamicRegistration bool `json:"dynamicRegistration,omitempty"`
+			// RelativePatternSupport (3.17): watchers may be
+			// RelativePatterns, which also work outside the workspace.
+			RelativePatternSupport bool `json:"relativePatternSupport,omitempty"`
 		} `json:"didChangeWatchedFiles,omitempty"`
+		WorkspaceEdit *struct {
+			// DocumentChanges: the client takes versioned
+			// TextDocumentEdits and refuses them when the version moved.
+			DocumentChanges bool `json:"documentChanges,omitempty"`
+		} `json:"workspaceEdit,omitempty"`
 	} `json:"workspace,omitempty"`
 	TextDocument *struct {
 		InlayHint *InlayHintClientCapabilities `json:"inlayHint,omitempty"`
@@ -167,8 +183,7 @@ type StatusParams struct {
 	URI protocol.DocumentURI `json:"uri"`
 }
 
-// Run statuses reported by cmdt/status. Only StatusUnknown is produced
-// until the server runs transcripts.
+// Run statuses reported by cmdt/status (see status.go).
 const (
 	StatusFresh    = "fresh"
 	StatusStale    = "stale"
@@ -182,4 +197,20 @@ const (
 type StatusResult struct {
 	Status string `json:"status"`
 	Text   string `json:"text"`
+	// Reasons lists every change a stale status found (the text names the
+	// first ones only).
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// RelativePattern is a 3.17 glob pattern relative to a base directory;
+// unlike a plain string pattern it can watch outside the workspace.
+type RelativePattern struct {
+	BaseURI protocol.DocumentURI `json:"baseUri"`
+	Pattern string               `json:"pattern"`
+}
+
+// FileSystemWatcher317 is a watcher whose pattern is a string or a
+// RelativePattern (protocol v0.12.0 allows strings only).
+type FileSystemWatcher317 struct {
+	GlobPattern interface{} `json:"globPattern"`
 }

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/engine/cache"
 )
 
 // Options configure a server.
@@ -30,9 +31,16 @@ type Options struct {
 	// LookupEnv reads the environment for env dependencies ($VAR expansion
 	// in declarations, "set or unset" in hovers); nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	// Environ lists the environment for env-name completion; nil means
+	// Environ lists the environment for env-name completion, and is the
+	// environment transcripts run in (and are cached under); nil means
 	// os.Environ.
 	Environ func() []string
+	// CacheDir is the result cache's directory; "" means
+	// $CMDT_CACHE_DIR, else the user cache directory, as for the CLI.
+	CacheDir string
+	// Launcher starts the programs transcripts run (engine/trace's tracer
+	// records what they read); nil runs them plainly.
+	Launcher engine.Launcher
 
 	// onPublish, for benchmarks, is told how long after the server began
 	// handling a document's didOpen/didChange its diagnostics were written.
@@ -67,8 +75,15 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.baseCtx = ctx
 	go s.diagnosticsLoop(ctx)
+	go s.watches.loop(ctx)
+	go s.refreshLoop(ctx)
 	conn.Go(ctx, s.handler())
+	// No process of a run may outlive the session: cancel every job (the
+	// engine kills their process groups) and wait for them.
+	defer s.runs.stopAll(errStopping, 5*time.Second)
+	defer s.flushCache()
 
 	var err error
 	select {
@@ -150,6 +165,18 @@ type Server struct {
 	commands *commandRegistry
 	bugs     atomic.Int64
 
+	// Runs (runner.go) and what they feed: statuses (status.go), file
+	// watchers (watch.go), lens and hint refreshes (refresh.go).
+	baseCtx     context.Context // the session's: jobs end with it
+	runs        *runRegistry
+	statuses    *statusCache
+	watches     *depWatcher
+	refresher   *refresher
+	progressSeq atomic.Int64
+	cacheOnce   sync.Once
+	rcache      *cache.Cache
+	cacheErr    error
+
 	// publishMu orders publications with didClose's clearing, so a worker
 	// that finished late cannot resurrect diagnostics of a closed document.
 	publishMu sync.Mutex
@@ -177,7 +204,23 @@ func newServer(opts Options) *Server {
 	}
 	s.ws = newWorkspace(s.lookupEnv)
 	s.commands = newCommandRegistry()
+	s.baseCtx = context.Background()
+	s.runs = newRunRegistry()
+	s.statuses = newStatusCache()
+	s.watches = newDepWatcher(s)
+	s.refresher = newRefresher()
 	return s
+}
+
+// flushCache writes the result cache's pending file-hash memo, so the
+// next session (or CLI run) starts warm.
+func (s *Server) flushCache() {
+	if s.rcache == nil {
+		return
+	}
+	if err := s.rcache.Flush(); err != nil {
+		s.log.Debug("flushing the result cache failed", "err", err)
+	}
 }
 
 func (s *Server) lifecycle() int {
@@ -204,6 +247,7 @@ func (s *Server) shutdown() {
 	s.mu.Lock()
 	s.state = stateShutdown
 	s.mu.Unlock()
+	s.runs.stopAll(errStopping, 5*time.Second)
 }
 
 // negotiateEncoding picks UTF-8 when the client offers it (no conversion
@@ -265,11 +309,12 @@ func (s *Server) initialize(ctx context.Context, p *InitializeParams317) (*Initi
 			TriggerCharacters: []string{" ", "/", "$", "%"},
 		},
 		CodeActionProvider: protocol.CodeActionOptions{
-			CodeActionKinds: []protocol.CodeActionKind{protocol.QuickFix},
+			CodeActionKinds: []protocol.CodeActionKind{protocol.QuickFix, CodeActionUpdateTranscript},
 		},
+		CodeLensProvider:       &protocol.CodeLensOptions{},
 		SemanticTokensProvider: SemanticTokensOptions317{Legend: semanticLegend(), Full: true},
 		ExecuteCommandProvider: &protocol.ExecuteCommandOptions{Commands: s.commands.names()},
-	}}
+	}, InlayHintProvider: InlayHintOptions{}}
 	if enc == UTF8 {
 		caps.PositionEncoding = PositionEncodingUTF8
 	}
@@ -322,10 +367,15 @@ func (s *Server) didChangeConfiguration(ctx context.Context, p *configurationPar
 }
 
 // didChangeWatchedFiles invalidates what the server knows of the disk:
-// dependency diagnostics of every transcript may change.
+// dependency diagnostics of every transcript may change, and when a file
+// an open transcript depends on changed, so may its status (watch.go).
 func (s *Server) didChangeWatchedFiles(ctx context.Context, p *protocol.DidChangeWatchedFilesParams) error {
 	s.ws.invalidate()
 	s.diagnoseAll()
+	if s.dependencyChanged(p.Changes) {
+		s.statusChanged()
+		s.refresh()
+	}
 	return nil
 }
 
@@ -334,6 +384,9 @@ func (s *Server) didOpen(ctx context.Context, p *protocol.DidOpenTextDocumentPar
 	s.log.Debug("didOpen", "uri", snap.URI, "kind", snap.Kind.String(), "bytes", len(snap.Text))
 	s.diag.add(snap.URI)
 	s.overlayChanged(snap)
+	if snap.Kind == DocTranscript {
+		s.watches.update()
+	}
 	return nil
 }
 
@@ -350,6 +403,9 @@ func (s *Server) didChange(ctx context.Context, p *DidChangeTextDocumentParams) 
 func (s *Server) didClose(ctx context.Context, p *protocol.DidCloseTextDocumentParams) error {
 	old := s.store.Get(p.TextDocument.URI)
 	changed := s.store.Close(p.TextDocument.URI)
+	s.runs.forget(p.TextDocument.URI)
+	s.statuses.forget(p.TextDocument.URI)
+	s.watches.update()
 	s.clearDiagnostics(p.TextDocument.URI)
 	if old != nil {
 		s.overlayChanged(old) // transcripts now read it from disk
@@ -371,10 +427,23 @@ func (s *Server) overlayChanged(snap *Snapshot) {
 	s.diagnoseAll()
 }
 
+// didSave re-checks what depends on the disk: a saved file may be another
+// transcript's dependency. Nothing runs unless runOnSave is on.
 func (s *Server) didSave(ctx context.Context, p *protocol.DidSaveTextDocumentParams) error {
-	// A saved file may be another transcript's dependency.
 	s.ws.invalidate()
 	s.diagnoseAll()
+	s.statusChanged()
+	s.refresh()
+	s.watches.update()
+	snap := s.store.Get(p.TextDocument.URI)
+	if snap == nil || snap.Kind != DocTranscript || snap.Path == "" || !s.currentSettings().runOnSave() {
+		return nil
+	}
+	if len(snap.File().Errors) > 0 {
+		s.log.Info("runOnSave: not running a transcript with syntax errors", "uri", snap.URI)
+		return nil
+	}
+	s.startJob(jobRun, snap, nil)
 	return nil
 }
 
@@ -386,19 +455,6 @@ func (s *Server) snapshot(u protocol.DocumentURI) (*Snapshot, error) {
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "document %s is not open", u)
 	}
 	return snap, nil
-}
-
-func (s *Server) status(ctx context.Context, p *StatusParams) (*StatusResult, error) {
-	// Run results arrive with the run/cache issue; until then nothing is
-	// known about any transcript's last run.
-	return &StatusResult{Status: StatusUnknown, Text: ""}, nil
-}
-
-// inlayHint answers textDocument/inlayHint with no hints. The capability
-// is not advertised yet (run results will provide the hints); answering
-// keeps a client that asks anyway from seeing MethodNotFound.
-func (s *Server) inlayHint(ctx context.Context, p *InlayHintParams) ([]InlayHint, error) {
-	return []InlayHint{}, nil
 }
 
 // stdio joins stdin and stdout into the connection an editor gives a

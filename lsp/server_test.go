@@ -22,7 +22,8 @@ func TestInitializeCapabilities(t *testing.T) {
 	}
 	raw, _ := json.Marshal(res.Capabilities)
 	for _, want := range []string{`"hoverProvider":true`, `"definitionProvider":true`, `"documentSymbolProvider":true`,
-		`"foldingRangeProvider":true`, `"legend"`, `"full":true`, `"codeActionKinds":["quickfix"]`, `"change":2`} {
+		`"foldingRangeProvider":true`, `"legend"`, `"full":true`, `"codeActionKinds":["quickfix","source.updateTranscript"]`, `"change":2`, `"codeLensProvider":{}`, `"inlayHintProvider":{}`,
+		`"commands":["cmdt.accept","cmdt.cancel","cmdt.run","cmdt.runNoCache","cmdt.update"]`} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("capabilities lack %s: %s", want, raw)
 		}

@@ -11,6 +11,9 @@ type Settings struct {
 	// ShellSyntax reports command blocks that do not parse as shell
 	// (default on).
 	ShellSyntax *bool `json:"shellSyntax,omitempty"`
+	// RunOnSave runs a transcript (as cmdt.run: the cache first) each time
+	// it is saved (default off: nothing runs unless asked).
+	RunOnSave *bool `json:"runOnSave,omitempty"`
 }
 
 func defaultSettings() Settings {
@@ -26,6 +29,9 @@ func (s Settings) merge(o Settings) Settings {
 	if o.ShellSyntax != nil {
 		s.ShellSyntax = o.ShellSyntax
 	}
+	if o.RunOnSave != nil {
+		s.RunOnSave = o.RunOnSave
+	}
 	return s
 }
 
@@ -33,6 +39,7 @@ func (s Settings) undeclared() bool {
 	return s.UndeclaredDependencies == nil || *s.UndeclaredDependencies
 }
 func (s Settings) shellSyntax() bool { return s.ShellSyntax == nil || *s.ShellSyntax }
+func (s Settings) runOnSave() bool   { return s.RunOnSave != nil && *s.RunOnSave }
 
 // configurationParams accepts both {"settings": {"cmdt": {...}}} (VS Code)
 // and {"settings": {...}} (clients that send the section itself).

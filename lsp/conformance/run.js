@@ -109,7 +109,8 @@ async function main() {
   check('semanticTokens: data', tokens && tokens.data.length > 0 && tokens.data.length % 5 === 0, tokens);
 
   const status = await withTimeout(conn.sendRequest(new lsp.RequestType('cmdt/status'), { uri }), 'cmdt/status');
-  check('cmdt/status', status && status.status === 'unknown' && status.text === '', status);
+  // Never run (the Go test points CMDT_CACHE_DIR at an empty directory).
+  check('cmdt/status', status && status.status === 'never-run' && status.text === 'not run yet', status);
 
   let unknownErr = null;
   try {
