@@ -347,3 +347,32 @@ func TestFilesWrittenLaterAreNotInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestCovered(t *testing.T) {
+	decl := []Input{
+		{Kind: InputFile, Path: "/m/a.txt", Exists: true},
+		{Kind: InputDir, Path: "/m/dir", Exists: true},
+		{Kind: InputGlob, Path: "/m/src/**/*.go"},
+		{Kind: InputEnv, Name: "FOO"},
+		{Kind: InputExe, Path: "/m/bin/tool", Exists: true},
+	}
+	cases := []struct {
+		in   Input
+		want bool
+	}{
+		{Input{Kind: InputFile, Path: "/m/a.txt"}, true},
+		{Input{Kind: InputFile, Path: "/m/b.txt"}, false},
+		{Input{Kind: InputFile, Path: "/m/dir/x/y"}, true},
+		{Input{Kind: InputFile, Path: "/m/dirx"}, false},
+		{Input{Kind: InputFile, Path: "/m/src/p/q.go"}, true},
+		{Input{Kind: InputFile, Path: "/m/src/p/q.txt"}, false},
+		{Input{Kind: InputEnv, Name: "FOO"}, true},
+		{Input{Kind: InputEnv, Name: "BAR"}, false},
+		{Input{Kind: InputExe, Path: "/m/bin/tool"}, true},
+	}
+	for _, c := range cases {
+		if got := Covered(decl, c.in); got != c.want {
+			t.Errorf("Covered(%v) = %v", c.in, got)
+		}
+	}
+}

@@ -165,10 +165,24 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 			break
 		}
 	}
-	res.Observed = dedupInputs(s.obs.inputsNotWritten())
+	res.Observed = dropAncestorStats(dedupInputs(s.obs.inputsNotWritten()), opts.Dir)
 	res.Declared = dedupInputs(res.Declared)
 	res.Duration = time.Since(start)
 	return res, runErr
+}
+
+// dropAncestorStats drops traced inputs that are the start directory or
+// one of its ancestors: shells and runtimes stat their working directory
+// and its parents all the time, and those directories are not inputs.
+func dropAncestorStats(ins []Input, dir string) []Input {
+	out := ins[:0]
+	for _, in := range ins {
+		if in.Origin == OriginTraced && in.Kind == InputFile && IsWithin(in.Path, dir) {
+			continue
+		}
+		out = append(out, in)
+	}
+	return out
 }
 
 func (o Options) withDefaults(f *parser.File) (Options, error) {

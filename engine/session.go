@@ -18,10 +18,19 @@ import (
 
 // Launcher starts a prepared command and returns a function that waits
 // for it. It is the extension point for tracing (engine/trace): the default
-// launcher is plain cmd.Start/cmd.Wait. A launcher may report extra
-// observed inputs through the observe callback.
+// launcher is plain cmd.Start/cmd.Wait. A launcher reports what the
+// program read and wrote to the Observer.
 type Launcher interface {
-	Launch(cmd *exec.Cmd, observe func(Input)) (wait func() error, err error)
+	Launch(cmd *exec.Cmd, obs Observer) (wait func() error, err error)
+}
+
+// Observer receives what a launched program used and produced.
+type Observer interface {
+	// Input records something the program read (a file, a program).
+	Input(Input)
+	// Output records a file the program wrote: it is not an input of the
+	// transcript, even if a later command reads it.
+	Output(path string)
 }
 
 // observer collects the inputs a session uses as it runs. Background jobs
@@ -47,6 +56,9 @@ func (o *observer) add(in Input) {
 	if in.Path != "" && in.Kind != InputEnv {
 		in.InRoot = IsWithin(o.root, in.Path)
 	}
+	if in.Kind == InputGlob && in.Origin == OriginTraced && !in.InRoot {
+		return // a program listing a system directory: noise, not an input
+	}
 	o.inputs = append(o.inputs, in)
 }
 
@@ -66,6 +78,12 @@ func (o *observer) inputsNotWritten() []Input {
 	}
 	return out
 }
+
+// Input implements Observer.
+func (o *observer) Input(in Input) { o.add(in) }
+
+// Output implements Observer.
+func (o *observer) Output(path string) { o.wrote(path) }
 
 func (o *observer) wrote(path string) {
 	o.mu.Lock()
@@ -195,7 +213,7 @@ func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 
 func (s *session) start(cmd *exec.Cmd) (func() error, error) {
 	if s.launcher != nil {
-		return s.launcher.Launch(cmd, s.obs.add)
+		return s.launcher.Launch(cmd, s.obs)
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -9,22 +9,34 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/engine/trace"
+	"github.com/cmdt-dev/cmdt/parser"
 )
 
 func newDepsCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, observed, all bool
+	var traceSetting string
 	cmd := &cobra.Command{
 		Use:   "deps FILE",
 		Short: "Print a transcript's declared dependencies, resolved, without running it",
 		Long: `Print a transcript's declared dependencies (% dep, % depfile and depfile
 entries) resolved to absolute paths: kind, path or name, whether it exists,
 and whether it lies inside the module root (go test ignores files outside it).
-Nothing is run: relative paths follow literal "cd DIR" commands.`,
+Nothing is run: relative paths follow literal "cd DIR" commands.
+
+With --observed, the transcript IS run (traced where supported) and the
+inputs it used are listed instead: environment variables the shell read,
+files it redirected from, programs it ran, expected-output files, and
+files subprocesses read; those no declaration covers are marked
+"undeclared". Files outside the module root are left out unless --all.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := readTranscript(args[0])
 			if err != nil {
 				return &exitCode{code: 2, err: err}
+			}
+			if observed {
+				return printObserved(cmd, f, traceSetting, asJSON, all)
 			}
 			dir := engine.TranscriptDir(args[0])
 			root := engine.FindModuleRoot(dir)
@@ -67,7 +79,72 @@ Nothing is run: relative paths follow literal "cd DIR" commands.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&observed, "observed", false, "run the transcript and list the inputs it used, marking undeclared ones")
+	cmd.Flags().BoolVar(&all, "all", false, "with --observed: include inputs outside the module root (system files)")
+	cmd.Flags().StringVar(&traceSetting, "trace", "auto", "with --observed: trace subprocesses: auto, on, off")
 	return cmd
+}
+
+// observedInput is one row of `deps --observed`.
+type observedInput struct {
+	engine.Input
+	// Declared: a declaration covers it; Undeclared: it needs one (a file a
+	// subprocess read). Neither: the shell observed it itself.
+	Declared   bool `json:"declared"`
+	Undeclared bool `json:"undeclared"`
+}
+
+func printObserved(cmd *cobra.Command, f *parser.File, traceSetting string, asJSON, all bool) error {
+	l, why, err := trace.NewLauncher(traceSetting, nil)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if l == nil && why != nil && traceSetting != "off" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "transcript: note: files read by subprocesses are not observed: %v\n", why)
+	}
+	res, err := engine.Run(cmd.Context(), f, engine.Options{Launcher: l})
+	if err != nil {
+		return &exitCode{code: 2, err: err}
+	}
+	var rows []observedInput
+	for _, in := range res.Observed {
+		if !in.InRoot && !all {
+			continue
+		}
+		rows = append(rows, observedInput{Input: in, Declared: engine.Covered(res.Declared, in),
+			Undeclared: engine.NeedsDeclaration(res, in)})
+	}
+	if asJSON {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		if rows == nil {
+			rows = []observedInput{}
+		}
+		return enc.Encode(map[string]any{"root": res.Root, "observed": rows, "passed": res.Passed()})
+	}
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tPATH\tEXISTS\tLINE\tSEEN\tDECLARED")
+	for _, r := range rows {
+		name := r.Path
+		if r.Kind == engine.InputEnv {
+			name = "$" + r.Name
+		} else if rel, err := filepath.Rel(res.Root, r.Path); err == nil && r.InRoot {
+			name = rel
+		}
+		seen := r.Origin.String()
+		if r.Via != "" {
+			seen += " by " + filepath.Base(r.Via)
+		}
+		declared := "not needed"
+		switch {
+		case r.Declared:
+			declared = "yes"
+		case r.Undeclared:
+			declared = "UNDECLARED"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Kind, name, yesNo(r.Exists), r.Line, seen, declared)
+	}
+	return tw.Flush()
 }
 
 func yesNo(b bool) string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/engine/cache"
+	"github.com/cmdt-dev/cmdt/engine/trace"
 	"github.com/cmdt-dev/cmdt/parser"
 )
 
@@ -25,6 +26,7 @@ type runOptions struct {
 	remoteURL    string
 	remoteUpload bool
 	shard        string
+	trace        string
 }
 
 func (o *runOptions) register(cmd *cobra.Command) {
@@ -32,6 +34,7 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	f.BoolVar(&o.noCache, "no-cache", false, "run every transcript, ignoring and not recording cached results")
 	registerCacheFlags(cmd, &o.cacheDir, &o.remoteURL, &o.remoteUpload)
 	f.StringVar(&o.shard, "shard", "", "run only shard `i/n` of the transcripts (1-based), balanced by recorded durations")
+	f.StringVar(&o.trace, "trace", "auto", "observe the files subprocesses read: auto (where supported), on, off")
 }
 
 // registerCacheFlags adds the flags that locate the cache.
@@ -107,13 +110,20 @@ func (o *runOptions) prepare(cmd *cobra.Command) (*runEnv, error) {
 			return nil, usageError("--shard: %v", err)
 		}
 	}
+	var ignore []string
 	if !o.noCache {
 		c, err := openCache(cmd)
 		if err != nil {
 			return nil, &exitCode{code: 2, err: fmt.Errorf("result cache: %w", err)}
 		}
 		e.cache = c
+		ignore = append(ignore, c.Dir())
 	}
+	l, _, err := trace.NewLauncher(o.trace, ignore)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	e.launcher = l
 	return e, nil
 }
 
