@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	cmdt-lsp [-v | -log-level LEVEL]
+//	cmdt-lsp [-v | -log-level LEVEL] [-cache-dir DIR]
 //	cmdt-lsp --version
 package main
 
@@ -29,6 +29,7 @@ func run(args []string) int {
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	level := fs.String("log-level", "info", "log level on stderr: debug, info, warn, error")
 	verbose := fs.Bool("v", false, "shorthand for -log-level debug")
+	cacheDir := fs.String("cache-dir", "", "result cache `DIR` for runs and statuses (default $CMDT_CACHE_DIR, else the user cache dir)")
 	// Editors often pass --stdio; stdio is the only transport, so accept it.
 	_ = fs.Bool("stdio", true, "serve over stdin/stdout (the default and only transport)")
 	if err := fs.Parse(args); err != nil {
@@ -50,7 +51,7 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := lsp.Serve(ctx, lsp.StdioConn(), lsp.Options{Logger: logger})
+	err := lsp.Serve(ctx, lsp.StdioConn(), lsp.Options{Logger: logger, CacheDir: *cacheDir})
 	switch {
 	case err == nil:
 		return 0
