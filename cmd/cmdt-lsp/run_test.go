@@ -134,7 +134,9 @@ func TestBinaryRunAcceptCached(t *testing.T) {
 	_ = conn.Notify(ctx, "textDocument/didChange", map[string]interface{}{
 		"textDocument":   map[string]interface{}{"uri": u, "version": 3},
 		"contentChanges": []map[string]interface{}{{"text": "$ sleep " + marker + "\n"}}})
-	go func() { _, _ = conn.Call(ctx, "workspace/executeCommand", map[string]interface{}{"command": "cmdt.run", "arguments": []string{u}}, nil) }()
+	go func() {
+		_, _ = conn.Call(ctx, "workspace/executeCommand", map[string]interface{}{"command": "cmdt.run", "arguments": []string{u}}, nil)
+	}()
 	for len(pidsWith("sleep\x00"+marker)) == 0 {
 		if ctx.Err() != nil {
 			t.Fatal("the sleep did not start")
