@@ -50,6 +50,24 @@ func TestRunAcceptRunCached(t *testing.T) {
 	if out.Status != OutcomeFailed || out.Failed != 1 || out.Commands != 2 || out.Text != "failed: 1 of 2 commands" {
 		t.Fatalf("run = %+v", out)
 	}
+	// Progress: begin, "command k of 2" reports (coalesced), end with the
+	// outcome.
+	var evs []progressEvent
+	c.waitUntil("the progress end", func() bool {
+		evs = c.progressEvents()
+		return len(evs) > 0 && evs[len(evs)-1].kind == "end"
+	})
+	if evs[0].kind != "begin" || evs[len(evs)-1].message != "failed: 1 of 2 commands" {
+		t.Errorf("progress = %+v", evs)
+	}
+	for _, ev := range evs[1 : len(evs)-1] {
+		if ev.kind != "report" || (ev.message != "command 1 of 2" && ev.message != "command 2 of 2") || ev.token != evs[0].token {
+			t.Errorf("progress report %+v", ev)
+		}
+	}
+	if c.countCalls(protocol.MethodWorkDoneProgressCreate) != 1 {
+		t.Errorf("window/workDoneProgress/create sent %d times", c.countCalls(protocol.MethodWorkDoneProgressCreate))
+	}
 	diags := c.waitCodes(u, CodeCheckFailed)
 	d := diags[0]
 	if d.Range.Start.Line != 1 || d.Severity != protocol.DiagnosticSeverityError || d.Source != "cmdt" {
@@ -586,5 +604,28 @@ func TestPassedButNotCached(t *testing.T) {
 	st := c.status(u)
 	if st.Status != StatusStale || st.Text != "passed, not cached: an input changed while it ran" || len(st.Reasons) != 1 || !strings.Contains(st.Reasons[0], "data.txt") {
 		t.Errorf("status = %+v", st)
+	}
+}
+
+// A client that sends its own workDoneToken with executeCommand gets the
+// progress on it, and no window/workDoneProgress/create.
+func TestClientProgressToken(t *testing.T) {
+	dir := workspaceDir(t, nil)
+	c := newTestClient(t)
+	c.initialize(dir, editorCaps)
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", "$ echo a\n1 a\n")
+	var out RunOutcome
+	c.mustCall(protocol.MethodWorkspaceExecuteCommand, map[string]interface{}{
+		"command": CommandRunNoCache, "arguments": []string{string(u)}, "workDoneToken": 7}, &out)
+	if out.Status != OutcomePassed {
+		t.Fatalf("run = %+v", out)
+	}
+	c.waitUntil("the progress end on token 7", func() bool {
+		evs := c.progressEvents()
+		return len(evs) > 0 && evs[len(evs)-1].kind == "end" && evs[len(evs)-1].token == "7" && evs[0].token == "7"
+	})
+	if n := c.countCalls(protocol.MethodWorkDoneProgressCreate); n != 0 {
+		t.Errorf("window/workDoneProgress/create sent %d times with a client token", n)
 	}
 }

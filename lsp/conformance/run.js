@@ -1,8 +1,9 @@
 // Conformance run: drives cmdt-lsp through the reference client library
 // (vscode-languageserver-protocol over vscode-jsonrpc), the same stack the
 // VS Code extension uses, through initialize → didOpen → diagnostics →
-// hover → completion → symbols → semantic tokens → cmdt/status →
-// shutdown → exit.
+// hover → completion → symbols → semantic tokens → cmdt/status → a run
+// (progress, diagnostics, lenses, inlay hints, the accept quick fix and its
+// workspace/applyEdit, a passing re-run) → shutdown → exit.
 //
 // Usage: node run.js /path/to/cmdt-lsp
 // Prints one line per check and a closing "N passed, N failed" line; exits
@@ -69,13 +70,23 @@ async function main() {
   const diagnostics = new Promise((resolve) => {
     conn.onNotification(lsp.PublishDiagnosticsNotification.type, (p) => { if (p.uri === uri) resolve(p); });
   });
-  conn.onRequest(() => null); // registerCapability and friends
+  // The client side of runs: progress, refreshes and edits, as an editor.
+  const progress = [];
+  const applied = [];
+  conn.onNotification('$/progress', (p) => { progress.push(p); });
+  conn.onRequest(lsp.ApplyWorkspaceEditRequest.type, (p) => { applied.push(p); return { applied: true }; });
+  conn.onRequest(() => null); // registerCapability, workDoneProgress/create, refreshes
   conn.listen();
 
   const init = await withTimeout(conn.sendRequest(lsp.InitializeRequest.type, {
     processId: process.pid,
     rootUri: pathToFileURL(dir).href,
-    capabilities: { general: { positionEncodings: ['utf-16'] }, textDocument: { hover: { contentFormat: ['markdown'] } } },
+    capabilities: {
+      general: { positionEncodings: ['utf-16'] },
+      textDocument: { hover: { contentFormat: ['markdown'] } },
+      window: { workDoneProgress: true },
+      workspace: { workspaceEdit: { documentChanges: true }, codeLens: { refreshSupport: true }, inlayHint: { refreshSupport: true } },
+    },
     workspaceFolders: null,
   }), 'initialize');
   const caps = init.capabilities;
@@ -111,6 +122,39 @@ async function main() {
   const status = await withTimeout(conn.sendRequest(new lsp.RequestType('cmdt/status'), { uri }), 'cmdt/status');
   // Never run (the Go test points CMDT_CACHE_DIR at an empty directory).
   check('cmdt/status', status && status.status === 'never-run' && status.text === 'not run yet', status);
+
+  // Run a failing transcript, read the results, accept the actual output.
+  const runUri = pathToFileURL(path.join(dir, 'run.cmdt')).href;
+  await conn.sendNotification(lsp.DidOpenTextDocumentNotification.type, {
+    textDocument: { uri: runUri, languageId: 'cmdt', version: 1, text: '$ echo hello\n1 goodbye\n' },
+  });
+  const runDiags = new Promise((resolve) => {
+    conn.onNotification(lsp.PublishDiagnosticsNotification.type, (p) => {
+      if (p.uri === runUri && p.diagnostics.some((d) => d.code === 'check-failed')) resolve(p);
+    });
+  });
+  const ran = await withTimeout(conn.sendRequest(lsp.ExecuteCommandRequest.type, { command: 'cmdt.run', arguments: [runUri] }), 'cmdt.run');
+  check('cmdt.run: failed', ran && ran.status === 'failed' && ran.failed === 1, ran);
+  const failure = (await withTimeout(runDiags, 'run diagnostics')).diagnostics.find((d) => d.code === 'check-failed');
+  check('run diagnostic: diff on the $ line', failure.range.start.line === 0 && failure.message.includes('-1 goodbye') && failure.message.includes('+1 hello'), failure);
+  check('$/progress: begin … end', progress.length >= 2 && progress[0].value.kind === 'begin' && progress[progress.length - 1].value.kind === 'end', progress);
+  const lenses = await withTimeout(conn.sendRequest(lsp.CodeLensRequest.type, { textDocument: { uri: runUri } }), 'codeLens');
+  const titles = lenses.map((l) => l.command.title);
+  check('code lenses', titles[0] === '▶ Run · failed: 1 of 1 commands' && titles.includes('↻ Update') && titles.includes('▶ Run (ignore cache)') && titles.includes('✓ Accept actual output'), titles);
+  const hints = await withTimeout(conn.sendRequest(lsp.InlayHintRequest.type, { textDocument: { uri: runUri }, range: { start: { line: 0, character: 0 }, end: { line: 9, character: 0 } } }), 'inlayHint');
+  check('inlay hints', hints.some((h) => /^✗ \d+ ms$/.test(h.label)), hints);
+  const actions = await withTimeout(conn.sendRequest(lsp.CodeActionRequest.type, { textDocument: { uri: runUri }, range: failure.range, context: { diagnostics: [failure] } }), 'codeAction');
+  const accept = actions.find((a) => a.title === 'Accept actual output');
+  check('quick fix: accept', accept && accept.kind === 'quickfix' && accept.command.command === 'cmdt.accept', actions);
+  const accepted = await withTimeout(conn.sendRequest(lsp.ExecuteCommandRequest.type, accept.command), 'cmdt.accept');
+  const edit = applied[0] && applied[0].edit.documentChanges[0];
+  check('cmdt.accept: workspace/applyEdit of one line', accepted.status === 'updated' && edit && edit.textDocument.version === 1 && edit.edits.length === 1 && edit.edits[0].newText === '1 hello\n', applied);
+  await conn.sendNotification(lsp.DidChangeTextDocumentNotification.type, {
+    textDocument: { uri: runUri, version: 2 }, contentChanges: [{ range: edit.edits[0].range, text: edit.edits[0].newText }],
+  });
+  const again = await withTimeout(conn.sendRequest(lsp.ExecuteCommandRequest.type, { command: 'cmdt.run', arguments: [runUri] }), 'cmdt.run again');
+  const runStatus = await withTimeout(conn.sendRequest(new lsp.RequestType('cmdt/status'), { uri: runUri }), 'cmdt/status after the run');
+  check('run after accepting: passed, status fresh', again.status === 'passed' && runStatus.status === 'fresh' && runStatus.text === 'cached ✓ just now', { again, runStatus });
 
   let unknownErr = null;
   try {
