@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/engine/trace"
 	"github.com/cmdt-dev/cmdt/parser"
 )
 
@@ -117,7 +118,11 @@ func run(t testing.TB, name, path string, src []byte, c *config) {
 	if err != nil {
 		t.Fatalf("cmdt: %v", err)
 	}
-	res, err := engine.Run(t.Context(), f, engine.Options{Dir: c.dir, Env: c.environ(), Timeout: c.timeout})
+	launcher, _, err := trace.NewLauncher(c.trace, nil)
+	if err != nil {
+		t.Fatalf("cmdt: %v", err)
+	}
+	res, err := engine.Run(t.Context(), f, engine.Options{Dir: c.dir, Env: c.environ(), Timeout: c.timeout, Launcher: launcher})
 	if res == nil {
 		t.Fatalf("cmdt: %s: %v", name, err)
 	}

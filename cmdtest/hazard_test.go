@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/engine/trace"
 )
 
 // The hazard tests prove cache correctness end to end: each builds a
@@ -41,6 +42,16 @@ type hazard struct {
 	files       map[string]string // module files; {{OUTSIDE}} is a directory outside the module
 	setup       func(m *hazardModule)
 	steps       []hazardStep
+	// needs, when set, says why the hazard cannot be tested here ("" = it can).
+	needs func() string
+}
+
+// traceAvailable says why tracing cannot run here, or "".
+func traceAvailable() string {
+	if err := trace.Available(); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 func TestHazards(t *testing.T) {
@@ -57,6 +68,11 @@ func TestHazards(t *testing.T) {
 	repo := engine.FindModuleRoot(mustGetwd(t))
 	for _, h := range hazards {
 		t.Run(h.id, func(t *testing.T) {
+			if h.needs != nil {
+				if why := h.needs(); why != "" {
+					t.Skip(why)
+				}
+			}
 			t.Parallel()
 			m := newHazardModule(t, goBin, repo, h)
 			for i, s := range h.steps {
@@ -141,13 +157,30 @@ var hazards = []hazard{
 	},
 	{
 		id:      "H2-undeclared",
-		summary: "`cat dep.txt` without a declaration; dep.txt changes",
-		files:   map[string]string{"testdata/t.cmdt": "$ cat dep.txt\n1 v1\n", "testdata/dep.txt": "v1\n"},
+		summary: "`cat dep.txt` without a declaration, tracing off; dep.txt changes",
+		files: map[string]string{
+			"h_test.go":       testFile(`, cmdtest.WithTrace("off")`),
+			"testdata/t.cmdt": "$ cat dep.txt\n1 v1\n", "testdata/dep.txt": "v1\n",
+		},
 		steps: []hazardStep{
 			{name: "first", pass: true},
 			{name: "unchanged", pass: true, cached: true},
 			{name: "dep.txt changed: STALE (known hazard)", pass: true, cached: true,
 				mutate: func(m *hazardModule) { m.write("testdata/dep.txt", "v2\n") }},
+		},
+	},
+	{
+		id:      "H2-traced",
+		summary: "`cat dep.txt` without a declaration, traced (Linux); dep.txt changes",
+		needs:   traceAvailable,
+		files: map[string]string{
+			"h_test.go":       testFile(`, cmdtest.WithTrace("on")`),
+			"testdata/t.cmdt": "$ cat dep.txt\n1 v1\n", "testdata/dep.txt": "v1\n",
+		},
+		steps: []hazardStep{
+			{name: "first", pass: true},
+			{name: "unchanged", pass: true, cached: true},
+			{name: "dep.txt changed", pass: false, mutate: func(m *hazardModule) { m.write("testdata/dep.txt", "v2\n") }},
 		},
 	},
 	{

@@ -18,10 +18,12 @@ type config struct {
 	env []string
 	// pathDirs are prepended to PATH, in order.
 	pathDirs []string
+	// trace is the tracing setting: "auto" (default), "on" or "off".
+	trace string
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{}
+	c := &config{trace: "auto"}
 	for _, o := range opts {
 		o(c)
 	}
@@ -71,6 +73,15 @@ func WithPath(dirs ...string) Option {
 // ([Check], [CheckString]).
 func WithDir(dir string) Option {
 	return func(c *config) { c.dir = dir }
+}
+
+// WithTrace sets whether the files subprocesses read are observed (Linux,
+// engine/trace): "auto" (the default: where supported), "on" (fail where
+// unsupported) or "off". Traced files inside the module root are stat'ed
+// like declared ones, so go test re-runs when a fixture a subprocess read
+// changes, without a declaration.
+func WithTrace(setting string) Option {
+	return func(c *config) { c.trace = setting }
 }
 
 // WithTimeout bounds each command block (not the whole transcript); a

@@ -167,15 +167,27 @@ func allDirs(base string) []string {
 // on PATH with WithPath. A program the transcript declares explicitly
 // ("% dep exe") is still warned about: the author asked for it to count.
 func quiet(in engine.Input, c *config) bool {
-	if in.Kind != engine.InputExe {
-		return false
-	}
-	for _, d := range c.pathDirs {
-		if within(d, in.Path) {
-			return true
+	if in.Kind == engine.InputExe {
+		for _, d := range c.pathDirs {
+			if within(d, in.Path) {
+				return true
+			}
 		}
 	}
-	if in.Origin != engine.OriginExec {
+	switch {
+	case in.Origin == engine.OriginExec:
+	case in.Origin == engine.OriginTraced:
+		// Tracing sees every library, locale and config file a program
+		// touches; only the unusual ones are worth a warning.
+		if within("/etc", in.Path) || within("/tmp", in.Path) {
+			return true
+		}
+		for _, d := range goCacheDirs() {
+			if within(d, in.Path) {
+				return true
+			}
+		}
+	default:
 		return false
 	}
 	for _, d := range systemDirs {
@@ -188,6 +200,16 @@ func quiet(in engine.Input, c *config) bool {
 	}
 	return false
 }
+
+// goCacheDirs are the Go module and build caches, which `go run` or `go
+// build` in a transcript read heavily and which are not the test's inputs.
+var goCacheDirs = sync.OnceValue(func() []string {
+	out, err := exec.Command("go", "env", "GOMODCACHE", "GOCACHE").Output()
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(out))
+})
 
 // systemDirs hold the operating system's programs.
 var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
