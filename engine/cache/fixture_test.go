@@ -22,6 +22,8 @@ type fixture struct {
 	dir   string // cache directory
 	cache *cache.Cache
 	env   []string
+	// launcher, when set, runs programs traced (engine/trace).
+	launcher engine.Launcher
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -80,7 +82,7 @@ func (f *fixture) run(rel string) *engine.Result {
 		f.t.Fatal(err)
 	}
 	file := parser.Parse(f.path(rel), src)
-	res, err := engine.Run(context.Background(), file, engine.Options{Env: f.env, ModuleRoot: f.root})
+	res, err := engine.Run(context.Background(), file, engine.Options{Env: f.env, ModuleRoot: f.root, Launcher: f.launcher})
 	if err != nil {
 		f.t.Fatalf("run %s: %v", rel, err)
 	}
