@@ -67,11 +67,13 @@ for t in "${tests[@]}"; do
       --cmd "set rtp^=$PLUGIN_DIR" \
       -c "luafile $t" \
       -c "lua io.stdout:write('FAIL $name: the test file did not finish (Lua error above?)\\n')" \
-      -c "cquit 3" </dev/null 2>&1)
+      -c "cquit 3" </dev/null 2>"$TMP/$name.stderr")
   rc=$?
   if [ $rc -ne 0 ]; then
     [ $rc -eq 124 ] && echo "FAIL $name: timed out after ${TIMEOUT}s"
     failed+=("$name")
+    # Neovim's own messages (errors, :echo) go to stderr in headless mode.
+    if [ -s "$TMP/$name.stderr" ]; then echo "--- nvim messages"; tr '\r' '\n' <"$TMP/$name.stderr" | tail -n 40; echo; fi
     for log in "$TMP/xdg-$name"/*/nvim/lsp.log; do
       [ -f "$log" ] && { echo "--- $log (last 60 lines)"; tail -n 60 "$log"; }
     done

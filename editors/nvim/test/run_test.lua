@@ -1,73 +1,81 @@
 -- :CmdtRun on a failing transcript puts the server's failure diagnostic,
--- carrying a unified diff, on the command's `$` line. :CmdtUpdate rewrites
--- the expectations through workspace/applyEdit (Neovim's built-in handler),
--- undoably and without saving; after saving, the next run passes.
+-- carrying a unified diff, on each failing command's `$` line. :CmdtAccept
+-- takes one command's actual output, :CmdtUpdate all of them, both through
+-- workspace/applyEdit (Neovim's built-in handler): undoable, not saved.
+-- After that, runs pass.
 local H = dofile(vim.env.CMDT_NVIM_TEST_DIR .. "/helpers.lua")
 local ws = vim.env.CMDT_TEST_WORKSPACE
 
--- Diagnostics on a 0-based line whose message looks like the run failure
--- (the diff of expected "goodbye" vs actual "hello").
-local function failure_on(buf, lnum)
+-- The check-failed diagnostic on a 0-based line whose diff (transcript
+-- notation, docs/lsp.md) removes `want` and adds `got`.
+local function failure_on(buf, lnum, want, got)
   for _, d in ipairs(vim.diagnostic.get(buf, { lnum = lnum })) do
-    if d.message:find("goodbye", 1, true) and d.message:find("hello", 1, true) then
+    if d.message:find("\n-1 " .. want, 1, true) and d.message:find("\n+1 " .. got, 1, true) then
       return d
     end
   end
   return nil
 end
 
-local function wait_done(what, start)
-  local done, err = false, nil
-  start(function(e)
-    done, err = true, e
-  end)
-  H.wait(60000, function()
-    return done
-  end, what .. " to answer")
-  H.ok(err == nil, what .. " returned an error: " .. vim.inspect(err))
+local function lines(buf)
+  return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
 end
 
-H.run("run and update a failing transcript", function()
+-- Waits until no command sent by the plugin for buf is in flight (the
+-- server answers run/update/accept when the work is over).
+local function wait_idle(buf, what)
+  H.wait(60000, function()
+    return require("cmdt").running(buf) == nil
+  end, what .. " to be answered")
+end
+
+H.run("run, accept and update a failing transcript", function()
   local cmdt = require("cmdt")
   cmdt.setup({ cmd = { vim.env.CMDT_LSP } })
 
   local path = ws .. "/failing.cmdt"
-  vim.fn.writefile({
+  local original = {
     "# echo prints hello; the transcript expects goodbye",
     "$ echo hello",
     "1 goodbye",
     "",
     "$ echo same",
     "1 same",
-  }, path)
+    "",
+    "$ echo world",
+    "1 earth",
+  }
+  vim.fn.writefile(original, path)
   local buf = H.edit(path)
   local client = H.wait_client(buf)
 
   local provider = client.server_capabilities.executeCommandProvider or {}
   H.log("server commands: %s", table.concat(provider.commands or {}, ", "))
-  for _, c in ipairs({ "cmdt.run", "cmdt.update", "cmdt.runNoCache" }) do
+  for _, c in ipairs({ "cmdt.run", "cmdt.update", "cmdt.runNoCache", "cmdt.accept" }) do
     H.ok(vim.tbl_contains(provider.commands or {}, c), "the server does not offer " .. c .. " (executeCommandProvider)")
   end
 
-  -- No failure before a run: the server does not run transcripts on open.
-  vim.wait(500)
-  H.ok(failure_on(buf, 1) == nil, "a failure diagnostic before any run")
+  -- Nothing runs on open.
+  vim.wait(300)
+  H.ok(failure_on(buf, 1, "goodbye", "hello") == nil, "a failure diagnostic before any run")
 
   -- :CmdtRun, exactly as a user types it.
   vim.cmd("CmdtRun")
+  H.eq("cmdt.run", cmdt.running(buf), "command in flight after :CmdtRun")
   local d = H.wait(60000, function()
-    return failure_on(buf, 1)
+    return failure_on(buf, 1, "goodbye", "hello")
   end, "the failure diagnostic on the `$ echo hello` line (line 2)")
+  wait_idle(buf, ":CmdtRun")
   H.log("failure diagnostic on line %d:\n%s", d.lnum + 1, d.message)
   H.eq("cmdt", d.source, "failure diagnostic source")
   H.eq(vim.diagnostic.severity.ERROR, d.severity, "failure diagnostic severity")
-  -- A unified diff: expected line removed, actual line added.
-  H.contains(d.message, "-goodbye", "diff in the failure message")
-  H.contains(d.message, "+hello", "diff in the failure message")
+  H.contains(d.message, "\n-1 goodbye\n", "diff in the failure message")
+  H.contains(d.message, "\n+1 hello", "diff in the failure message")
+  H.ok(failure_on(buf, 7, "earth", "world"), "the failure diagnostic on `$ echo world` (line 8)")
   for _, other in ipairs(vim.diagnostic.get(buf)) do
     H.ok(other.lnum ~= 4, "a diagnostic on the passing command (line 5): " .. other.message)
   end
-  H.eq("1 goodbye", vim.api.nvim_buf_get_lines(buf, 2, 3, false)[1], "buffer untouched by a run")
+  H.eq(original, lines(buf), "buffer untouched by a run")
   H.ok(not vim.bo[buf].modified, "buffer not modified by a run")
 
   -- Inlay hints with the run results: Neovim 0.10+ only.
@@ -81,48 +89,59 @@ H.run("run and update a failing transcript", function()
     H.log("inlay hints: not checked (%s)", vim.lsp.inlay_hint and "server offers none" or "this Neovim has no inlay hint API")
   end
 
-  -- :CmdtUpdate: the server answers with a workspace/applyEdit that Neovim
-  -- applies to the buffer (not to disk).
+  -- :CmdtAccept with the cursor on the expectation line of the last
+  -- command (any line of the block): only that command changes.
+  vim.api.nvim_win_set_cursor(0, { 9, 0 })
+  vim.cmd("CmdtAccept")
+  wait_idle(buf, ":CmdtAccept")
+  H.eq("1 world", lines(buf)[9], "line 9 after :CmdtAccept")
+  H.eq("1 goodbye", lines(buf)[3], "line 3 untouched by :CmdtAccept")
+  H.ok(vim.bo[buf].modified, "accept is an unsaved buffer edit")
+
+  -- Edits applied from callbacks with no key typed in between join one undo
+  -- block; a user typing :CmdtUpdate ends the block. Do the same here.
+  vim.cmd("let &undolevels = &undolevels")
+
+  -- :CmdtUpdate: the server reruns and sends a workspace/applyEdit that
+  -- Neovim applies to the buffer (not to disk).
   vim.cmd("CmdtUpdate")
-  H.wait(60000, function()
-    return vim.api.nvim_buf_get_lines(buf, 2, 3, false)[1] == "1 hello"
-  end, "the update edit to reach the buffer (line 3 becomes `1 hello`)")
-  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
-  H.log("after :CmdtUpdate:\n  %s", table.concat(lines, "\n  "))
-  H.eq({
-    "# echo prints hello; the transcript expects goodbye",
-    "$ echo hello",
-    "1 hello",
-    "",
-    "$ echo same",
-    "1 same",
-  }, lines, "updated buffer (comments, blank lines and commands kept)")
-  H.ok(vim.bo[buf].modified, "the update is an unsaved buffer edit")
-  H.eq("1 goodbye", vim.fn.readfile(path)[3], "file on disk not written behind the editor's back")
+  wait_idle(buf, ":CmdtUpdate")
+  local updated = lines(buf)
+  H.log("after :CmdtAccept and :CmdtUpdate:\n  %s", table.concat(updated, "\n  "))
+  local want = vim.deepcopy(original)
+  want[3], want[9] = "1 hello", "1 world"
+  H.eq(want, updated, "updated buffer (comments, blank lines and commands kept)")
+  H.eq(original, vim.fn.readfile(path), "file on disk not written behind the editor's back")
 
-  -- The edit is one undoable change.
+  -- The update is one undoable change.
   vim.cmd("silent undo")
-  H.eq("1 goodbye", vim.api.nvim_buf_get_lines(buf, 2, 3, false)[1], "line 3 after :undo")
+  H.eq("1 goodbye", lines(buf)[3], "line 3 after :undo")
+  H.eq("1 world", lines(buf)[9], "line 9 after :undo (the accept is a separate change)")
   vim.cmd("silent redo")
-  H.eq("1 hello", vim.api.nvim_buf_get_lines(buf, 2, 3, false)[1], "line 3 after :redo")
+  H.eq(want, lines(buf), "buffer after :redo")
 
-  -- Save and run again: it passes, the failure diagnostic goes away.
-  vim.cmd("silent write")
-  wait_done("cmdt.run after the update", function(cb)
-    cmdt.run(buf, cb)
-  end)
+  -- Run again (the buffer's text, saved or not): it passes and the
+  -- failure diagnostics go away.
+  vim.cmd("CmdtRun")
+  wait_idle(buf, ":CmdtRun after the update")
   H.wait(10000, function()
-    return failure_on(buf, 1) == nil
-  end, "the failure diagnostic to clear after update + run")
+    return #vim.diagnostic.get(buf, { severity = vim.diagnostic.severity.ERROR }) == 0
+  end, function()
+    return "no error diagnostics after update + run; have:\n" .. H.describe_diagnostics(vim.diagnostic.get(buf))
+  end)
   H.log("passes after update; diagnostics left: %d", #vim.diagnostic.get(buf))
 
-  -- :CmdtRunNoCache reruns everything and still passes.
-  wait_done("cmdt.runNoCache", function(cb)
-    cmdt.run_no_cache(buf, cb)
+  -- Save; :CmdtRunNoCache reruns everything and still passes.
+  vim.cmd("silent write")
+  local result
+  cmdt.run_no_cache(buf, function(err, res)
+    H.ok(err == nil, "runNoCache error: " .. vim.inspect(err))
+    result = res
   end)
-  vim.wait(300)
-  H.ok(failure_on(buf, 1) == nil, "no failure after runNoCache")
-  for _, other in ipairs(vim.diagnostic.get(buf)) do
-    H.ok(other.severity ~= vim.diagnostic.severity.ERROR, "an error diagnostic after a passing run: " .. other.message)
-  end
+  H.wait(60000, function()
+    return result
+  end, "the answer to cmdt.runNoCache")
+  H.log("runNoCache answered: %s (%s)", tostring(result.status), tostring(result.text))
+  H.eq("passed", result.status, "runNoCache status")
+  H.eq(0, #vim.diagnostic.get(buf, { severity = vim.diagnostic.severity.ERROR }), "error diagnostics after runNoCache")
 end)

@@ -25,12 +25,14 @@ local levels = vim.log.levels
 -- extension's message).
 M.install_command = "go install github.com/cmdt-dev/cmdt/cmd/cmdt-lsp@latest"
 
--- Server commands (workspace/executeCommand), each taking [uri].
+-- Server commands (workspace/executeCommand), taking [uri] (accept: [uri,
+-- line]). See docs/lsp.md, "Running transcripts".
 M.commands = {
   run = "cmdt.run",
   run_no_cache = "cmdt.runNoCache",
   update = "cmdt.update",
   accept = "cmdt.accept",
+  cancel = "cmdt.cancel",
 }
 
 local defaults = {
@@ -200,12 +202,30 @@ function M.attach(bufnr)
   return id
 end
 
---- Sends workspace/executeCommand `command` with arguments { uri of bufnr }.
---- callback(err, result) runs when the server answers (after the run or
---- update finished); the buffer's lenses are refreshed then as well. The
---- failure diagnostics arrive separately via textDocument/publishDiagnostics,
---- and update edits via workspace/applyEdit (Neovim's built-in handler).
-function M.execute(command, bufnr, callback)
+-- Commands in flight per buffer (bufnr -> { [request key] = command }), for
+-- M.running() (statuslines, tests).
+local in_flight = {}
+
+--- Name of a server command this plugin sent for bufnr that has not been
+--- answered yet (run, update, accept answer when the work is over), or nil.
+function M.running(bufnr)
+  if bufnr == nil or bufnr == 0 then
+    bufnr = vim.api.nvim_get_current_buf()
+  end
+  for _, command in pairs(in_flight[bufnr] or {}) do
+    return command
+  end
+  return nil
+end
+
+--- Sends workspace/executeCommand `command` with arguments
+--- { uri of bufnr, unpack(extra_args) }. The server answers when the work is
+--- over, with { status, text, ... } (docs/lsp.md); callback(err, result)
+--- runs then, after the buffer's lenses were asked for again. Failures
+--- arrive as diagnostics (textDocument/publishDiagnostics) and update or
+--- accept edits as workspace/applyEdit (Neovim's built-in handler), both
+--- before the answer.
+function M.execute(command, bufnr, callback, extra_args)
   if bufnr == nil or bufnr == 0 then
     bufnr = vim.api.nvim_get_current_buf()
   end
@@ -218,16 +238,27 @@ function M.execute(command, bufnr, callback)
     end
     return false
   end
-  local file = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ":~:.")
-  -- Runs can take a while; say that something is happening. The server
-  -- may also report $/progress, which statusline plugins can show.
+  local file = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ":t")
+  local arguments = { vim.uri_from_bufnr(bufnr) }
+  vim.list_extend(arguments, extra_args or {})
+
+  local key = {}
+  in_flight[bufnr] = in_flight[bufnr] or {}
+  in_flight[bufnr][key] = command
+  -- Runs can take a while; say that something is happening. (The server
+  -- also reports $/progress, which statusline plugins can show.)
   vim.api.nvim_echo({ { string.format("cmdt: %s %s ...", command, file) } }, false, {})
-  local params = { command = command, arguments = { vim.uri_from_bufnr(bufnr) } }
+
+  local params = { command = command, arguments = arguments }
   compat.client_call(client, "request", "workspace/executeCommand", params, function(err, result)
+    in_flight[bufnr][key] = nil
     if err then
-      notify(string.format("%s failed: %s", command, err.message or vim.inspect(err)), levels.ERROR)
+      notify(string.format("%s %s: %s", command, file, err.message or vim.inspect(err)), levels.ERROR)
     else
-      vim.api.nvim_echo({ { string.format("cmdt: %s %s done", command, file) } }, false, {})
+      -- result.text is the server's one-line summary ("failed: 1 of 3
+      -- commands", "cached ✓ 3 min ago").
+      local summary = type(result) == "table" and (result.text ~= "" and result.text or result.status) or "done"
+      vim.api.nvim_echo({ { string.format("cmdt: %s: %s", file, summary or "done") } }, false, {})
     end
     M.refresh_codelens(bufnr)
     if callback then
@@ -238,7 +269,8 @@ function M.execute(command, bufnr, callback)
 end
 
 --- Runs the transcript in bufnr (0 = current) and reports failures as
---- diagnostics on the `$` lines.
+--- diagnostics on the `$` lines. Uses the result cache: a fresh transcript
+--- does not run again.
 function M.run(bufnr, callback)
   return M.execute(M.commands.run, bufnr, callback)
 end
@@ -252,6 +284,22 @@ end
 --- edit the server sends with workspace/applyEdit: undoable, not saved).
 function M.update(bufnr, callback)
   return M.execute(M.commands.update, bufnr, callback)
+end
+
+--- Replaces the expectations of the command on (1-based) line lnum (any
+--- line of its block; default: the cursor line) with its actual output in
+--- the last run. A buffer edit, like update().
+function M.accept(bufnr, lnum, callback)
+  if bufnr == nil or bufnr == 0 then
+    bufnr = vim.api.nvim_get_current_buf()
+  end
+  lnum = lnum or vim.api.nvim_win_get_cursor(0)[1]
+  return M.execute(M.commands.accept, bufnr, callback, { lnum - 1 })
+end
+
+--- Cancels the run or update going on for the buffer.
+function M.cancel(bufnr, callback)
+  return M.execute(M.commands.cancel, bufnr, callback)
 end
 
 --- Shows the transcript's run/cache status (the server's cmdt/status).
@@ -313,6 +361,12 @@ local function create_commands()
   cmd("CmdtUpdate", function()
     M.update(0)
   end, { desc = "cmdt: re-run and rewrite the expected output in this buffer" })
+  cmd("CmdtAccept", function(opts)
+    M.accept(0, opts.line1)
+  end, { range = true, desc = "cmdt: accept the actual output of the command at the cursor" })
+  cmd("CmdtCancel", function()
+    M.cancel(0)
+  end, { desc = "cmdt: cancel the run or update going on" })
   cmd("CmdtStatus", function()
     M.status(0)
   end, { desc = "cmdt: show the transcript's cache/run status" })
