@@ -24,7 +24,8 @@ const (
 	kOpenat             // openat(dirfd, path, flags, mode)
 	kOpenat2            // openat2(dirfd, path, how, size)
 	kCreat              // creat(path, mode)
-	kStat               // stat, lstat, access, readlink: (path, ...)
+	kStat               // stat, access: (path, ...)
+	kLstat              // lstat, readlink: (path, ...), the last component not followed
 	kStatat             // newfstatat(dirfd, path, buf, flags)
 	kStatx              // statx(dirfd, path, flags, mask, buf)
 	kAccessat           // faccessat(dirfd, path, mode)
@@ -73,27 +74,59 @@ func kindOf(nr uint64) sysKind {
 // argument.
 const atFDCWD = int32(unix.AT_FDCWD)
 
-// call is a decoded system call waiting for its exit stop: the paths it
-// names (absolute) and what it does to each.
+// call is a decoded system call: the paths it names (absolute) and what
+// it does to each. Outside exact mode (see decoder.exact), an access that
+// is not a write comes with its existence, checked at entry (see
+// decoder.exists); the rest waits for the exit stop and its return value.
 type call struct {
-	n     int
-	paths [2]string
-	ops   [2]Op
-	chdir bool // a chdir or fchdir: invalidate cached working directories at exit too
+	n      int
+	paths  [2]string
+	ops    [2]Op
+	exists [2]bool // checked at entry (not in exact mode, not for OpWrite)
+	chdir  bool    // a chdir or fchdir: invalidate cached working directories at exit too
 }
 
-func (c *call) add(path string, op Op) {
+func (c *call) add(path string, op Op, exists bool) {
 	if c.n < len(c.paths) {
-		c.paths[c.n], c.ops[c.n] = path, op
+		c.paths[c.n], c.ops[c.n], c.exists[c.n] = path, op, exists
 		c.n++
 	}
+}
+
+// hasWrite reports whether the call changes one of its paths: its outcome
+// is then read from its return value, at the exit stop.
+func (c *call) hasWrite() bool {
+	for i := 0; i < c.n; i++ {
+		if c.ops[i] == OpWrite {
+			return true
+		}
+	}
+	return false
+}
+
+// keepWrites drops every access but the writes, once the others have been
+// recorded at entry.
+func (c *call) keepWrites() {
+	n := 0
+	for i := 0; i < c.n; i++ {
+		if c.ops[i] == OpWrite {
+			c.paths[n], c.ops[n] = c.paths[i], c.ops[i]
+			n++
+		}
+	}
+	c.n = n
 }
 
 // decoder reads system call arguments out of a stopped tracee. It keeps
 // its buffers between calls: it runs on the tracer's hot path.
 type decoder struct {
-	rec    *recorder
+	rec *recorder
+	// exact: existence comes from the return value at the exit stop
+	// (ModePtraceAll, Options.ExactResults), not from a check at entry.
+	exact  bool
 	buf    [unix.PathMax]byte
+	sbuf   [2*unix.PathMax + 2]byte // the path to check, NUL-terminated
+	st     unix.Stat_t
 	local  [1]unix.Iovec
 	remote [1]unix.RemoteIovec
 	// cwdGen counts chdir and fchdir calls of any tracee. A cached working
@@ -120,9 +153,11 @@ func (d *decoder) cwd(pid int) (string, bool) {
 }
 
 // decode fills tr.call with the paths that the call (number nr, arguments
-// a) of tracee pid names, dropping ignored ones. It reports whether the
-// call must be seen again at its exit stop.
-func (d *decoder) decode(pid int, tr *tracee, nr uint64, a *[6]uint64) bool {
+// a) of tracee pid names, dropping ignored ones and, outside exact mode,
+// accesses other than writes that are recorded already (the first one is
+// kept: see Report.Accesses). It also notes the path of an execve for the
+// exec event (tracee.execPath).
+func (d *decoder) decode(pid int, tr *tracee, nr uint64, a *[6]uint64) {
 	c := &tr.call
 	c.n, c.chdir = 0, false
 	d.tr = tr
@@ -141,15 +176,21 @@ func (d *decoder) decode(pid int, tr *tracee, nr uint64, a *[6]uint64) bool {
 		d.addOpen(c, pid, atFDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC)
 	case kStat:
 		d.add(c, pid, atFDCWD, a[0], 0, OpStat)
+	case kLstat:
+		d.add(c, pid, atFDCWD, a[0], unix.AT_SYMLINK_NOFOLLOW, OpStat)
 	case kStatat, kAccessat2:
 		d.add(c, pid, int32(a[0]), a[1], a[3], OpStat)
 	case kStatx:
 		d.add(c, pid, int32(a[0]), a[1], a[2], OpStat)
-	case kAccessat, kReadlinkat:
+	case kAccessat:
 		d.add(c, pid, int32(a[0]), a[1], 0, OpStat)
+	case kReadlinkat:
+		d.add(c, pid, int32(a[0]), a[1], unix.AT_SYMLINK_NOFOLLOW, OpStat)
 	case kExecve:
+		tr.execPath = ""
 		d.add(c, pid, atFDCWD, a[0], 0, OpExec)
 	case kExecveat:
+		tr.execPath = ""
 		d.add(c, pid, int32(a[0]), a[1], a[4], OpExec)
 	case kWrite:
 		d.add(c, pid, atFDCWD, a[0], 0, OpWrite)
@@ -175,7 +216,6 @@ func (d *decoder) decode(pid int, tr *tracee, nr uint64, a *[6]uint64) bool {
 		d.cwdGen++
 		c.chdir = true
 	}
-	return c.n > 0 || c.chdir
 }
 
 // addOpen records an open by its flags: O_PATH only looks the path up,
@@ -184,67 +224,127 @@ func (d *decoder) decode(pid int, tr *tracee, nr uint64, a *[6]uint64) bool {
 // and the read is recorded first so that Classify keeps it as an input.
 func (d *decoder) addOpen(c *call, pid int, dirfd int32, pathAddr, flags uint64) {
 	acc := flags & unix.O_ACCMODE
+	var at uint64 // the *at flags that apply to the existence check
+	if flags&unix.O_NOFOLLOW != 0 {
+		at = unix.AT_SYMLINK_NOFOLLOW
+	}
 	switch {
 	case flags&unix.O_TMPFILE == unix.O_TMPFILE:
 		// An unnamed file in the directory: no path is read or made.
 	case flags&unix.O_PATH != 0:
-		d.add(c, pid, dirfd, pathAddr, 0, OpStat)
+		d.add(c, pid, dirfd, pathAddr, at, OpStat)
 	case flags&unix.O_TRUNC != 0 || acc == unix.O_WRONLY:
-		d.add(c, pid, dirfd, pathAddr, 0, OpWrite)
+		d.add(c, pid, dirfd, pathAddr, at, OpWrite)
 	case acc == unix.O_RDWR || flags&unix.O_CREAT != 0:
-		if d.add(c, pid, dirfd, pathAddr, 0, OpRead) {
-			c.add(c.paths[c.n-1], OpWrite)
-		}
+		d.add(c, pid, dirfd, pathAddr, at, OpRead, OpWrite)
 	case flags&unix.O_DIRECTORY != 0:
-		d.add(c, pid, dirfd, pathAddr, 0, OpReaddir)
+		d.add(c, pid, dirfd, pathAddr, at, OpReaddir)
 	default:
-		d.add(c, pid, dirfd, pathAddr, 0, OpRead)
+		d.add(c, pid, dirfd, pathAddr, at, OpRead)
 	}
 }
 
 // add resolves the path argument at pathAddr (relative to dirfd) and adds
-// it to c unless it is ignored. An empty path with AT_EMPTY_PATH names
-// dirfd itself: that is an fstat or fexecve, and only the exec is new
-// information (the open of the descriptor was recorded already).
-func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, op Op) bool {
+// it to c, once per op, unless it is ignored. An empty path with
+// AT_EMPTY_PATH names dirfd itself: that is an fstat or fexecve, and only
+// the exec is new information (the open of the descriptor was recorded
+// already). flags are the call's *at flags: AT_EMPTY_PATH, and
+// AT_SYMLINK_NOFOLLOW for the existence check.
+//
+// Outside exact mode the existence of the path is checked now, for the
+// ops that are not writes and not recorded yet.
+func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, ops ...Op) {
 	p, ok := d.readString(pid, pathAddr)
 	if !ok {
-		return false
+		return
 	}
-	var abs string
+	var abs, base string
 	if p == "" {
-		if flags&unix.AT_EMPTY_PATH == 0 || op != OpExec || dirfd == atFDCWD {
-			return false // ENOENT, or nothing new
+		if flags&unix.AT_EMPTY_PATH == 0 || ops[0] != OpExec || dirfd == atFDCWD {
+			return // ENOENT, or nothing new
 		}
 		abs, ok = fdPath(pid, dirfd)
 	} else {
-		abs, ok = d.resolve(pid, dirfd, p)
+		abs, base, ok = d.resolve(pid, dirfd, p)
 	}
 	if !ok || d.rec.ignored(abs) {
-		return false
+		return
 	}
-	c.add(abs, op)
-	return true
+	if ops[0] == OpExec {
+		d.tr.execPath = abs
+	}
+	for _, op := range ops {
+		exists := false
+		if !d.exact && op != OpWrite {
+			if d.rec.has(abs, op) {
+				continue // the first access is what counts, and it is recorded
+			}
+			// p == "": an fexecve, of a descriptor that is open.
+			exists = p == "" || d.exists(base, p, flags&unix.AT_SYMLINK_NOFOLLOW != 0)
+		}
+		c.add(abs, op, exists)
+	}
 }
 
 // resolve makes p absolute the way the kernel would look it up: relative
-// to the tracee's working directory or to the directory open as dirfd.
-// The result is lexically cleaned; symbolic links are left alone.
-func (d *decoder) resolve(pid int, dirfd int32, p string) (string, bool) {
+// to the tracee's working directory or to the directory open as dirfd,
+// which it also returns (base, "" for an absolute p). The result is
+// lexically cleaned; symbolic links are left alone.
+func (d *decoder) resolve(pid int, dirfd int32, p string) (abs, base string, ok bool) {
 	if strings.HasPrefix(p, "/") {
-		return filepath.Clean(p), true
+		return filepath.Clean(p), "", true
 	}
-	var base string
-	var ok bool
 	if dirfd == atFDCWD {
 		base, ok = d.cwd(pid)
 	} else {
 		base, ok = fdPath(pid, dirfd)
 	}
 	if !ok {
-		return "", false
+		return "", "", false
 	}
-	return filepath.Join(base, p), true
+	return filepath.Join(base, p), base, true
+}
+
+// exists reports whether path p, as written by the tracee and relative to
+// base (its working directory or dirfd) unless absolute, exists now. The
+// tracer checks it itself, at the tracee's entry stop, instead of waiting
+// for the call's return value at its exit stop, which would cost a second
+// stop per call. The path is looked up as written, not cleaned ("a/../b"
+// needs a), following a final symbolic link unless nofollow, as the call
+// does. Like the call's outcome, ENOENT and ENOTDIR mean absent and any
+// other error (EACCES, ELOOP) means the path is there.
+//
+// The answer can differ from the call's only if another process creates or
+// removes the path between this check and the call: see docs/tracing.md.
+func (d *decoder) exists(base, p string, nofollow bool) bool {
+	b := d.sbuf[:0]
+	if p[0] != '/' {
+		b = append(append(b, base...), '/')
+	}
+	b = append(b, p...)
+	if len(b) >= len(d.sbuf) {
+		return true // ENAMETOOLONG: the call fails, but not for absence
+	}
+	b = append(b, 0)
+	flags := 0
+	if nofollow {
+		flags = unix.AT_SYMLINK_NOFOLLOW
+	}
+	return statExists(&b[0], &d.st, flags)
+}
+
+// statExists is fstatat(AT_FDCWD, path, st, flags) != ENOENT or ENOTDIR.
+func statExists(path *byte, st *unix.Stat_t, flags int) bool {
+	dirfd := unix.AT_FDCWD // a variable: the constant -100 does not convert to uintptr
+	_, _, e := unix.Syscall6(unix.SYS_NEWFSTATAT, uintptr(dirfd), uintptr(unsafe.Pointer(path)),
+		uintptr(unsafe.Pointer(st)), uintptr(flags), 0, 0)
+	return e != unix.ENOENT && e != unix.ENOTDIR
+}
+
+// pathExists reports whether absolute path p exists, following symbolic
+// links (the interpreters of an exec).
+func (d *decoder) pathExists(p string) bool {
+	return d.exists("", p, false)
 }
 
 // fdPath is the path of tracee pid's descriptor fd, if it names a file

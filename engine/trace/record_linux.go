@@ -49,6 +49,12 @@ func (r *recorder) ignored(p string) bool {
 	return false
 }
 
+// has reports whether path was recorded with op already.
+func (r *recorder) has(path string, op Op) bool {
+	_, ok := r.seen[accessKey{path, op}]
+	return ok
+}
+
 func (r *recorder) add(a Access) {
 	k := accessKey{a.Path, a.Op}
 	if _, dup := r.seen[k]; dup {

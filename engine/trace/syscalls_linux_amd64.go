@@ -21,9 +21,9 @@ var fileSyscalls = []sysEntry{
 	{unix.SYS_CREAT, kCreat},
 
 	{unix.SYS_STAT, kStat},
-	{unix.SYS_LSTAT, kStat},
+	{unix.SYS_LSTAT, kLstat},
 	{unix.SYS_ACCESS, kStat},
-	{unix.SYS_READLINK, kStat},
+	{unix.SYS_READLINK, kLstat},
 	{unix.SYS_NEWFSTATAT, kStatat},
 	{unix.SYS_STATX, kStatx},
 	{unix.SYS_FACCESSAT, kAccessat},

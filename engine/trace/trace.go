@@ -64,6 +64,15 @@ type Options struct {
 	// the report (for example the cache directory). /proc, /sys and /dev
 	// are always left out.
 	IgnoreDirs []string
+	// ExactResults takes the existence of each path read, stat'ed or
+	// executed from the system call's return value, at its exit stop, in
+	// ModeSeccomp too. By default the tracer checks existence itself when
+	// the call stops at entry and lets it run on: one stop per call instead
+	// of two. The answers differ only if another process creates or
+	// removes the path in between (see docs/tracing.md). ModePtraceAll
+	// stops at every exit anyway and always takes the return value; so do
+	// writes, whose success Classify needs, in every mode.
+	ExactResults bool
 }
 
 // Op is what a process did with a path.

@@ -19,8 +19,11 @@ var errRootExited = errors.New("trace: command exited before tracing started")
 // tracee is the state kept for each traced thread.
 type tracee struct {
 	program string // path passed to the execve that loaded the program
-	call    call   // decoded at entry, recorded at exit
+	call    call   // decoded at entry; what is not recorded then is at exit
 	pending bool   // call waits for its exit stop
+	// execPath is the path of the tracee's last execve, for its exec event
+	// ("" if it named an ignored path).
+	execPath string
 	fresh   bool   // auto-attached: its first SIGSTOP is the attach stop
 	// standIn: created at the first stop of a new child, before its
 	// parent's fork event, which then names the program.
@@ -69,7 +72,15 @@ func newTracer(opts Options, rootPath string, onStart func(error), onRootExit fu
 		onRootExit: onRootExit,
 	}
 	t.dec.rec = t.rec
+	t.dec.exact = opts.Mode == ModePtraceAll || opts.ExactResults
 	return t
+}
+
+// fallBack switches to ModePtraceAll, where the filter is missing. Every
+// call then stops at its exit anyway, so outcomes come from there.
+func (t *tracer) fallBack() {
+	t.mode = ModePtraceAll
+	t.dec.exact = true
 }
 
 // started reports Start's outcome the first time it is called.
@@ -110,7 +121,7 @@ func (t *tracer) attach() error {
 			if errors.Is(err, errRootExited) {
 				return err
 			}
-			t.mode = ModePtraceAll // the filter is not there: see every call
+			t.fallBack() // the filter is not there: see every call
 		}
 	}
 	if !t.shim {
@@ -308,7 +319,8 @@ func (t *tracer) syscallStop(pid int, tr *tracee) {
 	switch t.info.Op {
 	case infoEntry:
 		if t.info.Arch == nativeArch {
-			tr.pending = t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
+			t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
+			t.entered(tr)
 		}
 	case infoExit:
 		if tr.pending {
@@ -327,7 +339,8 @@ func (t *tracer) event(pid int, tr *tracee, cause int) *tracee {
 			return tr
 		}
 		if getSyscallInfo(pid, &t.info) == nil && t.info.Op == infoSeccomp {
-			tr.pending = t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
+			t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
+			t.entered(tr)
 		}
 	case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
 		if msg, err := unix.PtraceGetEventMsg(pid); err == nil {
@@ -337,6 +350,30 @@ func (t *tracer) event(pid int, tr *tracee, cause int) *tracee {
 		return t.exec(pid, tr)
 	}
 	return tr
+}
+
+// entered records what a call decoded at its entry stop (tr.call) can
+// tell before it runs, and notes whether it must be seen at its exit stop.
+// Outside exact mode, that is what is recorded: reads, stats and execs,
+// whose existence the decoder checked; only writes (whose success Classify
+// needs) and directory changes (which invalidate cached working
+// directories only once done) wait for the exit stop. In exact mode
+// everything does.
+func (t *tracer) entered(tr *tracee) {
+	c := &tr.call
+	if !t.dec.exact {
+		for i := 0; i < c.n; i++ {
+			switch c.ops[i] {
+			case OpWrite:
+			case OpExec:
+				t.recordExecEntry(c.paths[i], c.exists[i], tr.program)
+			default:
+				t.rec.add(Access{Path: c.paths[i], Op: c.ops[i], Exists: c.exists[i], Program: tr.program})
+			}
+		}
+		c.keepWrites()
+	}
+	tr.pending = c.n > 0 || c.chdir
 }
 
 // forked handles the fork, vfork or clone event of parent that created
@@ -357,7 +394,7 @@ func (t *tracer) forked(parent *tracee, child int) {
 
 // execed notes that the tracee now runs path.
 func (tr *tracee) execed(path string) {
-	tr.program, tr.pending, tr.standIn = path, false, false
+	tr.program, tr.pending, tr.standIn, tr.execPath = path, false, false, ""
 }
 
 // exec handles a successful execve (PTRACE_EVENT_EXEC).
@@ -378,8 +415,8 @@ func (t *tracer) exec(pid int, tr *tracee) *tracee {
 	case t.shim && pid == t.root:
 		t.endShim()
 		path = t.rootPath
-	case tr.pending && tr.call.n > 0 && tr.call.ops[0] == OpExec:
-		path, caller = tr.call.paths[0], tr.program
+	case tr.execPath != "":
+		path, caller = tr.execPath, tr.program
 	default:
 		// The execve named an ignored path (/proc/self/exe, /dev/fd/N).
 		path, _ = readlink(procPath(pid, "exe"))
@@ -396,7 +433,7 @@ func (t *tracer) exec(pid int, tr *tracee) *tracee {
 func (t *tracer) endShim() {
 	t.shim = false
 	if !t.shimStop {
-		t.mode = ModePtraceAll
+		t.fallBack()
 	}
 	if err := unix.PtraceSetOptions(t.root, ptraceOptions); err != nil {
 		_ = unix.Kill(t.root, unix.SIGKILL)
@@ -436,6 +473,23 @@ func (t *tracer) exit(tr *tracee, rval int64, isErr bool) {
 			a.Exists = !isErr || (errno != unix.ENOENT && errno != unix.ENOTDIR)
 		}
 		t.rec.add(a)
+	}
+}
+
+// recordExecEntry records an execve of path at its entry stop, with
+// whether path exists then. If it does, so do the interpreters the kernel
+// will load for it: a script whose interpreter is missing fails with
+// ENOENT, and the interpreter is then the absent input. An exec that
+// succeeds is recorded again at its exec event, which changes nothing.
+func (t *tracer) recordExecEntry(path string, exists bool, caller string) {
+	t.rec.add(Access{Path: path, Op: OpExec, Exists: exists, Program: caller})
+	if !exists {
+		return
+	}
+	for _, in := range t.interps.of(path) {
+		if !t.rec.ignored(in) && !t.rec.has(in, OpExec) {
+			t.rec.add(Access{Path: in, Op: OpExec, Exists: t.dec.pathExists(in), Program: caller})
+		}
 	}
 }
 
