@@ -24,7 +24,7 @@ type tracee struct {
 	// execPath is the path of the tracee's last execve, for its exec event
 	// ("" if it named an ignored path).
 	execPath string
-	fresh   bool   // auto-attached: its first SIGSTOP is the attach stop
+	fresh    bool // auto-attached: its first SIGSTOP is the attach stop
 	// standIn: created at the first stop of a new child, before its
 	// parent's fork event, which then names the program.
 	standIn bool
