@@ -125,8 +125,8 @@ type docEdit struct {
 // outputs in the wrong place.
 func (s *Server) applyPlan(ctx context.Context, label string, u protocol.DocumentURI, rec *runRecord, plan *engine.UpdatePlan) (edits int, files []string, err error) {
 	cur := s.store.Get(u)
-	if cur == nil {
-		return 0, nil, fmt.Errorf("%s: the document was closed", label)
+	if cur == nil || cur.Kind != DocTranscript {
+		return 0, nil, fmt.Errorf("%s: the document was closed (or is no longer a transcript)", label)
 	}
 	v := rec.viewFor(cur.File())
 	var textEdits []protocol.TextEdit

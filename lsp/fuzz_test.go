@@ -68,7 +68,7 @@ func runFuzzSessionIn(t testing.TB, dir string, data []byte) {
 		uris: []string{string(pathURI(filepath.Join(dir, "a.cmdt"))), string(pathURI(filepath.Join(dir, "d.cmdtdeps"))), "untitled:u", string(pathURI(filepath.Join(dir, "sub", "b.cmdt")))}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { fs.done <- Serve(ctx, serverEnd, Options{Logger: newSlog(logs)}) }()
+	go func() { fs.done <- Serve(ctx, serverEnd, Options{Logger: newSlog(logs), CacheDir: t.TempDir()}) }()
 
 	// Read everything the server sends, so its writes never block, and
 	// hand over responses to the final liveness check.
@@ -131,7 +131,7 @@ func runFuzzSessionIn(t testing.TB, dir string, data []byte) {
 	}
 	version := 1
 	for len(data) > 0 {
-		switch next() % 19 {
+		switch next() % 21 {
 		case 0:
 			d := doc()
 			d["languageId"], d["version"], d["text"] = []string{"cmdt", "cmdt-deps", "plaintext"}[next()%3], version, text()
@@ -180,6 +180,27 @@ func runFuzzSessionIn(t testing.TB, dir string, data []byte) {
 			fs.send(m, []interface{}{next(), "x", nil}, next()%2 == 0)
 		case 18:
 			fs.send("cmdt/status", map[string]interface{}{"uri": fs.uris[next()%len(fs.uris)]}, true)
+		case 19:
+			// Runs, updates, accepts and cancels of whatever the documents
+			// hold (the fragments' commands only touch the workspace), with
+			// arguments of any shape. This client never answers
+			// workspace/applyEdit: the server must not wait on it.
+			cmd := []string{"cmdt.run", "cmdt.runNoCache", "cmdt.update", "cmdt.accept", "cmdt.cancel", "cmdt.nope"}[next()%6]
+			u := fs.uris[next()%len(fs.uris)]
+			if next()%2 == 0 {
+				// Random text rarely parses; often run one that does.
+				version++
+				fs.send("textDocument/didOpen", map[string]interface{}{"textDocument": map[string]interface{}{
+					"uri": u, "languageId": "cmdt", "version": version, "text": "$ cat data.txt\n1 y\n\n$ cd sub && cat in.md\n" + fuzzFragments[next()%3]}}, false)
+			}
+			args := []interface{}{u, next() % 12}
+			if next()%8 == 0 {
+				args = []interface{}{next(), "x"}
+			}
+			fs.send("workspace/executeCommand", map[string]interface{}{"command": cmd, "arguments": args[:(next()%5+1)/2]}, true)
+		case 20:
+			m := []string{"textDocument/codeLens", "textDocument/inlayHint"}[next()%2]
+			fs.send(m, map[string]interface{}{"textDocument": doc(), "range": map[string]interface{}{"start": pos(), "end": pos()}}, true)
 		}
 	}
 	// Liveness: a final request must be answered.

@@ -119,11 +119,15 @@ type runView struct {
 	blocks  map[blockKey]*parser.Block
 }
 
-// viewFor maps the record onto f (a snapshot's parse tree).
+// viewFor maps the record onto f (a snapshot's parse tree; nil, for a
+// document that is no longer a transcript, has no results).
 func (r *runRecord) viewFor(f *parser.File) *runView {
+	if f == nil {
+		return &runView{}
+	}
 	r.viewMu.Lock()
 	defer r.viewMu.Unlock()
-	if r.viewFile == f {
+	if r.viewFile == f && r.view != nil {
 		return r.view
 	}
 	v := &runView{results: map[*parser.Block]*engine.CommandResult{}, blocks: map[blockKey]*parser.Block{}}
