@@ -325,6 +325,11 @@ end
 
 --- Stops every cmdt client and starts fresh ones for the open cmdt buffers.
 function M.restart()
+  if not M.config.autostart then
+    -- The client belongs to whoever started it (nvim-lspconfig: :LspRestart).
+    notify("autostart is off: restart the server where it was started (e.g. :LspRestart)", levels.WARN)
+    return
+  end
   local clients = compat.get_clients("cmdt")
   for _, client in ipairs(clients) do
     compat.client_call(client, "stop")
