@@ -97,3 +97,48 @@ func TestStatusTexts(t *testing.T) {
 		t.Errorf("summarize = %q", got)
 	}
 }
+
+// The run results' share of a keystroke on a 10,000-line transcript
+// (2,727 commands) that has run: mapping the results onto the new text and
+// building their diagnostics, with one failed command and with all failed.
+func TestRunResultsCost10k(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measurement")
+	}
+	src := genTranscript(10000)
+	u := pathURI("/bench/big.cmdt")
+	for _, allFail := range []bool{false, true} {
+		s := newServer(Options{})
+		ran := newSnapshot(u, "/bench/big.cmdt", 1, "cmdt", src, DocTranscript, UTF16)
+		res := &engine.Result{File: ran.File(), Dir: "/bench", Root: "/bench"}
+		for i, b := range ran.File().Blocks {
+			cr := &engine.CommandResult{Block: b, Stdout: []byte("x\n"), Duration: time.Millisecond}
+			if allFail || i == 7 {
+				cr.Failure = &engine.Failure{Line: b.Command.Num, Diff: "--- expected\n+++ actual\n@@ -1 +1 @@\n-1 a\n+1 x\n"}
+			}
+			res.Commands = append(res.Commands, cr)
+		}
+		rec := newRunRecord(jobRun, src, res, false)
+		s.runs.setLast(u, rec)
+		var worst, total time.Duration
+		const n = 20
+		ndiags := 0
+		for i := 0; i < n; i++ {
+			// A keystroke near the middle (it edits one block): a new snapshot.
+			mid := len(src) / 2
+			text := src[:mid] + "#" + src[mid:]
+			snap := newSnapshot(u, "/bench/big.cmdt", int32(i+2), "cmdt", text, DocTranscript, UTF16)
+			snap.File()
+			start := time.Now()
+			ndiags = len(s.runDiagnostics(snap))
+			d := time.Since(start)
+			total += d
+			worst = max(worst, d)
+		}
+		t.Logf("run results, 10,000 lines, %d of %d commands failed: %d diagnostics; mean %s, worst %s per keystroke",
+			rec.Failed, len(res.Commands), ndiags, total/n, worst)
+		if total/n > 50*time.Millisecond {
+			t.Errorf("run results cost %s per keystroke", total/n)
+		}
+	}
+}

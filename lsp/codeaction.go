@@ -79,7 +79,7 @@ func (s *Server) acceptActions(snap *Snapshot, want, wantEnd parser.Pos) []proto
 		line := snap.Mapper.Range(b.Command.Range()).Start.Line
 		actions = append(actions, protocol.CodeAction{
 			Title: "Accept actual output", Kind: protocol.QuickFix, IsPreferred: true,
-			Diagnostics: failureDiagnostics(snap, b, cr),
+			Diagnostics: failureDiagnostics(snap, b, cr, rec.messages[cr]),
 			Command:     &protocol.Command{Title: "Accept actual output", Command: CommandAccept, Arguments: []interface{}{string(snap.URI), line}},
 		})
 	}

@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -35,30 +34,39 @@ type blockKey struct {
 	nth int    // occurrence of that text in the file, from 0
 }
 
+// blockSignature hashes a block's lines (FNV-1a, inline: it runs over the
+// whole file on every keystroke of a document with run results, and
+// hash/fnv would copy each line to a []byte).
 func blockSignature(b *parser.Block) uint64 {
-	h := fnv.New64a()
-	write := func(l *parser.Line) {
-		h.Write([]byte(l.Text))
-		h.Write([]byte{'\n'})
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	write := func(s string, end byte) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= prime
+		}
+		h ^= uint64(end)
+		h *= prime
 	}
-	write(b.Command)
+	write(b.Command.Text, '\n')
 	for _, l := range b.Continuations {
-		write(l)
+		write(l.Text, '\n')
 	}
-	h.Write([]byte{0}) // the command ends here
+	write("", 0) // the command ends here
 	for _, l := range b.Lines {
-		write(l)
+		write(l.Text, '\n')
 	}
-	return h.Sum64()
+	return h
 }
 
-// blockKeys returns the key of every block of f, in order.
-func blockKeys(f *parser.File) map[*parser.Block]blockKey {
-	keys := make(map[*parser.Block]blockKey, len(f.Blocks))
+// blockKeys returns the key of every block of f, in the order of
+// f.Blocks.
+func blockKeys(f *parser.File) []blockKey {
+	keys := make([]blockKey, len(f.Blocks))
 	seen := make(map[uint64]int, len(f.Blocks))
-	for _, b := range f.Blocks {
+	for i, b := range f.Blocks {
 		sig := blockSignature(b)
-		keys[b] = blockKey{sig, seen[sig]}
+		keys[i] = blockKey{sig, seen[sig]}
 		seen[sig]++
 	}
 	return keys
@@ -81,6 +89,9 @@ type runRecord struct {
 
 	keyOf   map[*parser.Block]blockKey // blocks of Result.File
 	results map[blockKey]*engine.CommandResult
+	// messages holds each failure's message, built once: diagnostics are
+	// rebuilt on every keystroke.
+	messages map[*engine.CommandResult]string
 
 	viewMu   sync.Mutex
 	viewFile *parser.File
@@ -89,7 +100,10 @@ type runRecord struct {
 
 func newRunRecord(kind jobKind, text string, res *engine.Result, cancelled bool) *runRecord {
 	r := &runRecord{Kind: kind, Text: text, Result: res, Cancelled: cancelled, Finished: time.Now(),
-		Total: len(res.File.Blocks), keyOf: blockKeys(res.File)}
+		Total: len(res.File.Blocks), keyOf: make(map[*parser.Block]blockKey, len(res.File.Blocks))}
+	for i, k := range blockKeys(res.File) {
+		r.keyOf[res.File.Blocks[i]] = k
+	}
 	cmds := res.Commands
 	if cancelled && len(cmds) > 0 {
 		// The last command was killed mid-way: it has output but no
@@ -97,11 +111,13 @@ func newRunRecord(kind jobKind, text string, res *engine.Result, cancelled bool)
 		cmds = cmds[:len(cmds)-1]
 	}
 	r.results = make(map[blockKey]*engine.CommandResult, len(cmds))
+	r.messages = map[*engine.CommandResult]string{}
 	for _, cr := range cmds {
 		r.results[r.keyOf[cr.Block]] = cr
 		r.Ran++
 		if cr.Failure != nil {
 			r.Failed++
+			r.messages[cr] = failureMessage(cr)
 		}
 	}
 	return r
@@ -116,7 +132,11 @@ func (r *runRecord) passed() bool {
 // have a result.
 type runView struct {
 	results map[*parser.Block]*engine.CommandResult
-	blocks  map[blockKey]*parser.Block
+	file    *parser.File
+	keys    []blockKey // of file.Blocks
+
+	blocksOnce sync.Once
+	blocks     map[blockKey]*parser.Block // built on demand (update, accept)
 }
 
 // viewFor maps the record onto f (a snapshot's parse tree; nil, for a
@@ -130,11 +150,10 @@ func (r *runRecord) viewFor(f *parser.File) *runView {
 	if r.viewFile == f && r.view != nil {
 		return r.view
 	}
-	v := &runView{results: map[*parser.Block]*engine.CommandResult{}, blocks: map[blockKey]*parser.Block{}}
-	for b, k := range blockKeys(f) {
-		v.blocks[k] = b
+	v := &runView{results: map[*parser.Block]*engine.CommandResult{}, file: f, keys: blockKeys(f)}
+	for i, k := range v.keys {
 		if cr, ok := r.results[k]; ok {
-			v.results[b] = cr
+			v.results[f.Blocks[i]] = cr
 		}
 	}
 	r.viewFile, r.view = f, v
@@ -145,9 +164,15 @@ func (r *runRecord) viewFor(f *parser.File) *runView {
 // the run's own text became, or nil if it was edited away.
 func (r *runRecord) currentBlock(v *runView, ran *parser.Block) *parser.Block {
 	k, ok := r.keyOf[ran]
-	if !ok {
+	if !ok || v.file == nil {
 		return nil
 	}
+	v.blocksOnce.Do(func() {
+		v.blocks = make(map[blockKey]*parser.Block, len(v.keys))
+		for i, k := range v.keys {
+			v.blocks[k] = v.file.Blocks[i]
+		}
+	})
 	return v.blocks[k]
 }
 
@@ -161,8 +186,8 @@ type runDiagData struct {
 // failed command's `$` line and an exit-status mismatch on its `?` line.
 func (s *Server) runDiagnostics(snap *Snapshot) []protocol.Diagnostic {
 	rec := s.runs.lastRecord(snap.URI)
-	if rec == nil || snap.Kind != DocTranscript {
-		return nil
+	if rec == nil || snap.Kind != DocTranscript || rec.Failed == 0 && len(rec.Result.DeclErrors) == 0 {
+		return nil // nothing to show: no need to map the results
 	}
 	f := snap.File()
 	v := rec.viewFor(f)
@@ -172,7 +197,7 @@ func (s *Server) runDiagnostics(snap *Snapshot) []protocol.Diagnostic {
 		if cr == nil || cr.Failure == nil {
 			continue
 		}
-		diags = append(diags, failureDiagnostics(snap, b, cr)...)
+		diags = append(diags, failureDiagnostics(snap, b, cr, rec.messages[cr])...)
 	}
 	if rec.Text == snap.Text {
 		// Declarations that failed to resolve carry positions, not block
@@ -185,13 +210,10 @@ func (s *Server) runDiagnostics(snap *Snapshot) []protocol.Diagnostic {
 	return diags
 }
 
-// failureDiagnostics describes one failed command on the current block b.
-func failureDiagnostics(snap *Snapshot, b *parser.Block, cr *engine.CommandResult) []protocol.Diagnostic {
+// failureMessage is the check-failed message of a failed command, "" when
+// only its exit status differs.
+func failureMessage(cr *engine.CommandResult) string {
 	f := cr.Failure
-	m := snap.Mapper
-	cmdRange := m.Range(b.Command.Range())
-	data := runDiagData{Line: cmdRange.Start.Line}
-	var diags []protocol.Diagnostic
 	var parts []string
 	if f.TimedOut {
 		parts = append(parts, fmt.Sprintf("the command timed out after %s and was killed", formatDuration(cr.Duration)))
@@ -202,9 +224,20 @@ func failureDiagnostics(snap *Snapshot, b *parser.Block, cr *engine.CommandResul
 	if f.Diff != "" {
 		parts = append(parts, "output differs from the expectation (- expected, + actual):\n"+strings.TrimRight(f.Diff, "\n"))
 	}
-	if len(parts) > 0 {
+	return strings.Join(parts, "\n")
+}
+
+// failureDiagnostics describes one failed command on the current block b;
+// msg is its failureMessage.
+func failureDiagnostics(snap *Snapshot, b *parser.Block, cr *engine.CommandResult, msg string) []protocol.Diagnostic {
+	f := cr.Failure
+	m := snap.Mapper
+	cmdRange := m.Range(b.Command.Range())
+	data := runDiagData{Line: cmdRange.Start.Line}
+	var diags []protocol.Diagnostic
+	if msg != "" {
 		d := protocol.Diagnostic{Range: cmdRange, Severity: protocol.DiagnosticSeverityError, Code: CodeCheckFailed,
-			Source: runResultsSource, Message: strings.Join(parts, "\n"), Data: data}
+			Source: runResultsSource, Message: msg, Data: data}
 		for _, e := range b.Expect {
 			what := map[int]string{1: "expected stdout", 2: "expected stderr"}[e.Stream]
 			if e.File {
