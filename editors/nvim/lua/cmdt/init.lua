@@ -5,7 +5,8 @@
 -- fixes, run/update). This module only:
 --   * detects the filetypes (lua/cmdt/filetype.lua),
 --   * starts one server per module root for cmdt/cmdtdeps buffers,
---   * maps :CmdtRun, :CmdtUpdate, :CmdtRunNoCache to the server's commands,
+--   * maps :CmdtRun, :CmdtRunNoCache, :CmdtUpdate, :CmdtAccept, :CmdtCancel to
+--     the server's commands (plus :CmdtStatus, :CmdtRestart),
 --   * keeps code lenses fresh and turns on inlay hints where Neovim has them.
 --
 -- It works on Neovim 0.7 and newer; version differences are confined to
