@@ -114,9 +114,10 @@ func waitidPeek(idtype, id int, si *siginfoChild) error {
 
 // si_code values of SIGCHLD (x/sys does not define them).
 const (
-	cldExited = 1
-	cldKilled = 2
-	cldDumped = 3
+	cldExited  = 1
+	cldKilled  = 2
+	cldDumped  = 3
+	cldTrapped = 4 // a ptrace stop; si_status is the whole stop status (signal | event<<8)
 )
 
 // exitedCode reports whether a waitid si_code says the process is gone.
