@@ -14,3 +14,5 @@ export CMDT_TOOLS_DIR="${CMDT_TOOLS_DIR:-$HOME/.cache/cmdt-vscode-tools}"
 bash .ci/vscode-tools.sh
 echo "== npm: the VS Code extension's build and test dependencies"
 npm ci --prefix editors/vscode --no-audit --no-fund
+echo "== neovim (Debian's 0.7) for the Neovim plugin's headless tests"
+bash .ci/nvim.sh

@@ -12,7 +12,10 @@ echo "== go vet ./..."
 go vet ./...
 echo "== go test ./..."
 go test ./...
-echo "== VS Code extension: unit tests, then end-to-end in a real VS Code (code-server + chromium)"
+echo "== building bin/cmdt-lsp and bin/transcript for the editor tests"
 go build -o bin/ ./cmd/cmdt-lsp ./cmd/transcript
+echo "== Neovim plugin: headless tests in a real Neovim"
+CMDT_LSP="$PWD/bin/cmdt-lsp" editors/nvim/test/run.sh
+echo "== VS Code extension: unit tests, then end-to-end in a real VS Code"
 export CMDT_TOOLS_DIR="${CMDT_TOOLS_DIR:-$HOME/.cache/cmdt-vscode-tools}"
 (cd editors/vscode && npm test && CMDT_LSP="$PWD/../../bin/cmdt-lsp" npm run e2e)
