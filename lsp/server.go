@@ -81,9 +81,12 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
 	go s.refreshLoop(ctx)
 	conn.Go(ctx, s.handler())
 	// No process of a run may outlive the session: cancel every job (the
-	// engine kills their process groups) and wait for them.
-	defer s.runs.stopAll(errStopping, 5*time.Second)
-	defer s.flushCache()
+	// engine kills their process groups) and wait for them; then save the
+	// cache's file-hash memo.
+	defer func() {
+		s.runs.stopAll(errStopping, 5*time.Second)
+		s.flushCache()
+	}()
 
 	var err error
 	select {
@@ -173,7 +176,7 @@ type Server struct {
 	watches     *depWatcher
 	refresher   *refresher
 	progressSeq atomic.Int64
-	cacheOnce   sync.Once
+	cacheMu     sync.Mutex // guards rcache and cacheErr, set on first use
 	rcache      *cache.Cache
 	cacheErr    error
 
@@ -215,10 +218,13 @@ func newServer(opts Options) *Server {
 // flushCache writes the result cache's pending file-hash memo, so the
 // next session (or CLI run) starts warm.
 func (s *Server) flushCache() {
-	if s.rcache == nil {
+	s.cacheMu.Lock()
+	rc := s.rcache
+	s.cacheMu.Unlock()
+	if rc == nil {
 		return
 	}
-	if err := s.rcache.Flush(); err != nil {
+	if err := rc.Flush(); err != nil {
 		s.log.Debug("flushing the result cache failed", "err", err)
 	}
 }

@@ -76,18 +76,21 @@ func (c *statusCache) forget(u protocol.DocumentURI) {
 // resultCache opens the result cache on first use: Options.CacheDir, else
 // $CMDT_CACHE_DIR, else the user cache directory (as the CLI does).
 func (s *Server) resultCache() (*cache.Cache, error) {
-	s.cacheOnce.Do(func() {
-		dir := s.opts.CacheDir
-		if dir == "" {
-			if dir, s.cacheErr = cache.DefaultDir(); s.cacheErr != nil {
-				return
-			}
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if s.rcache != nil || s.cacheErr != nil {
+		return s.rcache, s.cacheErr
+	}
+	dir := s.opts.CacheDir
+	if dir == "" {
+		if dir, s.cacheErr = cache.DefaultDir(); s.cacheErr != nil {
+			return nil, s.cacheErr
 		}
-		s.rcache, s.cacheErr = cache.Open(dir)
-		if s.cacheErr != nil {
-			s.cacheErr = fmt.Errorf("open result cache %s: %w", dir, s.cacheErr)
-		}
-	})
+	}
+	s.rcache, s.cacheErr = cache.Open(dir)
+	if s.cacheErr != nil {
+		s.cacheErr = fmt.Errorf("open result cache %s: %w", dir, s.cacheErr)
+	}
 	return s.rcache, s.cacheErr
 }
 
