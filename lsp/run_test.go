@@ -629,3 +629,45 @@ func TestClientProgressToken(t *testing.T) {
 		t.Errorf("window/workDoneProgress/create sent %d times with a client token", n)
 	}
 }
+
+// Output files: a "1<" file is rewritten atomically; one open in the
+// editor is edited through the editor instead; nothing is written outside
+// the module root.
+func TestUpdateOutputFiles(t *testing.T) {
+	outside := t.TempDir()
+	dir := workspaceDir(t, map[string]string{"want.txt": "old\n", "open.txt": "old\n"})
+	src := "$ echo new\n1< want.txt\n\n$ echo newer\n1< open.txt\n"
+	c := newTestClient(t)
+	c.initialize(dir, editorCaps)
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", src)
+	openURI := pathURI(filepath.Join(dir, "open.txt"))
+	c.open(openURI, "plaintext", "old\n")
+	out := c.mustExecute(CommandUpdate, string(u))
+	if out.Status != OutcomeUpdated || !reflect.DeepEqual(out.Files, []string{"want.txt"}) || out.Edits != 1 {
+		t.Fatalf("update = %+v", out)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "want.txt")); string(got) != "new\n" {
+		t.Errorf("want.txt = %q", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "open.txt")); string(got) != "old\n" {
+		t.Errorf("open.txt written behind the editor's back: %q", got)
+	}
+	if got := c.text(openURI); got != "newer\n" {
+		t.Errorf("open.txt in the editor = %q", got)
+	}
+	if got := c.text(u); got != src {
+		t.Errorf("the transcript changed: %q", got)
+	}
+
+	far := filepath.Join(outside, "far.txt")
+	src2 := "$ echo x\n1< " + far + "\n"
+	u2 := pathURI(filepath.Join(dir, "t2.cmdt"))
+	c.open(u2, "cmdt", src2)
+	if _, err := c.execute(CommandUpdate, string(u2)); err == nil || !strings.Contains(err.Error(), "outside the module root") {
+		t.Errorf("update writing outside the root: %v", err)
+	}
+	if fileExists(far) {
+		t.Errorf("%s was written", far)
+	}
+}
