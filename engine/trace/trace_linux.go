@@ -117,7 +117,7 @@ func start(cmd *exec.Cmd, opts Options) (*Process, error) {
 		onRootExit = func() bool { close(p.rootExited); return false }
 	}
 	p.t = newTracer(opts, rootPath, func(err error) { result <- err }, onRootExit)
-	if err := runOnCleanThread(p.run); err != nil {
+	if err := runOnTracerThread(p.run); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if err := <-result; err != nil {
@@ -280,6 +280,50 @@ func (p *Process) Wait() (*Report, error) {
 		}
 	})
 	return p.report, p.err
+}
+
+// maxIdleTracers bounds how many tracer threads wait for their next
+// command (see runOnTracerThread).
+const maxIdleTracers = 4
+
+// idleTracers are tracer goroutines, each locked to its OS thread, waiting
+// for a command to trace.
+var idleTracers struct {
+	sync.Mutex
+	jobs []chan func() bool
+}
+
+// runOnTracerThread runs fn (see runOnCleanThread) on a tracer thread
+// that an earlier trace left idle, or on a new one. Reusing threads saves
+// each traced command a goroutine, a thread hand-off and the check of
+// /proc/thread-self/children. A thread whose trace ended normally is as
+// clean as it was: the tracer's loop ends when waitid reports that the
+// thread has no child and no tracee left.
+func runOnTracerThread(fn func() (unlock bool)) error {
+	idleTracers.Lock()
+	if n := len(idleTracers.jobs); n > 0 {
+		jobs := idleTracers.jobs[n-1]
+		idleTracers.jobs = idleTracers.jobs[:n-1]
+		idleTracers.Unlock()
+		jobs <- fn
+		return nil
+	}
+	idleTracers.Unlock()
+	jobs := make(chan func() bool)
+	return runOnCleanThread(func() bool {
+		for job := fn; ; job = <-jobs {
+			if !job() {
+				return false // the thread ends locked
+			}
+			idleTracers.Lock()
+			if len(idleTracers.jobs) >= maxIdleTracers {
+				idleTracers.Unlock()
+				return true
+			}
+			idleTracers.jobs = append(idleTracers.jobs, jobs)
+			idleTracers.Unlock()
+		}
+	})
 }
 
 // runOnCleanThread runs fn on a goroutine locked to an OS thread that has
