@@ -199,5 +199,9 @@ func runSummary(rec *runRecord, d time.Duration) (status, text string) {
 	case rec.Failed > 0:
 		return OutcomeFailed, fmt.Sprintf("failed: %d of %d commands", rec.Failed, rec.Total)
 	}
-	return OutcomePassed, fmt.Sprintf("passed: %d commands in %s", rec.Ran, formatDuration(d))
+	noun := "commands"
+	if rec.Ran == 1 {
+		noun = "command"
+	}
+	return OutcomePassed, fmt.Sprintf("passed: %d %s in %s", rec.Ran, noun, formatDuration(d))
 }
