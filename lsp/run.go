@@ -13,6 +13,7 @@ import (
 
 	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/engine/cache"
+	"github.com/cmdt-dev/cmdt/engine/trace"
 	"github.com/cmdt-dev/cmdt/parser"
 )
 
@@ -148,8 +149,12 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 		}
 	}
 
+	launcher, err := s.launcher(rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", j.kind.verb(), name, err)
+	}
 	res, err := engine.Run(j.ctx, f, engine.Options{
-		Dir: snap.Dir(), Env: env, Launcher: s.opts.Launcher,
+		Dir: snap.Dir(), Env: env, Launcher: launcher,
 		Progress: func(done, total int, _ *parser.Block) {
 			j.step.Store(int32(done + 1))
 			j.steps.Store(int32(total))
@@ -189,6 +194,27 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 	}
 	endMsg = out.Text
 	return out, rec, nil
+}
+
+// launcher returns the launcher runs use: Options.Launcher, else the
+// tracer Options.Trace selects (created once; the cache directory is left
+// out of traces, as the CLI does).
+func (s *Server) launcher(rc *cache.Cache) (engine.Launcher, error) {
+	if s.opts.Launcher != nil {
+		return s.opts.Launcher, nil
+	}
+	s.launchOnce.Do(func() {
+		var ignore []string
+		if rc != nil && rc.Dir() != "" {
+			ignore = append(ignore, rc.Dir())
+		}
+		var why error
+		s.launch, why, s.launchErr = trace.NewLauncher(s.opts.Trace, ignore)
+		if why != nil && s.launchErr == nil {
+			s.log.Info("runs are not traced", "why", why)
+		}
+	})
+	return s.launch, s.launchErr
 }
 
 // runSummary says how a finished run went.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.lsp.dev/protocol"
+
+	"github.com/cmdt-dev/cmdt/engine/trace"
 )
 
 // The whole loop through the protocol: a failing transcript is opened
@@ -356,4 +358,38 @@ func TestPassedButNotCached(t *testing.T) {
 	if st.Status != StatusStale || st.Text != "passed, not cached: an input changed while it ran" || len(st.Reasons) != 1 || !strings.Contains(st.Reasons[0], "data.txt") {
 		t.Errorf("status = %+v", st)
 	}
+}
+
+// With tracing (the default where the system allows it), a file a
+// command reads without declaring it is an observed input: the status
+// names it when it changes, and the server watches it.
+func TestTracedInputMakesStale(t *testing.T) {
+	if err := trace.Available(); err != nil {
+		t.Skipf("tracing unavailable here: %v", err)
+	}
+	dir := workspaceDir(t, map[string]string{"data.txt": "a\n"})
+	src := "$ cat data.txt\n1 a\n"
+	time.Sleep(30 * time.Millisecond) // let data.txt age past the clock's tick
+	c := newTestClient(t)
+	c.initialize(dir, editorCaps)
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", src)
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("run = %+v", out)
+	}
+	if st := c.status(u); st.Status != StatusFresh {
+		t.Fatalf("status = %+v", st)
+	}
+	c.waitUntil("a watcher for data.txt", func() bool {
+		for _, raw := range c.callsTo(protocol.MethodClientRegisterCapability) {
+			if strings.Contains(string(raw), `"pattern":"data.txt"`) {
+				return true
+			}
+		}
+		return false
+	})
+	writeFiles(t, dir, map[string]string{"data.txt": "b b\n"})
+	c.notify(protocol.MethodWorkspaceDidChangeWatchedFiles, map[string]interface{}{
+		"changes": []interface{}{map[string]interface{}{"uri": string(pathURI(filepath.Join(dir, "data.txt"))), "type": 2}}})
+	c.waitUntil("the status to name data.txt", func() bool { return c.status(u).Text == "stale: data.txt changed" })
 }

@@ -38,9 +38,14 @@ type Options struct {
 	// CacheDir is the result cache's directory; "" means
 	// $CMDT_CACHE_DIR, else the user cache directory, as for the CLI.
 	CacheDir string
-	// Launcher starts the programs transcripts run (engine/trace's tracer
-	// records what they read); nil runs them plainly.
+	// Launcher starts the programs transcripts run; nil means the one
+	// Trace selects.
 	Launcher engine.Launcher
+	// Trace is "auto" (the default, as for `transcript check`: trace the
+	// files subprocesses read where the system allows it), "on" or "off".
+	// Traced reads become observed inputs of the recorded result, so the
+	// editor records what the CLI would.
+	Trace string
 
 	// onPublish, for benchmarks, is told how long after the server began
 	// handling a document's didOpen/didChange its diagnostics were written.
@@ -179,6 +184,9 @@ type Server struct {
 	cacheMu     sync.Mutex // guards rcache and cacheErr, set on first use
 	rcache      *cache.Cache
 	cacheErr    error
+	launchOnce  sync.Once
+	launch      engine.Launcher
+	launchErr   error
 
 	// publishMu orders publications with didClose's clearing, so a worker
 	// that finished late cannot resurrect diagnostics of a closed document.

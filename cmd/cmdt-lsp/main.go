@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	cmdt-lsp [-v | -log-level LEVEL] [-cache-dir DIR]
+//	cmdt-lsp [-v | -log-level LEVEL] [-cache-dir DIR] [-trace auto|on|off]
 //	cmdt-lsp --version
 package main
 
@@ -30,6 +30,7 @@ func run(args []string) int {
 	level := fs.String("log-level", "info", "log level on stderr: debug, info, warn, error")
 	verbose := fs.Bool("v", false, "shorthand for -log-level debug")
 	cacheDir := fs.String("cache-dir", "", "result cache `DIR` for runs and statuses (default $CMDT_CACHE_DIR, else the user cache dir)")
+	traceMode := fs.String("trace", "auto", "observe the files subprocesses of runs read: auto (where supported), on, off")
 	// Editors often pass --stdio; stdio is the only transport, so accept it.
 	_ = fs.Bool("stdio", true, "serve over stdin/stdout (the default and only transport)")
 	if err := fs.Parse(args); err != nil {
@@ -51,7 +52,7 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := lsp.Serve(ctx, lsp.StdioConn(), lsp.Options{Logger: logger, CacheDir: *cacheDir})
+	err := lsp.Serve(ctx, lsp.StdioConn(), lsp.Options{Logger: logger, CacheDir: *cacheDir, Trace: *traceMode})
 	switch {
 	case err == nil:
 		return 0
