@@ -86,7 +86,7 @@ func TestStatusTexts(t *testing.T) {
 		}
 	}
 	for d, want := range map[time.Duration]string{
-		400 * time.Microsecond: "0 ms", 12 * time.Millisecond: "12 ms", 1234 * time.Millisecond: "1.2 s",
+		400 * time.Microsecond: "<1 ms", 12 * time.Millisecond: "12 ms", 1234 * time.Millisecond: "1.2 s",
 		65 * time.Second: "1 min 5 s",
 	} {
 		if got := formatDuration(d); got != want {

@@ -263,10 +263,12 @@ func failureDiagnostics(snap *Snapshot, b *parser.Block, cr *engine.CommandResul
 	return diags
 }
 
-// formatDuration renders a run time the way hints show it: "12 ms",
-// "1.2 s", "2 min 5 s".
+// formatDuration renders a run time the way hints show it: "<1 ms",
+// "12 ms", "1.2 s", "2 min 5 s".
 func formatDuration(d time.Duration) string {
 	switch {
+	case d < time.Millisecond:
+		return "<1 ms"
 	case d < time.Second:
 		return fmt.Sprintf("%d ms", d.Milliseconds())
 	case d < time.Minute:
