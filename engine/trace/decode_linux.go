@@ -83,12 +83,15 @@ type call struct {
 	paths  [2]string
 	ops    [2]Op
 	exists [2]bool // checked at entry (not in exact mode, not for OpWrite)
+	// linkFree: the entry check found that the path's last component
+	// was not a symbolic link (see decoder.exists).
+	linkFree [2]bool
 	chdir  bool    // a chdir or fchdir: invalidate cached working directories at exit too
 }
 
-func (c *call) add(path string, op Op, exists bool) {
+func (c *call) add(path string, op Op, exists, linkFree bool) {
 	if c.n < len(c.paths) {
-		c.paths[c.n], c.ops[c.n], c.exists[c.n] = path, op, exists
+		c.paths[c.n], c.ops[c.n], c.exists[c.n], c.linkFree[c.n] = path, op, exists, linkFree
 		c.n++
 	}
 }
@@ -274,15 +277,18 @@ func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, ops
 		d.tr.execPath = abs
 	}
 	for _, op := range ops {
-		exists := false
+		exists, linkFree := false, false
 		if !d.exact && op != OpWrite {
 			if d.rec.has(abs, op) {
 				continue // the first access is what counts, and it is recorded
 			}
-			// p == "": an fexecve, of a descriptor that is open.
-			exists = p == "" || d.exists(base, p, flags&unix.AT_SYMLINK_NOFOLLOW != 0)
+			if p == "" {
+				exists = true // an fexecve, of a descriptor that is open
+			} else {
+				exists, linkFree = d.exists(base, p, flags&unix.AT_SYMLINK_NOFOLLOW != 0)
+			}
 		}
-		c.add(abs, op, exists)
+		c.add(abs, op, exists, linkFree)
 	}
 }
 
@@ -316,35 +322,56 @@ func (d *decoder) resolve(pid int, dirfd int32, p string) (abs, base string, ok 
 //
 // The answer can differ from the call's only if another process creates or
 // removes the path between this check and the call: see docs/tracing.md.
-func (d *decoder) exists(base, p string, nofollow bool) bool {
+//
+// The check is an lstat, followed by a stat only for a symbolic link to
+// follow. linkFree reports that the last component of the cleaned path
+// (Access.Path) was no symbolic link, or was absent: resolveLinks then
+// needs no system call of its own for it.
+func (d *decoder) exists(base, p string, nofollow bool) (exists, linkFree bool) {
 	b := d.sbuf[:0]
 	if p[0] != '/' {
 		b = append(append(b, base...), '/')
 	}
 	b = append(b, p...)
 	if len(b) >= len(d.sbuf) {
-		return true // ENAMETOOLONG: the call fails, but not for absence
+		return true, false // ENAMETOOLONG: the call fails, but not for absence
 	}
 	b = append(b, 0)
-	flags := 0
-	if nofollow {
-		flags = unix.AT_SYMLINK_NOFOLLOW
+	switch e := fstatat(&b[0], &d.st, unix.AT_SYMLINK_NOFOLLOW); {
+	case e == unix.ENOENT || e == unix.ENOTDIR:
+		return false, plainLast(p)
+	case e != 0:
+		return true, false // EACCES, ELOOP...: there, for the call too
+	case d.st.Mode&unix.S_IFMT != unix.S_IFLNK:
+		return true, plainLast(p)
+	case nofollow:
+		return true, false
 	}
-	return statExists(&b[0], &d.st, flags)
+	e := fstatat(&b[0], &d.st, 0)
+	return e != unix.ENOENT && e != unix.ENOTDIR, false
 }
 
-// statExists is fstatat(AT_FDCWD, path, st, flags) != ENOENT or ENOTDIR.
-func statExists(path *byte, st *unix.Stat_t, flags int) bool {
+// plainLast reports whether the last component of path p, as written, is
+// the last component of the cleaned path in the same directory: no
+// trailing slash (which follows a link), ".", or "..".
+func plainLast(p string) bool {
+	return p[len(p)-1] != '/' && !strings.HasSuffix(p, "/.") && p != "." && !strings.Contains(p, "..")
+}
+
+// fstatat is fstatat(AT_FDCWD, path, st, flags), raw but for the
+// scheduler: path is NUL-terminated.
+func fstatat(path *byte, st *unix.Stat_t, flags int) unix.Errno {
 	dirfd := unix.AT_FDCWD // a variable: the constant -100 does not convert to uintptr
 	_, _, e := unix.Syscall6(unix.SYS_NEWFSTATAT, uintptr(dirfd), uintptr(unsafe.Pointer(path)),
 		uintptr(unsafe.Pointer(st)), uintptr(flags), 0, 0)
-	return e != unix.ENOENT && e != unix.ENOTDIR
+	return e
 }
 
 // pathExists reports whether absolute path p exists, following symbolic
 // links (the interpreters of an exec).
 func (d *decoder) pathExists(p string) bool {
-	return d.exists("", p, false)
+	exists, _ := d.exists("", p, false)
+	return exists
 }
 
 // fdPath is the path of tracee pid's descriptor fd, if it names a file

@@ -5,6 +5,7 @@ package trace
 import (
 	"bytes"
 	"encoding/binary"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +27,7 @@ func (c interpCache) of(path string) []string {
 	}
 	var list []string
 	for p, depth := path, 0; depth < maxInterpDepth; depth++ {
-		next, ok := interpreterOf(p)
+		next, ok := cachedInterpreterOf(p)
 		// A relative #! interpreter is looked up from the working
 		// directory at exec time; rare enough to leave out.
 		if !ok || next == "" || next[0] != '/' {
@@ -37,6 +38,57 @@ func (c interpCache) of(path string) []string {
 	}
 	c[path] = list
 	return list
+}
+
+// fileID tells versions of a file apart: writing, replacing or touching
+// it changes at least one field.
+type fileID struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime unix.Timespec
+}
+
+// maxInterpMemo bounds interpMemo; it is emptied when full.
+const maxInterpMemo = 4096
+
+// interpMemo remembers interpreterOf across traces, by path and version:
+// every traced command execs its program, and reading the head of it and
+// of its dynamic loader cost four system calls each, against one stat.
+var interpMemo struct {
+	sync.Mutex
+	m map[string]interpMemoEntry
+}
+
+type interpMemoEntry struct {
+	id     fileID
+	interp string
+	ok     bool
+}
+
+// cachedInterpreterOf is interpreterOf, remembered while the file keeps
+// its identity (device, inode, size, change and modification times).
+func cachedInterpreterOf(path string) (string, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return "", false
+	}
+	id := fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+	interpMemo.Lock()
+	e, hit := interpMemo.m[path]
+	interpMemo.Unlock()
+	if hit && e.id == id {
+		return e.interp, e.ok
+	}
+	// If the file changes between the stat and the read, the entry holds
+	// the new head under the old identity, which no later stat returns.
+	interp, ok := interpreterOf(path)
+	interpMemo.Lock()
+	if interpMemo.m == nil || len(interpMemo.m) >= maxInterpMemo {
+		interpMemo.m = make(map[string]interpMemoEntry)
+	}
+	interpMemo.m[path] = interpMemoEntry{id, interp, ok}
+	interpMemo.Unlock()
+	return interp, ok
 }
 
 // interpreterOf reads the head of an executable: the first word after #!

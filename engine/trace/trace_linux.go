@@ -273,7 +273,7 @@ func (p *Process) Wait() (*Report, error) {
 		<-p.done
 		<-p.reaped
 		list := p.t.rec.list
-		resolveLinks(list)
+		resolveLinks(list, p.t.rec.linkFree)
 		p.report = &Report{Accesses: list, Mode: p.t.mode}
 		p.err = p.waitErr
 		if p.err == nil && p.loopErr != nil {

@@ -388,9 +388,9 @@ func (t *tracer) entered(tr *tracee) {
 			switch c.ops[i] {
 			case OpWrite:
 			case OpExec:
-				t.recordExecEntry(c.paths[i], c.exists[i], tr.program)
+				t.recordExecEntry(c.paths[i], c.exists[i], c.linkFree[i], tr.program)
 			default:
-				t.rec.add(Access{Path: c.paths[i], Op: c.ops[i], Exists: c.exists[i], Program: tr.program})
+				t.rec.addChecked(Access{Path: c.paths[i], Op: c.ops[i], Exists: c.exists[i], Program: tr.program}, c.linkFree[i])
 			}
 		}
 		c.keepWrites()
@@ -503,8 +503,8 @@ func (t *tracer) exit(tr *tracee, rval int64, isErr bool) {
 // will load for it: a script whose interpreter is missing fails with
 // ENOENT, and the interpreter is then the absent input. An exec that
 // succeeds is recorded again at its exec event, which changes nothing.
-func (t *tracer) recordExecEntry(path string, exists bool, caller string) {
-	t.rec.add(Access{Path: path, Op: OpExec, Exists: exists, Program: caller})
+func (t *tracer) recordExecEntry(path string, exists, linkFree bool, caller string) {
+	t.rec.addChecked(Access{Path: path, Op: OpExec, Exists: exists, Program: caller}, linkFree)
 	if !exists {
 		return
 	}
