@@ -86,7 +86,7 @@ type call struct {
 	// linkFree: the entry check found that the path's last component
 	// was not a symbolic link (see decoder.exists).
 	linkFree [2]bool
-	chdir  bool    // a chdir or fchdir: invalidate cached working directories at exit too
+	chdir    bool // a chdir or fchdir: invalidate cached working directories at exit too
 }
 
 func (c *call) add(path string, op Op, exists, linkFree bool) {
