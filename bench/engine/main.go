@@ -2,7 +2,7 @@
 // against a baseline in the same run (ratios, not absolute seconds):
 //
 //   - 200 external commands: `transcript check` vs a bash loop running the
-//     same 200 commands (target ≤ 1.05×);
+//     same 200 commands (target ≤ 1.05×), untraced and traced;
 //   - 500 shell-builtin commands in one file: wall time (target ≤ 20 ms);
 //   - --jobs 2 vs --jobs 1 over 20 such files (target ≥ 1.7× faster).
 //
@@ -39,10 +39,13 @@ func main() {
 	}
 	ext := write(dir, "ext/ext.cmdt", tr.String())
 	script := write(dir, "ext.sh", sh.String())
-	tCheck := median(*runs, func() { run(abs, "check", ext) })
+	tCheck := median(*runs, func() { run(abs, "check", "--no-cache", "--trace=off", ext) })
+	tTraced := median(*runs, func() { run(abs, "check", "--no-cache", "--trace=auto", ext) })
 	tBash := median(*runs, func() { run("bash", script) })
 	fmt.Printf("200 external commands: transcript %v, bash loop %v, ratio %.3f (target <= 1.05)\n",
 		tCheck.Round(time.Microsecond), tBash.Round(time.Microsecond), float64(tCheck)/float64(tBash))
+	fmt.Printf("  same with --trace=auto (the default on Linux): %v, ratio to bash %.3f\n",
+		tTraced.Round(time.Microsecond), float64(tTraced)/float64(tBash))
 
 	// 500 builtins in one file.
 	var b strings.Builder
@@ -50,7 +53,7 @@ func main() {
 		fmt.Fprintf(&b, "$ echo line%d\n1 line%d\n\n", i, i)
 	}
 	one := write(dir, "builtins/b.cmdt", b.String())
-	tBuiltins := median(*runs, func() { run(abs, "check", one) })
+	tBuiltins := median(*runs, func() { run(abs, "check", "--no-cache", one) })
 	fmt.Printf("500 builtin commands: %v (target <= 20ms)\n", tBuiltins.Round(time.Microsecond))
 
 	// --jobs 2 vs --jobs 1 over 20 files of 500 builtins... which are CPU-bound.
@@ -58,8 +61,8 @@ func main() {
 		write(dir, fmt.Sprintf("many/f%02d.cmdt", i), b.String())
 	}
 	many := filepath.Join(dir, "many")
-	j1 := median(*runs/3+1, func() { run(abs, "check", "--jobs", "1", many) })
-	j2 := median(*runs/3+1, func() { run(abs, "check", "--jobs", "2", many) })
+	j1 := median(*runs/3+1, func() { run(abs, "check", "--no-cache", "--jobs", "1", many) })
+	j2 := median(*runs/3+1, func() { run(abs, "check", "--no-cache", "--jobs", "2", many) })
 	fmt.Printf("20 files: --jobs 1 %v, --jobs 2 %v, speed-up %.2fx (target >= 1.7)\n",
 		j1.Round(time.Microsecond), j2.Round(time.Microsecond), float64(j1)/float64(j2))
 }
