@@ -57,8 +57,8 @@ func (l *Local) path(key string) (string, error) {
 	return filepath.Join(l.entriesDir(), key[:2], key), nil
 }
 
-// validKey accepts lowercase hex SHA-256 digests only, so a key can never
-// name a path outside the store.
+// validKey accepts lowercase hex SHA-256 digests only, so neither a key
+// nor a digest read from a remote record can name a path or URL of its own.
 func validKey(key string) bool {
 	if len(key) != 2*sha256.Size {
 		return false

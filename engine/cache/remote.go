@@ -248,7 +248,7 @@ func (r *RemoteStore) objectURL(kind, hash string) string {
 // Get returns the entry under key after verifying it, ErrNotFound for a
 // missing or unverifiable entry, or an error wrapping ErrRemoteUnavailable.
 func (r *RemoteStore) Get(ctx context.Context, key string) ([]byte, error) {
-	if !isHexDigest(key) {
+	if !validKey(key) {
 		return nil, fmt.Errorf("remote cache: invalid key %q", key)
 	}
 	rec, err := r.fetch(ctx, "ac", key, maxRecordSize)
@@ -318,7 +318,7 @@ func (r *RemoteStore) fetch(ctx context.Context, kind, hash string, limit int64)
 // HEAD request (nothing is downloaded or verified: a true answer does not
 // promise that Get will succeed).
 func (r *RemoteStore) Contains(ctx context.Context, key string) (bool, error) {
-	if !isHexDigest(key) {
+	if !validKey(key) {
 		return false, fmt.Errorf("remote cache: invalid key %q", key)
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
@@ -342,7 +342,7 @@ func (r *RemoteStore) Contains(ctx context.Context, key string) (bool, error) {
 // record to /ac/<key>. A refused upload wraps ErrRemoteReadOnly; other
 // failures wrap ErrRemoteUnavailable.
 func (r *RemoteStore) Put(ctx context.Context, key string, data []byte) error {
-	if !isHexDigest(key) {
+	if !validKey(key) {
 		return fmt.Errorf("remote cache: invalid key %q", key)
 	}
 	sum := sha256.Sum256(data)
@@ -443,7 +443,7 @@ func (r *RemoteStore) GetMany(ctx context.Context, keys []string) (map[string][]
 	// failing and end the batch.
 	valid := make([]string, 0, len(keys))
 	for _, k := range keys {
-		if isHexDigest(k) {
+		if validKey(k) {
 			valid = append(valid, k)
 		}
 	}
@@ -496,17 +496,3 @@ feed:
 	return out, firstErr
 }
 
-// isHexDigest accepts lowercase hex SHA-256 digests only, so neither a key
-// nor a digest read from a record can make a URL path of its own.
-func isHexDigest(s string) bool {
-	if len(s) != 2*sha256.Size {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}

@@ -85,7 +85,7 @@ func decodeACRecord(rec []byte) (digest string, size int64, err error) {
 		return "", 0, errors.New("malformed AC record: no cmdt manifest in it")
 	case found > 1:
 		return "", 0, errors.New("malformed AC record: more than one cmdt manifest")
-	case !isHexDigest(digest):
+	case !validKey(digest):
 		return "", 0, errors.New("malformed AC record: digest is not a lowercase hex SHA-256")
 	case size < 0 || size > maxBlobSize:
 		return "", 0, fmt.Errorf("malformed AC record: size %d out of range", size)

@@ -47,7 +47,7 @@ func FuzzDecodeACRecord(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !isHexDigest(d) || n < 0 || n > maxBlobSize {
+		if !validKey(d) || n < 0 || n > maxBlobSize {
 			t.Fatalf("accepted %q, %d", d, n)
 		}
 		// What decodes re-encodes to a record naming the same blob.
