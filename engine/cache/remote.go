@@ -495,4 +495,3 @@ feed:
 	}
 	return out, firstErr
 }
-
