@@ -58,12 +58,12 @@ func (t *tracer) injectFilter(pid int) ([]unix.Signal, error) {
 	}
 
 	var sigs []unix.Signal
-	ret, err := t.injectSyscall(pid, &saved, unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, addr, &sigs)
+	ret, err := t.injectSyscall(pid, &saved, unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, filterFlags, addr, &sigs)
 	if err == nil && ret == -int64(unix.EACCES) {
 		// Without CAP_SYS_ADMIN the kernel wants no_new_privs first.
 		ret, err = t.injectSyscall(pid, &saved, unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, &sigs)
 		if err == nil && ret == 0 {
-			ret, err = t.injectSyscall(pid, &saved, unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, addr, &sigs)
+			ret, err = t.injectSyscall(pid, &saved, unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, filterFlags, addr, &sigs)
 		}
 	}
 	// Restore even after a failure: a tracee left with the patched code

@@ -152,6 +152,14 @@ func bpfJump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
 	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
 }
 
+// filterFlags is SECCOMP_FILTER_FLAG_SPEC_ALLOW (Linux 4.17): the filter
+// observes, it is no sandbox, so it must not change the tracee's
+// speculative execution mitigations. Without the flag, kernels booted with
+// spec_store_bypass_disable=seccomp or spectre_v2_user=seccomp (the
+// default before 5.16) force SSBD and IBPB on every filtered task, which
+// makes each of the tracee's many context switches costlier.
+const filterFlags = 4
+
 // installFilter installs the filter on the calling thread (the shim calls
 // it just before execve; the filter survives the exec). Without
 // CAP_SYS_ADMIN the kernel requires no_new_privs first; with it, leaving
@@ -173,7 +181,7 @@ func installFilter() error {
 }
 
 func seccompSetFilter(fprog *unix.SockFprog) error {
-	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(fprog)))
+	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, filterFlags, uintptr(unsafe.Pointer(fprog)))
 	if e != 0 {
 		return e
 	}
