@@ -108,6 +108,14 @@ var helpers = map[string]func(args []string) error{
 		}
 		return nil
 	},
+	// rdwrcreate PATH: open PATH read-write, creating it.
+	"rdwrcreate": func(args []string) error {
+		fd, err := unix.Open(args[0], unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return err
+		}
+		return unix.Close(fd)
+	},
 	// pgid: print the process id and the process group id.
 	"pgid": func([]string) error {
 		_, err := fmt.Println(unix.Getpid(), unix.Getpgrp())

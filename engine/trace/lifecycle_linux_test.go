@@ -261,7 +261,7 @@ func TestConcurrentCommands(t *testing.T) {
 			for range 5 {
 				cmd := exec.Command("/bin/sh", "-c", "cat "+name+"; sh -c true")
 				cmd.Dir = dir
-				p, err := Start(cmd, Options{Mode: modes[g%len(modes)].opts.Mode, Shim: modes[g%len(modes)].opts.Shim})
+				p, err := Start(cmd, modes[g%len(modes)].opts)
 				if err != nil {
 					errs <- err
 					return

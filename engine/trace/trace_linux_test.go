@@ -22,6 +22,7 @@ var modes = []struct {
 	opts Options
 }{
 	{"seccomp", Options{Mode: ModeSeccomp}},
+	{"seccomp-exact", Options{Mode: ModeSeccomp, ExactResults: true}},
 	{"seccomp-shim", Options{Mode: ModeSeccomp, Shim: true}},
 	{"ptrace-all", Options{Mode: ModePtraceAll}},
 }
