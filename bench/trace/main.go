@@ -11,8 +11,10 @@
 //     1,000 processes (target ≤ 1.5×).
 //
 // Each workload runs untraced, traced with the seccomp filter (injected,
-// the default), with the filter installed by the re-exec shim, and
-// without a filter (ModePtraceAll). Variants are interleaved command by
+// the default), the same with Options.ExactResults (existence from each
+// call's exit stop instead of the tracer's check at entry), with the
+// filter installed by the re-exec shim, and without a filter
+// (ModePtraceAll). Variants are interleaved command by
 // command, in rotating order, so that load from other processes hits
 // them all alike; the median over rounds is reported.
 //
@@ -79,6 +81,7 @@ func main() {
 	variants := []variant{
 		{"untraced", func(cmd *exec.Cmd) (int, error) { return 0, cmd.Run() }},
 		tracedVariant("seccomp", trace.Options{Mode: trace.ModeSeccomp}),
+		tracedVariant("seccomp-exact", trace.Options{Mode: trace.ModeSeccomp, ExactResults: true}),
 		tracedVariant("seccomp-shim", trace.Options{Mode: trace.ModeSeccomp, Shim: true}),
 		tracedVariant("ptrace-all", trace.Options{Mode: trace.ModePtraceAll}),
 	}
