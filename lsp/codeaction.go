@@ -3,6 +3,7 @@ package lsp
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"go.lsp.dev/protocol"
@@ -18,8 +19,9 @@ const CodeActionUpdateTranscript protocol.CodeActionKind = "source.updateTranscr
 
 // codeAction offers, in the requested range: for each command that failed
 // in the last run, "Accept actual output" (cmdt.accept); for each
-// undeclared-dependency warning, a quick fix adding `% dep file PATH`,
-// plus one that declares every undeclared file when there are several;
+// undeclared-dependency or undeclared-observed warning, a quick fix adding
+// its declaration, plus one that declares every undeclared file when there
+// are several;
 // and on any transcript saved as a file, the source action "Update
 // transcript" (cmdt.update).
 func (s *Server) codeAction(ctx context.Context, p *protocol.CodeActionParams) ([]protocol.CodeAction, error) {
@@ -86,37 +88,62 @@ func (s *Server) acceptActions(snap *Snapshot, want, wantEnd parser.Pos) []proto
 	return actions
 }
 
-// declareActions are the undeclared-dependency quick fixes.
+// declareActions are the quick fixes of undeclared-dependency (the
+// heuristic) and undeclared-observed (the last run) warnings: one per
+// warning in the range, inserting its declaration, plus one declaring
+// every undeclared file when there are several.
 func (s *Server) declareActions(snap *Snapshot, want, wantEnd parser.Pos) []protocol.CodeAction {
 	a := s.analysis(snap)
-	if len(a.Undeclared) == 0 {
+	ov := s.observedView(a)
+	type fix struct {
+		rng   parser.Range
+		diag  Diag
+		title string
+		decls []string
+	}
+	var fixes []fix
+	if ov != nil {
+		for _, it := range ov.items {
+			fixes = append(fixes, fix{it.Range, it.diag(), it.Title, it.Decls})
+		}
+	}
+	for _, u := range a.Undeclared {
+		if ov != nil && ov.shadowed[u.Path] {
+			continue // the run saw it read: its observed warning has the fix
+		}
+		decl := "% dep file " + quoteWord(u.Rel)
+		fixes = append(fixes, fix{u.Range, u.diag(), "Declare dependency: " + decl, []string{decl}})
+	}
+	if len(fixes) == 0 {
 		return nil
 	}
+	sort.SliceStable(fixes, func(i, j int) bool { return fixes[i].rng.Start.Before(fixes[j].rng.Start) })
 	var actions []protocol.CodeAction
 	at, atEOF := depInsertLine(snap.File())
-	for _, u := range a.Undeclared {
-		if u.Range.End.Before(want) || wantEnd.Before(u.Range.Start) {
+	for _, f := range fixes {
+		if f.rng.End.Before(want) || wantEnd.Before(f.rng.Start) {
 			continue
 		}
-		d := u.diag().toProtocol(snap.Mapper)
 		actions = append(actions, protocol.CodeAction{
-			Title: fmt.Sprintf("Declare `%% dep file %s`", quoteWord(u.Rel)), Kind: protocol.QuickFix,
-			Diagnostics: []protocol.Diagnostic{d}, IsPreferred: true,
-			Edit: declareEdit(snap, at, atEOF, []string{u.Rel}),
+			Title: f.title, Kind: protocol.QuickFix,
+			Diagnostics: []protocol.Diagnostic{f.diag.toProtocol(snap.Mapper)}, IsPreferred: true,
+			Edit: declareEdit(snap, at, atEOF, f.decls),
 		})
 	}
-	if len(actions) > 0 && len(a.Undeclared) > 1 {
-		var paths []string
-		seen := map[string]bool{}
-		for _, u := range a.Undeclared {
-			if !seen[u.Rel] {
-				seen[u.Rel] = true
-				paths = append(paths, u.Rel)
+	var all []string
+	seen := map[string]bool{}
+	for _, f := range fixes {
+		for _, d := range f.decls {
+			if !seen[d] {
+				seen[d] = true
+				all = append(all, d)
 			}
 		}
+	}
+	if len(actions) > 0 && len(all) > 1 {
 		actions = append(actions, protocol.CodeAction{
-			Title: fmt.Sprintf("Declare all %d undeclared files", len(paths)), Kind: protocol.QuickFix,
-			Edit: declareEdit(snap, at, atEOF, paths),
+			Title: fmt.Sprintf("Declare all %d undeclared files", len(all)), Kind: protocol.QuickFix,
+			Edit: declareEdit(snap, at, atEOF, all),
 		})
 	}
 	return actions
@@ -147,10 +174,12 @@ func depInsertLine(f *parser.File) (int, bool) {
 	return len(f.Lines) + 1, true
 }
 
-func declareEdit(snap *Snapshot, line int, atEOF bool, paths []string) *protocol.WorkspaceEdit {
+// declareEdit inserts declaration lines ("% dep file x") before line
+// (see depInsertLine).
+func declareEdit(snap *Snapshot, line int, atEOF bool, decls []string) *protocol.WorkspaceEdit {
 	var b strings.Builder
-	for _, p := range paths {
-		fmt.Fprintf(&b, "%% dep file %s\n", quoteWord(p))
+	for _, d := range decls {
+		b.WriteString(d + "\n")
 	}
 	text := b.String()
 	var pos protocol.Position

@@ -45,6 +45,9 @@ type Diag struct {
 	Message  string
 	Related  []relatedLine
 	Data     interface{}
+	// path is the absolute file an undeclared-dependency warning is
+	// about, so a run that saw it read can replace the warning.
+	path string
 }
 
 // relatedLine points at a whole line of another file (a depfile entry);
@@ -345,10 +348,17 @@ func (s *Server) publish(ctx context.Context, u protocol.DocumentURI) {
 			s.diag.add(c.URI)
 		}
 	}
-	diags := make([]protocol.Diagnostic, 0, len(a.Diagnostics))
+	// Files the last run saw read undeclared (observed.go): certain, so
+	// they replace the heuristic's warnings about the same files.
+	observed, shadowed := s.observedDiagnostics(a)
+	diags := make([]protocol.Diagnostic, 0, len(a.Diagnostics)+len(observed))
 	for _, d := range a.Diagnostics {
+		if d.Code == CodeUndeclared && shadowed[d.path] {
+			continue
+		}
 		diags = append(diags, d.toProtocol(snap.Mapper))
 	}
+	diags = append(diags, observed...)
 	// The last run's results, moved onto this text (results.go).
 	diags = append(diags, s.runDiagnostics(snap)...)
 	s.publishMu.Lock()

@@ -60,7 +60,18 @@ func (s *Server) hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 	}
 	a := s.analysis(snap)
 	if di := a.depAt(pos); di != nil {
-		h := markdown(s.describeDep(a, di))
+		text := s.describeDep(a, di)
+		if snap.Kind == DocTranscript && di.Known && len(di.Inputs) > 0 && di.Inputs[0].Kind != engine.InputEnv {
+			in := di.Inputs[0]
+			keys := pathKeys(in.Path)
+			if in.Kind == engine.InputGlob {
+				keys = []string{in.Key()}
+			}
+			if r := s.readersText(snap, keys...); r != "" {
+				text += "\n" + r + "\n"
+			}
+		}
+		h := markdown(text)
 		r := snap.Mapper.Range(di.Dep.Range)
 		h.Range = &r
 		return h, nil
@@ -175,6 +186,11 @@ func (s *Server) describeArg(a *Analysis, c *shellCmd, arg *shellArg) string {
 	}
 	if path != "" && s.ws.isFile(path) {
 		fmt.Fprintf(&b, "\n\nNames the file `%s`", path)
+	}
+	if path != "" {
+		if r := s.readersText(a.Snap, pathKeys(path)...); r != "" {
+			b.WriteString("\n\n" + r)
+		}
 	}
 	return b.String()
 }

@@ -86,6 +86,9 @@ type runRecord struct {
 	// NotCached says why a passing run was not recorded (an input
 	// changed while it ran), "" otherwise.
 	NotCached string
+	// observed indexes the run's observed inputs (observed.go); nil when
+	// it has none in the module root.
+	observed *observedIndex
 
 	keyOf   map[*parser.Block]blockKey // blocks of Result.File
 	results map[blockKey]*engine.CommandResult

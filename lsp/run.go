@@ -153,9 +153,19 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %w", j.kind.verb(), name, err)
 	}
+	// The recorder keeps every reader of each traced file (the engine
+	// keeps the first), for hovers and per-command diagnostics.
+	var reads *readRecorder
+	if launcher != nil {
+		reads = newReadRecorder(launcher)
+		launcher = reads
+	}
 	res, err := engine.Run(j.ctx, f, engine.Options{
 		Dir: snap.Dir(), Env: env, Launcher: launcher,
-		Progress: func(done, total int, _ *parser.Block) {
+		Progress: func(done, total int, b *parser.Block) {
+			if reads != nil {
+				reads.setLine(b.Command.Num)
+			}
 			j.step.Store(int32(done + 1))
 			j.steps.Store(int32(total))
 			prog.report(fmt.Sprintf("command %d of %d", done+1, total), uint32(done*100/max(total, 1)))
@@ -166,6 +176,7 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 	}
 	cancelled := err != nil
 	rec := newRunRecord(j.kind, snap.Text, res, cancelled)
+	rec.indexObserved(reads.list())
 	out := &RunOutcome{Commands: rec.Total, Failed: rec.Failed}
 	if cancelled {
 		out.Status, out.Text = OutcomeCancelled, fmt.Sprintf("cancelled after %d of %d commands", rec.Ran, rec.Total)

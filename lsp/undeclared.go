@@ -66,6 +66,7 @@ func (u *undeclaredArg) diag() Diag {
 		Message: fmt.Sprintf("%s reads %s, which no declaration covers: cached results will not notice when it changes. Declare it with `%% dep file %s`.",
 			u.Prog, u.Arg, quoteWord(u.Rel)),
 		Data: map[string]string{"path": u.Rel},
+		path: u.Path,
 	}
 }
 

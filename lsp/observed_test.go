@@ -1,0 +1,310 @@
+package lsp
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.lsp.dev/protocol"
+
+	"github.com/cmdt-dev/cmdt/engine/trace"
+)
+
+// Observed-but-undeclared inputs (issue 8) through the protocol, on real
+// traced processes.
+
+func needTrace(t *testing.T) {
+	t.Helper()
+	if err := trace.Available(); err != nil {
+		t.Skipf("tracing is unavailable here, so runs observe no subprocess reads: %v", err)
+	}
+}
+
+func (c *testClient) hoverText(u protocol.DocumentURI, line, char uint32) string {
+	c.t.Helper()
+	var h *protocol.Hover
+	c.mustCall(protocol.MethodTextDocumentHover, posParams(u, line, char), &h)
+	if h == nil {
+		return ""
+	}
+	return h.Contents.Value
+}
+
+// quickFixes returns the quick fixes offered at r.
+func (c *testClient) quickFixes(u protocol.DocumentURI, r protocol.Range) []protocol.CodeAction {
+	c.t.Helper()
+	var actions []protocol.CodeAction
+	p := docID(u)
+	p["range"] = r
+	p["context"] = map[string]interface{}{"diagnostics": []interface{}{}, "only": []string{"quickfix"}}
+	c.mustCall(protocol.MethodTextDocumentCodeAction, p, &actions)
+	return actions
+}
+
+func actionTitled(t *testing.T, actions []protocol.CodeAction, title string) protocol.CodeAction {
+	t.Helper()
+	var titles []string
+	for _, a := range actions {
+		if a.Title == title {
+			return a
+		}
+		titles = append(titles, a.Title)
+	}
+	t.Fatalf("no action %q in %q", title, titles)
+	return protocol.CodeAction{}
+}
+
+// applyAction applies a code action's edit to the client's copy and sends
+// it as didChange, as an editor does.
+func (c *testClient) applyAction(u protocol.DocumentURI, a protocol.CodeAction) {
+	c.t.Helper()
+	if a.Edit == nil || len(a.Edit.Changes[u]) != 1 {
+		c.t.Fatalf("action %q: want one edit of %s, got %+v", a.Title, u, a.Edit)
+	}
+	e := a.Edit.Changes[u][0]
+	c.mu.Lock()
+	version := c.docs[u].version + 1
+	c.mu.Unlock()
+	c.change(u, version, TextDocumentContentChangeEvent{Range: &e.Range, Text: e.NewText})
+}
+
+// publications counts the diagnostics published for u so far.
+func (c *testClient) publications(u protocol.DocumentURI) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.diags[u])
+}
+
+func byCode(diags []protocol.Diagnostic, code string) []protocol.Diagnostic {
+	var out []protocol.Diagnostic
+	for _, d := range diags {
+		if d.Code == code {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// The loop of the issue: `cat fixture.txt` without a declaration → run →
+// an undeclared-observed warning on the word, replacing the heuristic's
+// guess, on each command that read it; hover names every reader; the
+// warning follows edits; the quick fix declares the file; the warning goes
+// at once and stays gone after the next run, which now covers it.
+func TestObservedUndeclared(t *testing.T) {
+	needTrace(t)
+	dir := workspaceDir(t, map[string]string{"testdata/fixture.txt": "hi\n"})
+	src := "$ cat testdata/fixture.txt\n1 hi\n\n$ grep -c hi testdata/fixture.txt\n1 1\n"
+	time.Sleep(30 * time.Millisecond) // let the fixture age past the clock's tick (cache)
+	c := newTestClient(t)
+	c.initialize(dir, editorCaps)
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", src)
+	// Before any run: the heuristic's guesses.
+	c.waitCodes(u, CodeUndeclared, CodeUndeclared)
+	if h := c.hoverText(u, 0, 10); strings.Contains(h, "Last run") {
+		t.Errorf("hover before any run talks about a run:\n%s", h)
+	}
+
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("run = %+v", out)
+	}
+	diags := c.waitCodes(u, CodeUndeclaredObserved, CodeUndeclaredObserved)
+	for i, want := range []struct {
+		line uint32
+		prog string
+	}{{0, "cat"}, {3, "grep"}} {
+		d := diags[i]
+		if d.Range.Start.Line != want.line || lineText(c.text(u), d.Range) != "testdata/fixture.txt" {
+			t.Errorf("diagnostic %d at %+v (%q), want the path on line %d", i, d.Range, lineText(c.text(u), d.Range), want.line+1)
+		}
+		wantMsg := fmt.Sprintf("`%s` read testdata/fixture.txt, which no declaration covers: ", want.prog)
+		if d.Severity != protocol.DiagnosticSeverityWarning || d.Source != "cmdt" || !strings.HasPrefix(d.Message, wantMsg) ||
+			!strings.Contains(d.Message, "Declare it with `% dep file testdata/fixture.txt`") {
+			t.Errorf("diagnostic %d: severity %v, source %q, message %q", i, d.Severity, d.Source, d.Message)
+		}
+	}
+
+	// Hover on the path: every reader, at its line.
+	h := c.hoverText(u, 0, 10)
+	for _, want := range []string{"read by `cat` at line 1", "read by `grep` at line 4"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("hover lacks %q:\n%s", want, h)
+		}
+	}
+
+	// A line inserted above moves the warnings with their blocks.
+	c.change(u, 2, TextDocumentContentChangeEvent{Range: &protocol.Range{}, Text: "# fixture\n"})
+	c.waitUntil("the warnings to move down a line", func() bool {
+		d := byCode(c.latestDiagnostics(u), CodeUndeclaredObserved)
+		return len(d) == 2 && d[0].Range.Start.Line == 1 && d[1].Range.Start.Line == 4
+	})
+	if h := c.hoverText(u, 4, 20); !strings.Contains(h, "read by `grep` at line 5") || !strings.Contains(h, "read by `cat` at line 2") {
+		t.Errorf("hover after the insertion:\n%s", h)
+	}
+	// Editing the grep block drops its observation (it described text
+	// that is gone). The heuristic's guess there stays quiet: the run saw
+	// the same file read undeclared by cat, and one certain warning per
+	// file is enough (its fix covers both).
+	c.change(u, 3, TextDocumentContentChangeEvent{
+		Range: &protocol.Range{Start: protocol.Position{Line: 4, Character: 9}, End: protocol.Position{Line: 4, Character: 9}}, Text: "h"})
+	diags = c.waitCodes(u, CodeUndeclaredObserved)
+	if diags[0].Range.Start.Line != 1 {
+		t.Errorf("cat's warning at %+v", diags[0].Range)
+	}
+	if got := c.text(u); !strings.Contains(got, "$ grep -ch hi testdata") {
+		t.Fatalf("edit went wrong:\n%s", got)
+	}
+
+	// The quick fix.
+	d := diags[0]
+	actions := c.quickFixes(u, d.Range)
+	fix := actionTitled(t, actions, "Declare dependency: % dep file testdata/fixture.txt")
+	if fix.Kind != protocol.QuickFix || len(fix.Diagnostics) != 1 || fix.Diagnostics[0].Code != CodeUndeclaredObserved {
+		t.Errorf("fix = %+v", fix)
+	}
+	if e := fix.Edit.Changes[u][0]; e.NewText != "% dep file testdata/fixture.txt\n" || e.Range.Start.Line != 1 {
+		t.Errorf("fix edit = %+v, want the declaration before the first command (line 2)", e)
+	}
+	c.applyAction(u, fix)
+	want := "# fixture\n% dep file testdata/fixture.txt\n$ cat testdata/fixture.txt\n1 hi\n\n$ grep -ch hi testdata/fixture.txt\n1 1\n"
+	if got := c.text(u); got != want {
+		t.Fatalf("after the fix:\n%s\nwant:\n%s", got, want)
+	}
+	// Covered now: no warning, observed or guessed, even before a run.
+	c.waitCodes(u)
+
+	// Run again: the run covers it too.
+	n := c.publications(u)
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("run after the fix = %+v", out)
+	}
+	c.waitUntil("the run's publication", func() bool { return c.publications(u) > n })
+	if d := c.latestDiagnostics(u); len(d) != 0 {
+		t.Fatalf("diagnostics after the covered run: %+v", d)
+	}
+	// The hover on the declaration still says who read it.
+	if h := c.hoverText(u, 1, 14); !strings.Contains(h, "read by `cat` at line 3") || !strings.Contains(h, "read by `grep` at line 6") {
+		t.Errorf("hover on the declaration:\n%s", h)
+	}
+}
+
+// A program that looks for a config file that does not exist: the absent
+// file is an input too.
+func TestObservedAbsentConfig(t *testing.T) {
+	needTrace(t)
+	dir := workspaceDir(t, nil)
+	src := "$ sh -c 'test -e tool.conf || echo none'\n1 none\n"
+	c := newTestClient(t)
+	c.initialize(dir, editorCaps)
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", src)
+	if d := c.waitDiagnostics(u, 1); len(d) != 0 {
+		t.Fatalf("diagnostics on open: %+v", d)
+	}
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("run = %+v", out)
+	}
+	d := c.waitCodes(u, CodeUndeclaredObserved)[0]
+	// No argument names the file: the whole command text.
+	if got := lineText(src, d.Range); got != "sh -c 'test -e tool.conf || echo none'" {
+		t.Errorf("range covers %q", got)
+	}
+	if !strings.HasPrefix(d.Message, "`sh` looked for tool.conf (absent), which no declaration covers") || !strings.Contains(d.Message, "when it is created") {
+		t.Errorf("message = %q", d.Message)
+	}
+	fix := actionTitled(t, c.quickFixes(u, d.Range), "Declare dependency: % dep file tool.conf")
+	c.applyAction(u, fix)
+	if got := c.text(u); got != "% dep file tool.conf\n"+src {
+		t.Fatalf("after the fix:\n%s", got)
+	}
+	// Declaring an absent file is legitimate (it hashes as absent); the
+	// static check says it does not exist.
+	c.waitCodes(u, CodeDepMissing)
+	n := c.publications(u)
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("second run = %+v", out)
+	}
+	c.waitUntil("the run's publication", func() bool { return c.publications(u) > n })
+	c.waitCodes(u, CodeDepMissing)
+	if h := c.hoverText(u, 0, 14); !strings.Contains(h, "looked for by `sh` at line 2 (absent)") {
+		t.Errorf("hover on the declaration:\n%s", h)
+	}
+}
+
+// A directory listing is declared as a glob; many files read without an
+// argument naming them are summed up in one warning.
+func TestObservedListingAndMany(t *testing.T) {
+	needTrace(t)
+	files := map[string]string{"sub/a": "a\n"}
+	for i := 0; i < 12; i++ {
+		files[fmt.Sprintf("many/f%02d.txt", i)] = "x\n"
+	}
+	dir := workspaceDir(t, files)
+	src := "$ ls sub\n1 a\n\n$ sh -c 'cat many/*.txt' | wc -l\n1 12\n"
+	c := newTestClient(t)
+	c.initialize(dir, editorCaps)
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", src)
+	c.waitDiagnostics(u, 1)
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("run = %+v", out)
+	}
+	var diags []protocol.Diagnostic
+	c.waitUntil("undeclared-observed warnings", func() bool {
+		diags = byCode(c.latestDiagnostics(u), CodeUndeclaredObserved)
+		return len(diags) > 0
+	})
+	var listing, summary *protocol.Diagnostic
+	for i, d := range diags {
+		t.Logf("%s: %s", lineText(src, d.Range), d.Message)
+		switch {
+		case strings.HasPrefix(d.Message, "`ls` listed the directory sub,"):
+			listing = &diags[i]
+		case strings.HasPrefix(d.Message, "this command read "):
+			summary = &diags[i]
+		}
+	}
+	if listing == nil || lineText(src, listing.Range) != "sub" {
+		t.Fatalf("no listing warning on `sub` in %+v", diags)
+	}
+	if summary == nil || summary.Range.Start.Line != 3 || !strings.Contains(summary.Message, "many/f00.txt") {
+		t.Fatalf("no summary warning on the sh command in %+v", diags)
+	}
+	if n := len(byCode(diags, CodeUndeclaredObserved)); n > 4 {
+		t.Errorf("%d warnings: the many files were not summed up", n)
+	}
+	fix := actionTitled(t, c.quickFixes(u, listing.Range), "Declare dependency: % dep glob sub/*")
+	c.applyAction(u, fix)
+	c.waitUntil("the listing warning to go", func() bool {
+		for _, d := range c.latestDiagnostics(u) {
+			if strings.Contains(d.Message, "listed the directory sub") {
+				return false
+			}
+		}
+		return true
+	})
+	if h := c.hoverText(u, 1, 6); !strings.Contains(h, "listed by `ls` at line 2") {
+		t.Errorf("hover on the glob declaration:\n%s", h)
+	}
+	// The summary's fix declares every file it names.
+	var sum protocol.CodeAction
+	for _, a := range c.quickFixes(u, protocol.Range{Start: protocol.Position{Line: 4, Character: 3}, End: protocol.Position{Line: 4, Character: 3}}) {
+		if strings.HasPrefix(a.Title, "Declare dependencies: the ") {
+			sum = a
+		}
+	}
+	if sum.Edit == nil || !strings.Contains(sum.Edit.Changes[u][0].NewText, "% dep file many/f11.txt\n") {
+		t.Fatalf("summary fix = %+v", sum)
+	}
+	c.applyAction(u, sum)
+	c.waitUntil("the summary warning to go", func() bool {
+		for _, d := range c.latestDiagnostics(u) {
+			if strings.HasPrefix(d.Message, "this command read") {
+				return false
+			}
+		}
+		return true
+	})
+}
