@@ -9,6 +9,7 @@ import (
 
 	"go.lsp.dev/protocol"
 
+	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/engine/trace"
 )
 
@@ -242,7 +243,7 @@ func TestObservedListingAndMany(t *testing.T) {
 		files[fmt.Sprintf("many/f%02d.txt", i)] = "x\n"
 	}
 	dir := workspaceDir(t, files)
-	src := "$ ls sub\n1 a\n\n$ sh -c 'cat many/*.txt' | wc -l\n1 12\n"
+	src := "$ ls sub\n1 a\n\n$ sh -c 'cat many/*.txt' | wc -l\n1 12\n\n$ cd sub\n$ cat a\n1 a\n"
 	c := newTestClient(t)
 	c.initialize(dir, editorCaps)
 	u := pathURI(filepath.Join(dir, "t.cmdt"))
@@ -258,7 +259,6 @@ func TestObservedListingAndMany(t *testing.T) {
 	})
 	var listing, summary *protocol.Diagnostic
 	for i, d := range diags {
-		t.Logf("%s: %s", lineText(src, d.Range), d.Message)
 		switch {
 		case strings.HasPrefix(d.Message, "`ls` listed the directory sub,"):
 			listing = &diags[i]
@@ -275,11 +275,25 @@ func TestObservedListingAndMany(t *testing.T) {
 	if n := len(byCode(diags, CodeUndeclaredObserved)); n > 4 {
 		t.Errorf("%d warnings: the many files were not summed up", n)
 	}
+	// After a cd: the word is where the file is named; the declaration
+	// goes before the first command, relative to the transcript.
+	var inSub *protocol.Diagnostic
+	for i, d := range diags {
+		if d.Range.Start.Line == 7 {
+			inSub = &diags[i]
+		}
+	}
+	if inSub == nil || lineText(src, inSub.Range) != "a" || !strings.HasPrefix(inSub.Message, "`cat` read sub/a,") {
+		t.Fatalf("no warning on `cat a` after `cd sub` in %+v", diags)
+	}
+	if e := actionTitled(t, c.quickFixes(u, inSub.Range), "Declare dependency: % dep file sub/a").Edit.Changes[u][0]; e.Range.Start.Line != 0 {
+		t.Errorf("the fix inserts at %+v", e.Range)
+	}
 	fix := actionTitled(t, c.quickFixes(u, listing.Range), "Declare dependency: % dep glob sub/*")
 	c.applyAction(u, fix)
-	c.waitUntil("the listing warning to go", func() bool {
+	c.waitUntil("the listing warning, and the one for sub/a the glob covers, to go", func() bool {
 		for _, d := range c.latestDiagnostics(u) {
-			if strings.Contains(d.Message, "listed the directory sub") {
+			if strings.Contains(d.Message, "listed the directory sub") || strings.Contains(d.Message, "read sub/a") {
 				return false
 			}
 		}
@@ -307,4 +321,61 @@ func TestObservedListingAndMany(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// Untraced runs observe no subprocess reads: the heuristic's warning
+// stays, and nothing claims a run saw anything.
+func TestObservedUntraced(t *testing.T) {
+	dir := workspaceDir(t, map[string]string{"fixture.txt": "hi\n"})
+	src := "$ cat fixture.txt\n1 hi\n"
+	c := newTestClient(t, func(o *Options) { o.Trace = "off" })
+	c.initialize(dir, editorCaps)
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", src)
+	c.waitCodes(u, CodeUndeclared)
+	n := c.publications(u)
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("run = %+v", out)
+	}
+	c.waitUntil("the run's publication", func() bool { return c.publications(u) > n })
+	c.waitCodes(u, CodeUndeclared)
+	if h := c.hoverText(u, 0, 8); strings.Contains(h, "Last run") {
+		t.Errorf("hover after an untraced run:\n%s", h)
+	}
+}
+
+// Without a recorder (a record built from the engine's result alone) the
+// engine's first observation of each input stands for its readers.
+func TestIndexObservedFromResult(t *testing.T) {
+	src := "$ cat a.txt\n1 a\n\n$ cat a.txt b.txt\n"
+	snap := newSnapshot(pathURI("/w/t.cmdt"), "/w/t.cmdt", 1, "cmdt", src, DocTranscript, UTF16)
+	res := &engine.Result{File: snap.File(), Dir: "/w", Root: "/w", Observed: []engine.Input{
+		{Kind: engine.InputFile, Origin: engine.OriginTraced, Path: "/w/a.txt", Via: "/usr/bin/cat", Line: 1, InRoot: true, Exists: true},
+		{Kind: engine.InputFile, Origin: engine.OriginRedirect, Path: "/w/b.txt", Line: 4, InRoot: true, Exists: true},
+		{Kind: engine.InputFile, Origin: engine.OriginTraced, Path: "/usr/lib/libc.so.6", Via: "/usr/bin/cat", Line: 1, Exists: true},
+	}}
+	rec := newRunRecord(jobRun, src, res, false)
+	// The recorder saw cat read a.txt in both commands, b.txt in the second.
+	rec.indexObserved([]tracedRead{
+		{Key: "file:/w/a.txt", Kind: engine.InputFile, Prog: "cat", Line: 1, Exists: true},
+		{Key: "file:/w/a.txt", Kind: engine.InputFile, Prog: "cat", Line: 4, Exists: true},
+		{Key: "file:/w/b.txt", Kind: engine.InputFile, Prog: "cat", Line: 4, Exists: true},
+		{Key: "file:/usr/lib/libc.so.6", Kind: engine.InputFile, Prog: "cat", Line: 1, Exists: true},
+	})
+	idx := rec.observed
+	if idx == nil || len(idx.readers) != 2 || len(idx.readers["file:/w/a.txt"]) != 2 || len(idx.readers["file:/w/b.txt"]) != 2 {
+		t.Fatalf("readers = %+v", idx)
+	}
+	// a.txt needs a declaration, read in both blocks; b.txt was also
+	// opened by the shell, so it needs none.
+	if len(idx.undeclared) != 2 || idx.undeclared[0].Ran.Command.Num != 1 || idx.undeclared[1].Ran.Command.Num != 4 ||
+		idx.undeclared[1].In.Path != "/w/a.txt" || idx.undeclared[0].Progs[0] != "cat" {
+		t.Errorf("undeclared = %+v", idx.undeclared)
+	}
+
+	rec = newRunRecord(jobRun, src, res, false)
+	rec.indexObserved(nil)
+	if u := rec.observed.undeclared; len(u) != 1 || u[0].Ran.Command.Num != 1 || u[0].Progs[0] != "cat" {
+		t.Errorf("without a recorder: undeclared = %+v", u)
+	}
 }
