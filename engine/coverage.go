@@ -30,6 +30,11 @@ func coveredBy(d, in Input) bool {
 	case d.Kind == InputDir:
 		return IsWithin(d.Path, in.Path)
 	case d.Kind == InputGlob:
+		if d.Path == filepath.Join(in.Path, "*") {
+			// `ls D` stats D and lists it: declaring the listing (D/*)
+			// covers looking at D itself.
+			return true
+		}
 		ok, err := doublestar.Match(filepath.ToSlash(d.Path), filepath.ToSlash(in.Path))
 		return err == nil && ok
 	case d.Kind == InputFile && !d.Exists:

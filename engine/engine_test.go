@@ -369,10 +369,16 @@ func TestCovered(t *testing.T) {
 		{Input{Kind: InputEnv, Name: "FOO"}, true},
 		{Input{Kind: InputEnv, Name: "BAR"}, false},
 		{Input{Kind: InputExe, Path: "/m/bin/tool"}, true},
+		{Input{Kind: InputFile, Path: "/m/src"}, false},
 	}
 	for _, c := range cases {
 		if got := Covered(decl, c.in); got != c.want {
 			t.Errorf("Covered(%v) = %v", c.in, got)
 		}
+	}
+	// A declared listing D/* covers a stat of D (what `ls D` does).
+	listing := []Input{{Kind: InputGlob, Path: "/m/sub/*"}}
+	if !Covered(listing, Input{Kind: InputFile, Path: "/m/sub"}) {
+		t.Error("a stat of a directory whose listing is declared is not covered")
 	}
 }

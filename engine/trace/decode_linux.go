@@ -136,8 +136,38 @@ type decoder struct {
 	// directory is valid while the count has not moved: threads share
 	// their directory, so any chdir may change any tracee's.
 	cwdGen uint64
+	// base is an O_PATH descriptor of directory basePath (when hasBase),
+	// opened while cwdGen was baseGen, for the existence checks of paths
+	// relative to it: a name looked up from a descriptor costs less than
+	// the same path looked up from /, component by component.
+	base     int
+	hasBase  bool
+	basePath string
+	baseGen  uint64
 
 	tr *tracee // the tracee being decoded
+}
+
+// baseDir returns a descriptor of directory dir (see decoder.base).
+func (d *decoder) baseDir(dir string) (int, bool) {
+	if d.hasBase && d.basePath == dir && d.baseGen == d.cwdGen {
+		return d.base, true
+	}
+	d.close()
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, false
+	}
+	d.base, d.hasBase, d.basePath, d.baseGen = fd, true, dir, d.cwdGen
+	return fd, true
+}
+
+// close releases the decoder's descriptor, at the end of a trace.
+func (d *decoder) close() {
+	if d.hasBase {
+		unix.Close(d.base)
+		d.hasBase = false
+	}
 }
 
 // cwd is the working directory of tracee pid, cached in its state:
@@ -329,15 +359,20 @@ func (d *decoder) resolve(pid int, dirfd int32, p string) (abs, base string, ok 
 // needs no system call of its own for it.
 func (d *decoder) exists(base, p string, nofollow bool) (exists, linkFree bool) {
 	b := d.sbuf[:0]
+	dirfd := unix.AT_FDCWD
 	if p[0] != '/' {
-		b = append(append(b, base...), '/')
+		var ok bool
+		if dirfd, ok = d.baseDir(base); !ok {
+			dirfd = unix.AT_FDCWD
+			b = append(append(b, base...), '/')
+		}
 	}
 	b = append(b, p...)
 	if len(b) >= len(d.sbuf) {
 		return true, false // ENAMETOOLONG: the call fails, but not for absence
 	}
 	b = append(b, 0)
-	switch e := fstatat(&b[0], &d.st, unix.AT_SYMLINK_NOFOLLOW); {
+	switch e := fstatat(dirfd, &b[0], &d.st, unix.AT_SYMLINK_NOFOLLOW); {
 	case e == unix.ENOENT || e == unix.ENOTDIR:
 		return false, plainLast(p)
 	case e != 0:
@@ -347,7 +382,7 @@ func (d *decoder) exists(base, p string, nofollow bool) (exists, linkFree bool) 
 	case nofollow:
 		return true, false
 	}
-	e := fstatat(&b[0], &d.st, 0)
+	e := fstatat(dirfd, &b[0], &d.st, 0)
 	return e != unix.ENOENT && e != unix.ENOTDIR, false
 }
 
@@ -358,10 +393,8 @@ func plainLast(p string) bool {
 	return p[len(p)-1] != '/' && !strings.HasSuffix(p, "/.") && p != "." && !strings.Contains(p, "..")
 }
 
-// fstatat is fstatat(AT_FDCWD, path, st, flags), raw but for the
-// scheduler: path is NUL-terminated.
-func fstatat(path *byte, st *unix.Stat_t, flags int) unix.Errno {
-	dirfd := unix.AT_FDCWD // a variable: the constant -100 does not convert to uintptr
+// fstatat is fstatat(2) without allocation: path is NUL-terminated.
+func fstatat(dirfd int, path *byte, st *unix.Stat_t, flags int) unix.Errno {
 	_, _, e := unix.Syscall6(unix.SYS_NEWFSTATAT, uintptr(dirfd), uintptr(unsafe.Pointer(path)),
 		uintptr(unsafe.Pointer(st)), uintptr(flags), 0, 0)
 	return e

@@ -27,6 +27,7 @@ func TestEntryExistsLikeTheKernel(t *testing.T) {
 		}
 	}
 	d := decoder{rec: newRecorder(nil)}
+	defer d.close()
 	for _, tt := range []struct {
 		p                string
 		nofollow         bool

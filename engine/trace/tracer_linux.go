@@ -182,6 +182,7 @@ func (t *tracer) waitRootStop() (unix.WaitStatus, error) {
 // __WNOTHREAD keeps other threads' children (other commands) out of
 // sight: this thread has no child but the command (runOnCleanThread).
 func (t *tracer) loop() error {
+	defer t.dec.close()
 	var pause time.Duration
 	for {
 		var si siginfoChild
