@@ -134,6 +134,12 @@ func blockPos(b *parser.Block, off int) (parser.Pos, bool) {
 }
 
 func depDiagnostics(a *Analysis) []Diag {
+	return depsAndDuplicates(a, "declared")
+}
+
+// depsAndDuplicates reports each dependency's own problems and every
+// declaration of an input already declared (listed) earlier.
+func depsAndDuplicates(a *Analysis, verb string) []Diag {
 	var diags []Diag
 	first := map[string]*depInfo{}
 	for _, di := range a.Deps {
@@ -144,7 +150,7 @@ func depDiagnostics(a *Analysis) []Diag {
 		key := di.Inputs[0].Key()
 		if prev, dup := first[key]; dup {
 			diags = append(diags, Diag{Range: di.Dep.Range, Severity: protocol.DiagnosticSeverityWarning, Code: CodeDuplicateDep,
-				Message: fmt.Sprintf("%s is already declared on line %d", describeInput(di.Inputs[0]), prev.Line)})
+				Message: fmt.Sprintf("%s is already %s on line %d", describeInput(di.Inputs[0]), verb, prev.Line)})
 			continue
 		}
 		first[key] = di
@@ -252,21 +258,7 @@ func depfileSummary(a *Analysis, di *depInfo) []Diag {
 }
 
 func depfileDiagnostics(a *Analysis) []Diag {
-	diags := syntaxDiags(a.Snap.Depfile().Errors)
-	first := map[string]*depInfo{}
-	for _, di := range a.Deps {
-		diags = append(diags, depInfoDiags(a, di)...)
-		if !di.Known || len(di.Inputs) == 0 {
-			continue
-		}
-		key := di.Inputs[0].Key()
-		if prev, dup := first[key]; dup {
-			diags = append(diags, Diag{Range: di.Dep.Range, Severity: protocol.DiagnosticSeverityWarning, Code: CodeDuplicateDep,
-				Message: fmt.Sprintf("%s is already listed on line %d", describeInput(di.Inputs[0]), prev.Line)})
-			continue
-		}
-		first[key] = di
-	}
+	diags := append(syntaxDiags(a.Snap.Depfile().Errors), depsAndDuplicates(a, "listed")...)
 	sort.SliceStable(diags, func(i, j int) bool { return diags[i].Range.Start.Before(diags[j].Range.Start) })
 	return diags
 }
