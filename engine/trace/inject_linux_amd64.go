@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -32,17 +33,12 @@ func (t *tracer) injectFilter(pid int) ([]unix.Signal, error) {
 
 	// struct sock_fprog {u16 len; u64 filter} then the filter, below the
 	// red zone. The stack is mapped well beyond that at exec (128 KiB).
-	prog := filterProgram()
-	data := make([]byte, 16+8*len(prog))
+	enc := encodedFilter()
+	data := make([]byte, 16+len(enc))
 	addr := (saved.Rsp - 1024 - uint64(len(data))) &^ 15
-	binary.LittleEndian.PutUint16(data[0:], uint16(len(prog)))
+	binary.LittleEndian.PutUint16(data[0:], uint16(len(enc)/8))
 	binary.LittleEndian.PutUint64(data[8:], addr+16)
-	for i, f := range prog {
-		ins := data[16+8*i:]
-		binary.LittleEndian.PutUint16(ins[0:], f.Code)
-		ins[2], ins[3] = f.Jt, f.Jf
-		binary.LittleEndian.PutUint32(ins[4:], f.K)
-	}
+	copy(data[16:], enc)
 	if err := writeMemory(pid, addr, data); err != nil {
 		return nil, fmt.Errorf("writing the filter: %w", err)
 	}
@@ -83,6 +79,19 @@ func (t *tracer) injectFilter(pid int) ([]unix.Signal, error) {
 	return sigs, nil
 }
 
+// encodedFilter is filterProgram as struct sock_filter in memory.
+var encodedFilter = sync.OnceValue(func() []byte {
+	prog := filterProgram()
+	data := make([]byte, 8*len(prog))
+	for i, f := range prog {
+		ins := data[8*i:]
+		binary.LittleEndian.PutUint16(ins[0:], f.Code)
+		ins[2], ins[3] = f.Jt, f.Jf
+		binary.LittleEndian.PutUint32(ins[4:], f.K)
+	}
+	return data
+})
+
 // injectSyscall runs the system call nr(a0, a1, a2) in the tracee through
 // the "syscall; int3" bytes at saved.Rip and returns its result. Signals
 // that stop the tracee first are collected in sigs.
@@ -97,6 +106,10 @@ func (t *tracer) injectSyscall(pid int, saved *unix.PtraceRegs, nr, a0, a1, a2 u
 	}
 	if err := unix.PtraceCont(pid, 0); err != nil {
 		return 0, fmt.Errorf("PTRACE_CONT: %w", err)
+	}
+	if f := t.whileInjecting; f != nil {
+		t.whileInjecting = nil
+		f()
 	}
 	for {
 		ws, err := t.waitRootStop()

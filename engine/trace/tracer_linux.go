@@ -55,9 +55,12 @@ type tracer struct {
 	interps interpCache
 	info    syscallInfo
 
-	rootGone   bool
-	onRootExit func() bool // called once when the command's exit is seen; true if it reaped it
-	onStart    func(error) // Start's outcome, called once
+	rootGone bool
+	// whileInjecting, if set, is called once while the injected system
+	// call runs in the tracee.
+	whileInjecting func()
+	onRootExit     func() bool // called once when the command's exit is seen; true if it reaped it
+	onStart        func(error) // Start's outcome, called once
 }
 
 func newTracer(opts Options, rootPath string, onStart func(error), onRootExit func() bool) *tracer {
@@ -115,19 +118,32 @@ func (t *tracer) attach() error {
 	}
 	tr := &tracee{}
 	t.setTracee(t.root, tr)
+	if t.shim {
+		t.resume(t.root, tr, 0)
+		return nil
+	}
+	// Start's outcome is known: what follows falls back rather than
+	// fails. Telling the caller now lets its thread wake up while the
+	// tracee installs the filter, rather than later, while it runs.
+	t.started(nil)
 	var sigs []unix.Signal
-	if t.mode == ModeSeccomp && !t.shim {
-		if sigs, err = t.injectFilter(t.root); err != nil {
+	recorded := false
+	if t.mode == ModeSeccomp {
+		// Record the exec while the tracee installs the filter.
+		t.whileInjecting = func() { t.recordExec(t.rootPath, ""); recorded = true }
+		sigs, err = t.injectFilter(t.root)
+		t.whileInjecting = nil
+		if err != nil {
 			if errors.Is(err, errRootExited) {
 				return err
 			}
 			t.fallBack() // the filter is not there: see every call
 		}
 	}
-	if !t.shim {
+	if !recorded {
 		t.recordExec(t.rootPath, "")
-		tr.program = t.rootPath
 	}
+	tr.program = t.rootPath
 	var first unix.Signal
 	for i, s := range sigs {
 		if i == 0 {
