@@ -21,6 +21,7 @@ var benchVariants = []struct {
 	{"untraced", nil},
 	{"seccomp", &Options{Mode: ModeSeccomp}},
 	{"seccomp-exact", &Options{Mode: ModeSeccomp, ExactResults: true}},
+	{"seccomp-shim", &Options{Mode: ModeSeccomp, Shim: true}},
 	{"ptrace-all", &Options{Mode: ModePtraceAll}},
 }
 
