@@ -198,6 +198,27 @@ export class CodeServer {
     return found.join('\n');
   }
 
+  /** The text an extension's output channel holds so far ('' until the channel has written its log file). */
+  outputChannel(name) {
+    const found = [];
+    const walk = (d) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) {
+          walk(p);
+        } else if (e.name.endsWith(`-${name}.log`) && path.basename(d).startsWith('output_logging_')) {
+          found.push(p);
+        }
+      }
+    };
+    try {
+      walk(path.join(this.dataDir, 'logs'));
+    } catch {
+      return '';
+    }
+    return found.sort().map((p) => fs.readFileSync(p, 'utf8')).join('\n');
+  }
+
   /** The URL that opens a folder and one file in it. */
   openUrl(folder, file) {
     const payload = JSON.stringify([['openFile', `vscode-remote://127.0.0.1:${this.port}${path.join(folder, file)}`]]);
@@ -312,4 +333,45 @@ export function probeServer(bin, timeoutMs = 15_000) {
     });
     send({ id: 1, method: 'initialize', params: { processId: process.pid, rootUri: null, capabilities: {} } });
   });
+}
+
+/**
+ * The LSP messages of a vscode-languageclient output channel traced at `verbose`:
+ * [{dir: 'Sending'|'Received', kind: 'request'|'response'|'notification', method, id, body}] in order; body is the
+ * parsed `Params:` / `Result:` JSON when there is one. Other lines (the server's stderr) are skipped.
+ */
+export function traceMessages(text) {
+  const out = [];
+  const head = /^\[Trace - [^\]]+\] (Sending|Received) (request|response|notification) '([^']+?)(?: - \((\d+)\))?'/;
+  const chunks = text.split(/\n(?=\[Trace - )/);
+  for (const chunk of chunks) {
+    const m = head.exec(chunk);
+    if (!m) {
+      continue;
+    }
+    const msg = { dir: m[1], kind: m[2], method: m[3], id: m[4] === undefined ? undefined : Number(m[4]) };
+    const failed = / Request failed: ([\s\S]*?) \((-?\d+)\)\./.exec(chunk);
+    if (failed && msg.kind === 'response') {
+      msg.error = { message: failed[1], code: Number(failed[2]) };
+    }
+    const b = /\n(?:Params|Result): ([\s\S]*)$/.exec(chunk);
+    if (b) {
+      // The JSON ends at one of the closing brackets; server stderr lines or blank lines may follow it.
+      const raw = b[1];
+      for (let end = raw.length; end > 0;) {
+        const i = Math.max(raw.lastIndexOf('}', end - 1), raw.lastIndexOf(']', end - 1));
+        if (i < 0) {
+          break;
+        }
+        try {
+          msg.body = JSON.parse(raw.slice(0, i + 1));
+          break;
+        } catch {
+          end = i;
+        }
+      }
+    }
+    out.push(msg);
+  }
+  return out;
 }

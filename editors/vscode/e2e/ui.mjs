@@ -248,3 +248,34 @@ export async function replaceLine(page, text, replacement) {
   await page.keyboard.type(replacement);
   await waitFor(page, async () => (await editorText(page)).split('\n').includes(replacement), `the line "${replacement}"`, 10_000);
 }
+
+/** The active editor's visible lines as {text, hints}: the text without inlay hints, and the hints on that line. */
+export async function linesWithHints(page) {
+  return page.locator(`${EDITOR} .view-lines`).evaluate((root) => {
+    const clean = (s) => s.replace(/\u00a0/g, ' ');
+    const lines = [...root.querySelectorAll(':scope > .view-line')].map((el) => {
+      const c = el.cloneNode(true);
+      c.querySelectorAll('span[class*="dyn-rule"]').forEach((s) => s.remove());
+      const hints = [...el.querySelectorAll('span[class*="dyn-rule"]')].map((s) => clean(s.textContent).trim()).filter(Boolean);
+      return { top: parseFloat(el.style.top) || 0, text: clean(c.textContent), hints };
+    });
+    return lines.sort((a, b) => a.top - b.top).map(({ text, hints }) => ({ text, hints }));
+  });
+}
+
+/** The inlay hints on the first visible line that starts with `start` (null when there is no such line). */
+export async function hintsOn(page, start) {
+  const line = (await linesWithHints(page)).find((l) => l.text.startsWith(start));
+  return line ? line.hints : null;
+}
+
+/** Hides the bottom panel (Problems, Output, ...) if it is shown. */
+export async function closePanel(page) {
+  const panel = page.locator('.part.panel');
+  if (!(await panel.isVisible().catch(() => false))) {
+    return;
+  }
+  await focusEditor(page);
+  await page.keyboard.press('Control+J'); // View: Toggle Panel Visibility
+  await waitFor(page, async () => !(await panel.isVisible().catch(() => false)), 'the panel to close', 10_000);
+}

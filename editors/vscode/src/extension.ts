@@ -1,5 +1,6 @@
-// The cmdt VS Code extension: a thin vscode-languageclient client for cmdt-lsp, plus palette commands,
-// run-on-save and a status-bar item with the active transcript's cache status. Features live in the server.
+// The cmdt VS Code extension: a thin vscode-languageclient client for cmdt-lsp, plus palette commands and a
+// status-bar item with the active transcript's cache status. Features live in the server (run on save included:
+// the extension only forwards the cmdt.runOnSave setting).
 import * as vscode from 'vscode';
 import {
   ExecuteCommandRequest,
@@ -10,6 +11,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { RESTART_COMMAND, SERVER_COMMANDS } from './commands';
 import { depfilePaths } from './depfiles';
 import { INSTALL_COMMAND, Resolution, resolveServerPath } from './serverPath';
 import { STATUS_METHOD, formatStatus, isMethodNotFound } from './status';
@@ -17,13 +19,6 @@ import { STATUS_METHOD, formatStatus, isMethodNotFound } from './status';
 const CLIENT_ID = 'cmdt';
 const CLIENT_NAME = 'cmdt Language Server';
 const STATUS_POLL_MS = 4000;
-
-/** Palette command id -> server command id. The server's own ids are registered by vscode-languageclient. */
-const SERVER_COMMANDS: Record<string, { server: string; title: string }> = {
-  'cmdt.palette.run': { server: 'cmdt.run', title: 'Run transcript' },
-  'cmdt.palette.update': { server: 'cmdt.update', title: 'Update transcript' },
-  'cmdt.palette.runNoCache': { server: 'cmdt.runNoCache', title: 'Run ignoring cache' },
-};
 
 let client: LanguageClient | undefined;
 let starting: Promise<LanguageClient | undefined> | undefined;
@@ -43,11 +38,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     );
   }
   context.subscriptions.push(
-    vscode.commands.registerCommand('cmdt.palette.restart', () => restart(true)),
+    vscode.commands.registerCommand(RESTART_COMMAND, () => restart(true)),
+    // No run here: with cmdt.runOnSave on, the server runs the transcript on didSave itself (the setting reaches it
+    // through initializationOptions and workspace/didChangeConfiguration); a run from here would be a second one.
     vscode.workspace.onDidSaveTextDocument((doc) => {
-      if (doc.languageId === 'cmdt' && vscode.workspace.getConfiguration('cmdt', doc.uri).get<boolean>('runOnSave', false)) {
-        void runServerCommand('cmdt.run', 'Run transcript', doc.uri, { quiet: true });
-      } else if (doc.languageId === 'cmdt') {
+      if (doc.languageId === 'cmdt') {
         statusBar.refreshSoon();
       }
     }),
@@ -230,19 +225,16 @@ async function runServerCommand(
   command: string,
   title: string,
   uri: vscode.Uri | undefined,
-  opts: { quiet?: boolean } = {},
 ): Promise<void> {
   const doc = uri
     ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())
     : vscode.window.activeTextEditor?.document;
   const target = uri ?? doc?.uri;
   if (!target || (doc && doc.languageId !== 'cmdt')) {
-    if (!opts.quiet) {
-      void vscode.window.showWarningMessage(`cmdt: ${title}: open a .cmdt transcript first.`);
-    }
+    void vscode.window.showWarningMessage(`cmdt: ${title}: open a .cmdt transcript first.`);
     return;
   }
-  const c = client ?? (opts.quiet ? undefined : await startClient({ forceMessage: true }));
+  const c = client ?? (await startClient({ forceMessage: true }));
   if (!c) {
     return;
   }
