@@ -60,51 +60,82 @@ var interpMemo struct {
 }
 
 type interpMemoEntry struct {
-	id     fileID
-	interp string
-	ok     bool
+	id   fileID
+	head fileHead
 }
 
 // cachedInterpreterOf is interpreterOf, remembered while the file keeps
 // its identity (device, inode, size, change and modification times).
 func cachedInterpreterOf(path string) (string, bool) {
+	h := cachedHead(path)
+	return h.interp, h.ok
+}
+
+// fileHead is what the head of an executable says.
+type fileHead struct {
+	interp string // the #! interpreter or the PT_INTERP path, or ""
+	ok     bool   // the file could be read
+	text   elfText
+}
+
+// elfText locates the code segment of a 64-bit x86 ELF file that holds its
+// entry point, and the unused bytes after it up to the end of its last
+// page: mapped and executable in every process that runs the file, and
+// run by none. The filter injection puts its code there (see
+// injectTrampoline).
+type elfText struct {
+	ok      bool
+	dyn     bool   // ET_DYN: loaded at a base address chosen at exec
+	entry   uint64 // e_entry
+	padding uint64 // the virtual address (before the base) of the spare bytes
+	spare   uint64 // how many
+}
+
+// cachedHead is readHead, remembered while the file keeps its identity.
+func cachedHead(path string) fileHead {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
-		return "", false
+		return fileHead{}
 	}
 	id := fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
 	interpMemo.Lock()
 	e, hit := interpMemo.m[path]
 	interpMemo.Unlock()
 	if hit && e.id == id {
-		return e.interp, e.ok
+		return e.head
 	}
 	// If the file changes between the stat and the read, the entry holds
 	// the new head under the old identity, which no later stat returns.
-	interp, ok := interpreterOf(path)
+	h := readHead(path)
 	interpMemo.Lock()
 	if interpMemo.m == nil || len(interpMemo.m) >= maxInterpMemo {
 		interpMemo.m = make(map[string]interpMemoEntry)
 	}
-	interpMemo.m[path] = interpMemoEntry{id, interp, ok}
+	interpMemo.m[path] = interpMemoEntry{id, h}
 	interpMemo.Unlock()
-	return interp, ok
+	return h
 }
 
 // interpreterOf reads the head of an executable: the first word after #!
 // for a script, the PT_INTERP path for an ELF file. ok is false if the
 // file cannot be read.
 func interpreterOf(path string) (string, bool) {
+	h := readHead(path)
+	return h.interp, h.ok
+}
+
+// readHead reads the head of an executable (see fileHead).
+func readHead(path string) fileHead {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "", false
+		return fileHead{}
 	}
 	defer unix.Close(fd)
 	// The kernel reads at most this much of a #! line (BINPRM_BUF_SIZE).
 	var head [256]byte
 	n, err := unix.Pread(fd, head[:], 0)
 	if err != nil {
-		return "", false
+		return fileHead{}
 	}
 	b := head[:n]
 	if bytes.HasPrefix(b, []byte("#!")) {
@@ -114,18 +145,20 @@ func interpreterOf(path string) (string, bool) {
 		}
 		fields := bytes.Fields(line)
 		if len(fields) == 0 {
-			return "", true
+			return fileHead{ok: true}
 		}
-		return string(fields[0]), true
+		return fileHead{interp: string(fields[0]), ok: true}
 	}
-	return elfInterp(fd, b), true
+	interp, text := elfInfo(fd, b)
+	return fileHead{interp: interp, ok: true, text: text}
 }
 
-// elfInterp returns the PT_INTERP path of the ELF file whose first bytes
-// are head, or "" (static binary, not ELF, unreadable).
-func elfInterp(fd int, head []byte) string {
+// elfInfo returns the PT_INTERP path of the ELF file whose first bytes
+// are head, or "" (static binary, not ELF, unreadable), and, for an x86-64
+// file, where its code ends.
+func elfInfo(fd int, head []byte) (string, elfText) {
 	if len(head) < 52 || !bytes.HasPrefix(head, []byte("\x7fELF")) {
-		return ""
+		return "", elfText{}
 	}
 	var order binary.ByteOrder = binary.LittleEndian
 	if head[5] == 2 {
@@ -135,7 +168,7 @@ func elfInterp(fd int, head []byte) string {
 	is64 := head[4] == 2
 	if is64 {
 		if len(head) < 64 {
-			return ""
+			return "", elfText{}
 		}
 		phoff = order.Uint64(head[0x20:])
 		phentsize = uint64(order.Uint16(head[0x36:]))
@@ -146,32 +179,60 @@ func elfInterp(fd int, head []byte) string {
 		phnum = uint64(order.Uint16(head[0x2c:]))
 	}
 	if phentsize < 32 || phnum == 0 || phnum > 64 {
-		return ""
+		return "", elfText{}
 	}
 	phdrs := make([]byte, phentsize*phnum)
 	if n, err := unix.Pread(fd, phdrs, int64(phoff)); err != nil || n != len(phdrs) {
-		return ""
+		return "", elfText{}
 	}
-	const ptInterp = 3
+	const (
+		ptLoad   = 1
+		ptInterp = 3
+		pfX      = 1
+		etExec   = 2
+		etDyn    = 3
+		emX86_64 = 62
+		page     = 4096
+	)
+	var text elfText
+	if is64 && head[5] == 1 && (order.Uint16(head[0x10:]) == etExec || order.Uint16(head[0x10:]) == etDyn) &&
+		order.Uint16(head[0x12:]) == emX86_64 && phentsize >= 56 {
+		text.dyn = order.Uint16(head[0x10:]) == etDyn
+		text.entry = order.Uint64(head[0x18:])
+	}
+	interp := ""
 	for i := uint64(0); i < phnum; i++ {
 		ph := phdrs[i*phentsize:]
-		if order.Uint32(ph) != ptInterp {
-			continue
+		switch order.Uint32(ph) {
+		case ptLoad:
+			if text.entry == 0 || order.Uint32(ph[4:])&pfX == 0 {
+				continue
+			}
+			vaddr, filesz, memsz := order.Uint64(ph[16:]), order.Uint64(ph[32:]), order.Uint64(ph[40:])
+			if text.entry < vaddr || text.entry >= vaddr+filesz || memsz != filesz {
+				continue
+			}
+			end := vaddr + filesz
+			text.ok, text.padding, text.spare = true, end, (end+page-1)&^(page-1)-end
+		case ptInterp:
+			if interp != "" {
+				continue
+			}
+			var off, size uint64
+			if is64 {
+				off, size = order.Uint64(ph[8:]), order.Uint64(ph[32:])
+			} else {
+				off, size = uint64(order.Uint32(ph[4:])), uint64(order.Uint32(ph[16:]))
+			}
+			if size == 0 || size > unix.PathMax {
+				continue
+			}
+			buf := make([]byte, size)
+			if n, err := unix.Pread(fd, buf, int64(off)); err != nil || n != len(buf) {
+				continue
+			}
+			interp = string(bytes.TrimRight(buf, "\x00"))
 		}
-		var off, size uint64
-		if is64 {
-			off, size = order.Uint64(ph[8:]), order.Uint64(ph[32:])
-		} else {
-			off, size = uint64(order.Uint32(ph[4:])), uint64(order.Uint32(ph[16:]))
-		}
-		if size == 0 || size > unix.PathMax {
-			return ""
-		}
-		buf := make([]byte, size)
-		if n, err := unix.Pread(fd, buf, int64(off)); err != nil || n != len(buf) {
-			return ""
-		}
-		return string(bytes.TrimRight(buf, "\x00"))
 	}
-	return ""
+	return interp, text
 }
