@@ -270,6 +270,31 @@ func TestTrampoline(t *testing.T) {
 			t.Error("the trampoline was used")
 		}
 	})
+	t.Run("replaced", func(t *testing.T) {
+		// The file read is not what the process runs (as if replaced
+		// after the exec): the trampoline must not be used.
+		chain := make(interpCache).of("/bin/cat")
+		if len(chain) == 0 {
+			t.Skip("/bin/cat has no interpreter here")
+		}
+		loader := chain[len(chain)-1]
+		cachedHead(loader)
+		interpMemo.Lock()
+		e := interpMemo.m[loader]
+		e.head.text.atEntry[0] ^= 0xff
+		interpMemo.m[loader] = e
+		interpMemo.Unlock()
+		defer func() {
+			interpMemo.Lock()
+			delete(interpMemo.m, loader)
+			interpMemo.Unlock()
+		}()
+		before := trampolines.Load()
+		check(t, cat(), Options{}, ModeSeccomp, filepath.Join(dir, "data"))
+		if trampolines.Load() != before {
+			t.Error("the trampoline was used")
+		}
+	})
 	t.Run("failing", func(t *testing.T) {
 		trampolineOp = 0xff // EINVAL
 		defer func() { trampolineOp = unix.SECCOMP_SET_MODE_FILTER }()

@@ -89,6 +89,9 @@ type elfText struct {
 	entry   uint64 // e_entry
 	padding uint64 // the virtual address (before the base) of the spare bytes
 	spare   uint64 // how many
+	// atEntry are the file's first bytes at the entry point: finding them
+	// in the process shows it runs this version of the file.
+	atEntry [16]byte
 }
 
 // cachedHead is readHead, remembered while the file keeps its identity.
@@ -208,8 +211,12 @@ func elfInfo(fd int, head []byte) (string, elfText) {
 			if text.entry == 0 || order.Uint32(ph[4:])&pfX == 0 {
 				continue
 			}
-			vaddr, filesz, memsz := order.Uint64(ph[16:]), order.Uint64(ph[32:]), order.Uint64(ph[40:])
-			if text.entry < vaddr || text.entry >= vaddr+filesz || memsz != filesz {
+			off, vaddr := order.Uint64(ph[8:]), order.Uint64(ph[16:])
+			filesz, memsz := order.Uint64(ph[32:]), order.Uint64(ph[40:])
+			if text.entry < vaddr || text.entry+uint64(len(text.atEntry)) > vaddr+filesz || memsz != filesz {
+				continue
+			}
+			if n, err := unix.Pread(fd, text.atEntry[:], int64(off+text.entry-vaddr)); err != nil || n != len(text.atEntry) {
 				continue
 			}
 			end := vaddr + filesz

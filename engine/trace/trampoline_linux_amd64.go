@@ -67,14 +67,20 @@ func (t *tracer) injectTrampoline(pid int) bool {
 	if base+text.entry != saved.Rip || spare <= 0 {
 		return false
 	}
+	// The process must run the version of the file that was read: the
+	// file may have been replaced since the exec.
+	var code [len(text.atEntry)]byte
+	if t.dec.readInto(pid, saved.Rip, code[:]) != len(code) || code != text.atEntry {
+		return false
+	}
 
 	// The code, then struct sock_fprog and the filter, 16-byte aligned.
 	enc := encodedFilter()
-	code, failOff := trampolineCode(at, 0, &saved) // sized first
-	fprog := at + uint64(len(code)+15)&^15
-	code, failOff = trampolineCode(at, fprog, &saved)
+	tramp, failOff := trampolineCode(at, 0, &saved) // sized first
+	fprog := at + uint64(len(tramp)+15)&^15
+	tramp, failOff = trampolineCode(at, fprog, &saved)
 	blob := make([]byte, fprog-at+16+uint64(len(enc)))
-	copy(blob, code)
+	copy(blob, tramp)
 	hdr := blob[fprog-at:]
 	binary.LittleEndian.PutUint16(hdr[0:], uint16(len(enc)/8))
 	binary.LittleEndian.PutUint64(hdr[8:], fprog+16)
