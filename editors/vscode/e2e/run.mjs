@@ -6,7 +6,7 @@
 // Environment:
 //   CMDT_LSP            path to the cmdt-lsp binary under test; without it the `server` scenario is skipped
 //                       (a failure when strict)
-//   CMDT_E2E_STRICT     1: any skip is a failure; 0: skips allowed. Default: 1 when CI=true, else 0
+//   CMDT_E2E_STRICT     1: any skip is a failure; 0: skips allowed. Default: 1 when CI is set (CI=true), else 0
 //   CMDT_TOOLS_DIR      tools folder of .ci/vscode-tools.sh (default: <repo>/.tools); CMDT_CODE_SERVER,
 //                       CMDT_CHROMIUM, CMDT_PLAYWRIGHT_DIR override single tools
 //   CMDT_VSIX           use this .vsix instead of building one with `npm run package`
@@ -23,8 +23,10 @@ import * as ui from './ui.mjs';
 
 const outDir = path.resolve(process.env.CMDT_E2E_OUT || path.join(os.tmpdir(), 'cmdt-vscode-e2e'));
 const keep = process.env.CMDT_E2E_KEEP === '1';
-// Strict (a skip is a failure) when asked, and by default in CI (CI=true, as CI services set it).
-const strict = process.env.CMDT_E2E_STRICT ? process.env.CMDT_E2E_STRICT === '1' : process.env.CI === 'true';
+// Strict (a skip is a failure) when asked, and by default in CI (CI=true, as CI services set it; any value but
+// empty, 0 or false).
+const inCI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
+const strict = process.env.CMDT_E2E_STRICT ? process.env.CMDT_E2E_STRICT === '1' : inCI;
 const strictWhy = process.env.CMDT_E2E_STRICT ? `CMDT_E2E_STRICT=${process.env.CMDT_E2E_STRICT}` : `CI=${process.env.CI ?? '(unset)'}`;
 const only = (process.env.CMDT_E2E_ONLY || '').split(',').map((s) => s.trim()).filter(Boolean);
 const fixtures = path.join(extDir, 'e2e', 'fixtures');
@@ -548,7 +550,8 @@ async function main() {
   const failed = results.filter((r) => !r.ok).length;
   const skipped = results.filter((r) => r.skipped).length;
   log(`screenshots in ${outDir}`);
-  log(`times: ${results.filter((r) => r.secs).map((r) => `${r.name} ${r.secs} s`).join(', ')}; total ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  const times = results.filter((r) => r.secs).map((r) => `${r.name} ${r.secs} s, `).join('');
+  log(`times: ${times}total ${((Date.now() - start) / 1000).toFixed(1)} s`);
   console.log(`e2e: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exitCode = failed ? 1 : 0;
 }
