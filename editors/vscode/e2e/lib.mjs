@@ -280,8 +280,8 @@ export function mkTemp(prefix) {
 }
 
 /**
- * Starts the language server once over stdio and returns its initialize result (capabilities), so scenarios
- * can be skipped, with a reason, until the server offers what they test.
+ * Starts the language server once over stdio and returns its initialize result (capabilities), so that a server
+ * lacking what a scenario drives (an old build) fails at once, saying what it lacks.
  */
 export function probeServer(bin, timeoutMs = 15_000) {
   return new Promise((resolve, reject) => {

@@ -221,8 +221,17 @@ async function withServer(t) {
   await expectStatusItem(page, 'cmdt: not run yet', 'before any run');
   await expectLens(page, '▶ Run · not run yet', 'before any run');
 
-  // The palette's Run on a transcript with a syntax error: the server refuses, the extension says why.
+  // Run on a transcript with a syntax error: the server refuses, and the user is told why, from the lens (VS Code
+  // shows the server's error) and from the palette (the extension does).
   let n = commandsSent(t).length;
+  await ui.clickLens(page, '▶ Run');
+  const refusedLens = await commandAnswered(t, n, 'cmdt.run', 30_000);
+  check(refusedLens.error && /syntax error/.test(refusedLens.error.message), `cmdt.run with a syntax error: ${JSON.stringify(refusedLens)}`);
+  await ui.waitForToast(page, /^cmdt\.run: the transcript has 1 syntax error\(s\); first, line 10: unknown opcode/);
+  log('lens Run with a syntax error: the server\'s message is shown');
+  await ui.runCommand(page, 'Notifications: Clear All Notifications');
+  await ui.waitForNoToast(page, /cmdt/);
+  n = commandsSent(t).length;
   await ui.focusEditor(page);
   await ui.runCommand(page, 'cmdt: Run transcript');
   const refused = await commandAnswered(t, n, 'cmdt.run', 30_000);
