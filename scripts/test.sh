@@ -18,4 +18,4 @@ echo "== Neovim plugin: headless tests in a real Neovim"
 CMDT_LSP="$PWD/bin/cmdt-lsp" editors/nvim/test/run.sh
 echo "== VS Code extension: unit tests, then end-to-end in a real VS Code"
 export CMDT_TOOLS_DIR="${CMDT_TOOLS_DIR:-$HOME/.cache/cmdt-vscode-tools}"
-(cd editors/vscode && npm test && CMDT_LSP="$PWD/../../bin/cmdt-lsp" npm run e2e)
+(cd editors/vscode && npm test && CMDT_E2E_STRICT=1 CMDT_LSP="$PWD/../../bin/cmdt-lsp" npm run e2e)
