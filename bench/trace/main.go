@@ -16,7 +16,10 @@
 // filter installed by the re-exec shim, and without a filter
 // (ModePtraceAll). Variants are interleaved command by
 // command, in rotating order, so that load from other processes hits
-// them all alike; the median over rounds is reported.
+// them all alike; the median over rounds is reported. So is the CPU time
+// (this process's and its children's, from getrusage) that tracing adds
+// per command: on a machine shared with other jobs it varies much less
+// than wall time.
 //
 // Usage: go run ./bench/trace [-runs N]
 package main
@@ -29,6 +32,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/cmdt-dev/cmdt/engine/trace"
@@ -95,17 +99,20 @@ func main() {
 	}
 
 	times := make(map[[2]string][]time.Duration)
+	cpus := make(map[[2]string][]time.Duration)
 	accesses := make(map[[2]string]int)
 	for round := range *runs {
 		for _, w := range workloads {
 			total := make([]time.Duration, len(variants))
+			cpu := make([]time.Duration, len(variants))
 			count := make([]int, len(variants))
 			for u := range w.units {
 				for j := range variants {
 					i := (round + u + j) % len(variants)
-					start := time.Now()
+					start, startCPU := time.Now(), cpuTime()
 					n, err := variants[i].run(w.command())
 					total[i] += time.Since(start)
+					cpu[i] += cpuTime() - startCPU
 					check(err)
 					count[i] += n
 				}
@@ -113,20 +120,25 @@ func main() {
 			for i, v := range variants {
 				k := [2]string{w.name, v.name}
 				times[k] = append(times[k], total[i])
+				cpus[k] = append(cpus[k], cpu[i]/time.Duration(w.units))
 				accesses[k] = count[i]
 			}
 		}
 	}
 
-	fmt.Printf("median of %d runs; ratio = traced / untraced in this run; per access = extra time / accesses\n\n", *runs)
-	fmt.Printf("%-30s %-13s %12s %7s %9s %11s\n", "workload", "variant", "median", "ratio", "accesses", "per access")
+	fmt.Printf("median of %d runs; ratio = traced / untraced in this run; per access = extra time / accesses;\n", *runs)
+	fmt.Printf("cpu/cmd = CPU time per command (this process and its children), + what tracing adds\n\n")
+	fmt.Printf("%-30s %-13s %12s %7s %9s %11s %21s\n", "workload", "variant", "median", "ratio", "accesses", "per access", "cpu/cmd")
 	for _, w := range workloads {
 		base := median(times[[2]string{w.name, "untraced"}])
+		baseCPU := median(cpus[[2]string{w.name, "untraced"}])
 		for _, v := range variants {
 			k := [2]string{w.name, v.name}
 			m := median(times[k])
-			ratio, verdict, per := "", "", ""
+			c := median(cpus[k])
+			ratio, verdict, per, cpu := "", "", "", c.Round(time.Microsecond).String()
 			if v.name != "untraced" {
+				cpu += " (+" + (c - baseCPU).Round(time.Microsecond).String() + ")"
 				r := float64(m) / float64(base)
 				ratio = fmt.Sprintf("%.2f×", r)
 				if accesses[k] > 0 {
@@ -136,7 +148,7 @@ func main() {
 					verdict = fmt.Sprintf("  target ≤ %.1f×: %s", w.target, map[bool]string{true: "met", false: "MISSED"}[r <= w.target])
 				}
 			}
-			fmt.Printf("%-30s %-13s %12v %7s %9d %11s%s\n", w.what, v.name, m.Round(time.Microsecond), ratio, accesses[k], per, verdict)
+			fmt.Printf("%-30s %-13s %12v %7s %9d %11s %21s%s\n", w.what, v.name, m.Round(time.Microsecond), ratio, accesses[k], per, cpu, verdict)
 		}
 		fmt.Println()
 	}
@@ -156,6 +168,16 @@ func tracedVariant(name string, opts trace.Options) variant {
 		}
 		return len(rep.Accesses), err
 	}}
+}
+
+// cpuTime is the CPU time used so far by this process and the children it
+// has waited for.
+func cpuTime() time.Duration {
+	var self, children syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(children.Utime) + tv(children.Stime)
 }
 
 func median(ds []time.Duration) time.Duration {
