@@ -96,17 +96,6 @@ func (c *call) add(path string, op Op, exists, linkFree bool) {
 	}
 }
 
-// hasWrite reports whether the call changes one of its paths: its outcome
-// is then read from its return value, at the exit stop.
-func (c *call) hasWrite() bool {
-	for i := 0; i < c.n; i++ {
-		if c.ops[i] == OpWrite {
-			return true
-		}
-	}
-	return false
-}
-
 // keepWrites drops every access but the writes, once the others have been
 // recorded at entry.
 func (c *call) keepWrites() {

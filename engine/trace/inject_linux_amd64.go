@@ -106,10 +106,6 @@ func (t *tracer) injectSyscall(pid int, saved *unix.PtraceRegs, nr, a0, a1, a2 u
 	if err := unix.PtraceCont(pid, 0); err != nil {
 		return 0, fmt.Errorf("PTRACE_CONT: %w", err)
 	}
-	if f := t.whileInjecting; f != nil {
-		t.whileInjecting = nil
-		f()
-	}
 	for {
 		ws, err := t.waitRootStop()
 		if err != nil {

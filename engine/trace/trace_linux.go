@@ -163,13 +163,13 @@ func (p *Process) run() (unlock bool) {
 	if p.copiesIO {
 		go p.reap()
 	}
+	// attach reports success itself once it is sure (with the shim: once
+	// the real program runs, in the loop).
 	switch err := t.attach(); {
 	case errors.Is(err, errRootExited):
 		t.started(nil) // killed at once: Wait reports how
 	case err != nil:
 		t.started(err) // the command was killed; the loop reaps it
-	case !t.shim:
-		t.started(nil)
 	}
 	if err := t.loop(); err != nil {
 		// Unexpected. Kill the command, let cmd.Wait reap it, and end the

@@ -60,11 +60,8 @@ type tracer struct {
 	// shown it works; noTrampoline disables that injection.
 	tramp        *trampoline
 	noTrampoline bool
-	// whileInjecting, if set, is called once while the injected system
-	// call runs in the tracee.
-	whileInjecting func()
-	onRootExit     func() bool // called once when the command's exit is seen; true if it reaped it
-	onStart        func(error) // Start's outcome, called once
+	onRootExit   func() bool // called once when the command's exit is seen; true if it reaped it
+	onStart      func(error) // Start's outcome, called once
 }
 
 func newTracer(opts Options, rootPath string, onStart func(error), onRootExit func() bool) *tracer {
@@ -139,22 +136,15 @@ func (t *tracer) attach() error {
 		return nil
 	}
 	var sigs []unix.Signal
-	recorded := false
 	if t.mode == ModeSeccomp {
-		// Record the exec while the tracee installs the filter.
-		t.whileInjecting = func() { t.recordExec(t.rootPath, ""); recorded = true }
-		sigs, err = t.injectFilter(t.root)
-		t.whileInjecting = nil
-		if err != nil {
+		if sigs, err = t.injectFilter(t.root); err != nil {
 			if errors.Is(err, errRootExited) {
 				return err
 			}
 			t.fallBack() // the filter is not there: see every call
 		}
 	}
-	if !recorded {
-		t.recordExec(t.rootPath, "")
-	}
+	t.recordExec(t.rootPath, "")
 	tr.program = t.rootPath
 	var first unix.Signal
 	for i, s := range sigs {
