@@ -21,7 +21,7 @@
 // per command: on a machine shared with other jobs it varies much less
 // than wall time.
 //
-// Usage: go run ./bench/trace [-runs N]
+// Usage: go run ./bench/trace [-runs N] [-only echo,echo-C,cat,head]
 package main
 
 import (
@@ -32,6 +32,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -52,6 +53,7 @@ type workload struct {
 
 func main() {
 	runs := flag.Int("runs", 15, "repetitions per measurement (the median is reported)")
+	only := flag.String("only", "", "comma-separated workloads to run (echo, echo-C, cat, head); all by default")
 	flag.Parse()
 	if err := trace.Available(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-trace:", err)
@@ -96,6 +98,11 @@ func main() {
 		{"head", "sh: head -c1 on 1,000 files", 1.5, 1, func() *exec.Cmd {
 			return command("/bin/sh", "-c", `for f in f*; do head -c1 "$f"; done`)
 		}},
+	}
+
+	if *only != "" {
+		names := strings.Split(*only, ",")
+		workloads = slices.DeleteFunc(workloads, func(w workload) bool { return !slices.Contains(names, w.name) })
 	}
 
 	times := make(map[[2]string][]time.Duration)
