@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Existence is decided at the entry stop, by the tracer (see
@@ -215,89 +213,4 @@ func TestResolvedAfterEntryChecks(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestTrampoline covers the ways the filter gets into the command: by
-// trampoline into a dynamic and a static program, the old way, and the
-// fallback when the trampoline's seccomp call fails.
-func TestTrampoline(t *testing.T) {
-	requireTracing(t)
-	dir := tempDir(t)
-	writeFiles(t, dir, "data")
-	cat := func() *exec.Cmd {
-		cmd := exec.Command("/bin/cat", "data")
-		cmd.Dir = dir
-		return cmd
-	}
-	check := func(t *testing.T, cmd *exec.Cmd, opts Options, mode Mode, read string) {
-		t.Helper()
-		var out strings.Builder
-		cmd.Stdout = &out
-		rep, err := traced(t, cmd, opts)
-		if err != nil {
-			t.Fatalf("%v: %v", cmd.Args, err)
-		}
-		if rep.Mode != mode {
-			t.Errorf("ran in %v, want %v", rep.Mode, mode)
-		}
-		want(t, rep, read, OpRead, true)
-		if out.Len() == 0 {
-			t.Errorf("no output")
-		}
-	}
-	t.Run("dynamic", func(t *testing.T) {
-		before := trampolines.Load()
-		check(t, cat(), Options{}, ModeSeccomp, filepath.Join(dir, "data"))
-		if trampolines.Load() == before {
-			t.Error("the trampoline was not used")
-		}
-	})
-	t.Run("static", func(t *testing.T) {
-		ldconfig := "/sbin/ldconfig"
-		if h := readHead(ldconfig); !h.text.ok || h.interp != "" {
-			t.Skipf("%s is not a static x86-64 program here", ldconfig)
-		}
-		before := trampolines.Load()
-		check(t, exec.Command(ldconfig, "-p"), Options{}, ModeSeccomp, "/etc/ld.so.cache")
-		if trampolines.Load() == before {
-			t.Error("the trampoline was not used")
-		}
-	})
-	t.Run("int3", func(t *testing.T) {
-		before := trampolines.Load()
-		check(t, cat(), Options{noTrampoline: true}, ModeSeccomp, filepath.Join(dir, "data"))
-		if trampolines.Load() != before {
-			t.Error("the trampoline was used")
-		}
-	})
-	t.Run("replaced", func(t *testing.T) {
-		// The file read is not what the process runs (as if replaced
-		// after the exec): the trampoline must not be used.
-		chain := make(interpCache).of("/bin/cat")
-		if len(chain) == 0 {
-			t.Skip("/bin/cat has no interpreter here")
-		}
-		loader := chain[len(chain)-1]
-		cachedHead(loader)
-		interpMemo.Lock()
-		e := interpMemo.m[loader]
-		e.head.text.atEntry[0] ^= 0xff
-		interpMemo.m[loader] = e
-		interpMemo.Unlock()
-		defer func() {
-			interpMemo.Lock()
-			delete(interpMemo.m, loader)
-			interpMemo.Unlock()
-		}()
-		before := trampolines.Load()
-		check(t, cat(), Options{}, ModeSeccomp, filepath.Join(dir, "data"))
-		if trampolines.Load() != before {
-			t.Error("the trampoline was used")
-		}
-	})
-	t.Run("failing", func(t *testing.T) {
-		trampolineOp = 0xff // EINVAL
-		defer func() { trampolineOp = unix.SECCOMP_SET_MODE_FILTER }()
-		check(t, cat(), Options{}, ModePtraceAll, filepath.Join(dir, "data"))
-	})
 }

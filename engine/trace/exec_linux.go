@@ -60,85 +60,51 @@ var interpMemo struct {
 }
 
 type interpMemoEntry struct {
-	id   fileID
-	head fileHead
+	id     fileID
+	interp string
+	ok     bool
 }
 
 // cachedInterpreterOf is interpreterOf, remembered while the file keeps
 // its identity (device, inode, size, change and modification times).
 func cachedInterpreterOf(path string) (string, bool) {
-	h := cachedHead(path)
-	return h.interp, h.ok
-}
-
-// fileHead is what the head of an executable says.
-type fileHead struct {
-	interp string // the #! interpreter or the PT_INTERP path, or ""
-	ok     bool   // the file could be read
-	text   elfText
-}
-
-// elfText locates the code segment of a 64-bit x86 ELF file that holds its
-// entry point, and the unused bytes after it up to the end of its last
-// page: mapped and executable in every process that runs the file, and
-// run by none. The filter injection puts its code there (see
-// injectTrampoline).
-type elfText struct {
-	ok      bool
-	dyn     bool   // ET_DYN: loaded at a base address chosen at exec
-	entry   uint64 // e_entry
-	padding uint64 // the virtual address (before the base) of the spare bytes
-	spare   uint64 // how many
-	// atEntry are the file's first bytes at the entry point: finding them
-	// in the process shows it runs this version of the file.
-	atEntry [16]byte
-}
-
-// cachedHead is readHead, remembered while the file keeps its identity.
-func cachedHead(path string) fileHead {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
-		return fileHead{}
+		return "", false
 	}
 	id := fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
 	interpMemo.Lock()
 	e, hit := interpMemo.m[path]
 	interpMemo.Unlock()
 	if hit && e.id == id {
-		return e.head
+		return e.interp, e.ok
 	}
 	// If the file changes between the stat and the read, the entry holds
 	// the new head under the old identity, which no later stat returns.
-	h := readHead(path)
+	interp, ok := interpreterOf(path)
 	interpMemo.Lock()
 	if interpMemo.m == nil || len(interpMemo.m) >= maxInterpMemo {
 		interpMemo.m = make(map[string]interpMemoEntry)
 	}
-	interpMemo.m[path] = interpMemoEntry{id, h}
+	interpMemo.m[path] = interpMemoEntry{id, interp, ok}
 	interpMemo.Unlock()
-	return h
+	return interp, ok
 }
 
 // interpreterOf reads the head of an executable: the first word after #!
 // for a script, the PT_INTERP path for an ELF file. ok is false if the
 // file cannot be read.
 func interpreterOf(path string) (string, bool) {
-	h := readHead(path)
-	return h.interp, h.ok
-}
-
-// readHead reads the head of an executable (see fileHead).
-func readHead(path string) fileHead {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fileHead{}
+		return "", false
 	}
 	defer unix.Close(fd)
 	// The kernel reads at most this much of a #! line (BINPRM_BUF_SIZE).
 	var head [256]byte
 	n, err := unix.Pread(fd, head[:], 0)
 	if err != nil {
-		return fileHead{}
+		return "", false
 	}
 	b := head[:n]
 	if bytes.HasPrefix(b, []byte("#!")) {
@@ -148,20 +114,18 @@ func readHead(path string) fileHead {
 		}
 		fields := bytes.Fields(line)
 		if len(fields) == 0 {
-			return fileHead{ok: true}
+			return "", true
 		}
-		return fileHead{interp: string(fields[0]), ok: true}
+		return string(fields[0]), true
 	}
-	interp, text := elfInfo(fd, b)
-	return fileHead{interp: interp, ok: true, text: text}
+	return elfInterp(fd, b), true
 }
 
-// elfInfo returns the PT_INTERP path of the ELF file whose first bytes
-// are head, or "" (static binary, not ELF, unreadable), and, for an x86-64
-// file, where its code ends.
-func elfInfo(fd int, head []byte) (string, elfText) {
+// elfInterp returns the PT_INTERP path of the ELF file whose first bytes
+// are head, or "" (static binary, not ELF, unreadable).
+func elfInterp(fd int, head []byte) string {
 	if len(head) < 52 || !bytes.HasPrefix(head, []byte("\x7fELF")) {
-		return "", elfText{}
+		return ""
 	}
 	var order binary.ByteOrder = binary.LittleEndian
 	if head[5] == 2 {
@@ -171,7 +135,7 @@ func elfInfo(fd int, head []byte) (string, elfText) {
 	is64 := head[4] == 2
 	if is64 {
 		if len(head) < 64 {
-			return "", elfText{}
+			return ""
 		}
 		phoff = order.Uint64(head[0x20:])
 		phentsize = uint64(order.Uint16(head[0x36:]))
@@ -182,64 +146,32 @@ func elfInfo(fd int, head []byte) (string, elfText) {
 		phnum = uint64(order.Uint16(head[0x2c:]))
 	}
 	if phentsize < 32 || phnum == 0 || phnum > 64 {
-		return "", elfText{}
+		return ""
 	}
 	phdrs := make([]byte, phentsize*phnum)
 	if n, err := unix.Pread(fd, phdrs, int64(phoff)); err != nil || n != len(phdrs) {
-		return "", elfText{}
+		return ""
 	}
-	const (
-		ptLoad   = 1
-		ptInterp = 3
-		pfX      = 1
-		etExec   = 2
-		etDyn    = 3
-		emX86_64 = 62
-		page     = 4096
-	)
-	var text elfText
-	if is64 && head[5] == 1 && (order.Uint16(head[0x10:]) == etExec || order.Uint16(head[0x10:]) == etDyn) &&
-		order.Uint16(head[0x12:]) == emX86_64 && phentsize >= 56 {
-		text.dyn = order.Uint16(head[0x10:]) == etDyn
-		text.entry = order.Uint64(head[0x18:])
-	}
-	interp := ""
+	const ptInterp = 3
 	for i := uint64(0); i < phnum; i++ {
 		ph := phdrs[i*phentsize:]
-		switch order.Uint32(ph) {
-		case ptLoad:
-			if text.entry == 0 || order.Uint32(ph[4:])&pfX == 0 {
-				continue
-			}
-			off, vaddr := order.Uint64(ph[8:]), order.Uint64(ph[16:])
-			filesz, memsz := order.Uint64(ph[32:]), order.Uint64(ph[40:])
-			if text.entry < vaddr || text.entry+uint64(len(text.atEntry)) > vaddr+filesz || memsz != filesz {
-				continue
-			}
-			if n, err := unix.Pread(fd, text.atEntry[:], int64(off+text.entry-vaddr)); err != nil || n != len(text.atEntry) {
-				continue
-			}
-			end := vaddr + filesz
-			text.ok, text.padding, text.spare = true, end, (end+page-1)&^(page-1)-end
-		case ptInterp:
-			if interp != "" {
-				continue
-			}
-			var off, size uint64
-			if is64 {
-				off, size = order.Uint64(ph[8:]), order.Uint64(ph[32:])
-			} else {
-				off, size = uint64(order.Uint32(ph[4:])), uint64(order.Uint32(ph[16:]))
-			}
-			if size == 0 || size > unix.PathMax {
-				continue
-			}
-			buf := make([]byte, size)
-			if n, err := unix.Pread(fd, buf, int64(off)); err != nil || n != len(buf) {
-				continue
-			}
-			interp = string(bytes.TrimRight(buf, "\x00"))
+		if order.Uint32(ph) != ptInterp {
+			continue
 		}
+		var off, size uint64
+		if is64 {
+			off, size = order.Uint64(ph[8:]), order.Uint64(ph[32:])
+		} else {
+			off, size = uint64(order.Uint32(ph[4:])), uint64(order.Uint32(ph[16:]))
+		}
+		if size == 0 || size > unix.PathMax {
+			return ""
+		}
+		buf := make([]byte, size)
+		if n, err := unix.Pread(fd, buf, int64(off)); err != nil || n != len(buf) {
+			return ""
+		}
+		return string(bytes.TrimRight(buf, "\x00"))
 	}
-	return interp, text
+	return ""
 }

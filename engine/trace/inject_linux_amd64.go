@@ -26,6 +26,7 @@ func (t *tracer) injectFilter(pid int) ([]unix.Signal, error) {
 	if err := unix.PtraceGetRegs(pid, &saved); err != nil {
 		return nil, fmt.Errorf("PTRACE_GETREGS: %w", err)
 	}
+	const userCS64 = 0x33 // a 32-bit process runs with another code segment and ABI
 	if saved.Cs != userCS64 {
 		return nil, errors.New("not a 64-bit process")
 	}

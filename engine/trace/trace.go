@@ -73,10 +73,6 @@ type Options struct {
 	// stops at every exit anyway and always takes the return value; so do
 	// writes, whose success Classify needs, in every mode.
 	ExactResults bool
-
-	// noTrampoline makes tests inject the filter the old way (see
-	// injectTrampoline).
-	noTrampoline bool
 }
 
 // Op is what a process did with a path.

@@ -55,13 +55,9 @@ type tracer struct {
 	interps interpCache
 	info    syscallInfo
 
-	rootGone bool
-	// tramp is set while the filter injected by injectTrampoline has not
-	// shown it works; noTrampoline disables that injection.
-	tramp        *trampoline
-	noTrampoline bool
-	onRootExit   func() bool // called once when the command's exit is seen; true if it reaped it
-	onStart      func(error) // Start's outcome, called once
+	rootGone   bool
+	onRootExit func() bool // called once when the command's exit is seen; true if it reaped it
+	onStart    func(error) // Start's outcome, called once
 }
 
 func newTracer(opts Options, rootPath string, onStart func(error), onRootExit func() bool) *tracer {
@@ -77,7 +73,6 @@ func newTracer(opts Options, rootPath string, onStart func(error), onRootExit fu
 	}
 	t.dec.rec = t.rec
 	t.dec.exact = opts.Mode == ModePtraceAll || opts.ExactResults
-	t.noTrampoline = opts.noTrampoline
 	return t
 }
 
@@ -128,13 +123,6 @@ func (t *tracer) attach() error {
 	// fails. Telling the caller now lets its thread wake up while the
 	// tracee installs the filter, rather than later, while it runs.
 	t.started(nil)
-	if t.mode == ModeSeccomp && !t.noTrampoline && t.injectTrampoline(t.root) {
-		// The command runs the trampoline: record its exec meanwhile.
-		t.resume(t.root, tr, 0)
-		t.recordExec(t.rootPath, "")
-		tr.program = t.rootPath
-		return nil
-	}
 	var sigs []unix.Signal
 	if t.mode == ModeSeccomp {
 		if sigs, err = t.injectFilter(t.root); err != nil {
@@ -326,9 +314,6 @@ func (t *tracer) handle(pid int, ws unix.WaitStatus) {
 	case isJobStop(stop) && isGroupStop(pid):
 		// A group-stop. Without PTRACE_SEIZE it cannot be held while
 		// staying traceable, so the tracee runs on (as under strace).
-	case stop == unix.SIGTRAP && pid == t.root && t.tramp != nil && t.trampolineFailed(pid):
-		// The filter is missing: resumed at the entry point, traced in
-		// ModePtraceAll.
 	default:
 		sig = stop // deliver the signal
 	}
@@ -381,9 +366,6 @@ func (t *tracer) event(pid int, tr *tracee, cause int) *tracee {
 		if t.shim && pid == t.root {
 			t.shimStop = true // the shim's own execve: the filter works
 			return tr
-		}
-		if pid == t.root {
-			t.tramp = nil // the filter works
 		}
 		if getSyscallInfo(pid, &t.info) == nil && t.info.Op == infoSeccomp {
 			t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
