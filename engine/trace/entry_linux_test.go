@@ -214,3 +214,53 @@ func TestResolvedAfterEntryChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveLinks checks resolveLinks against filepath.EvalSymlinks on a
+// tree of relative, absolute, chained, dangling and looping links, and
+// links whose targets climb with "..".
+func TestResolveLinks(t *testing.T) {
+	d := tempDir(t)
+	writeFiles(t, d, "a/b/c", "real/f", "x/y/z")
+	for target, link := range map[string]string{
+		"a": "la", "a/b": "lab", "../real": "a/lreal", "/etc": "letc", "nowhere": "dangling",
+		"loop2": "loop1", "loop1": "loop2", "la/b/../b/c": "weird", "lab/../b/c": "weird2",
+		"x/y": "a/b/lxy", "../../real/f": "x/y/up", "lchain2": "lchain1", "lchain3": "lchain2", "a/b/c": "lchain3",
+	} {
+		if err := os.Symlink(target, filepath.Join(d, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var list []Access
+	for _, p := range []string{"a/b/c", "la/b/c", "lab/c", "a/lreal/f", "letc/passwd", "letc/nope", "dangling", "dangling/x",
+		"loop1", "loop1/x", "weird", "weird2", "a/b/lxy/z", "x/y/up", "lchain1", "la", "lab", "missing/x", "a/b/c/x", "real"} {
+		list = append(list, Access{Path: filepath.Join(d, p), Op: OpRead})
+	}
+	for _, p := range []string{"/", "/bin", "/bin/sh", "/etc", "/lib64/ld-linux-x86-64.so.2", "/usr/lib/locale/C.utf8/LC_CTYPE"} {
+		list = append(list, Access{Path: p, Op: OpRead})
+	}
+	// The reference: the directory with EvalSymlinks, then the last
+	// component if it is a link.
+	reference := func(p string) string {
+		dir, base := filepath.Split(p)
+		rdir, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return ""
+		}
+		r := filepath.Join(rdir, base)
+		if fi, err := os.Lstat(r); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			if target, err := filepath.EvalSymlinks(r); err == nil {
+				r = target
+			}
+		}
+		if r == p {
+			return ""
+		}
+		return r
+	}
+	resolveLinks(list, nil)
+	for _, a := range list {
+		if want := reference(a.Path); a.Resolved != want {
+			t.Errorf("%s: Resolved %q, want %q", a.Path, a.Resolved, want)
+		}
+	}
+}

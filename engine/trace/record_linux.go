@@ -74,22 +74,23 @@ func (r *recorder) addChecked(a Access, linkFree bool) {
 
 // resolveLinks fills Access.Resolved where a path goes through a symbolic
 // link. It runs once the trace is over, off the tracees' critical path,
-// but on the command's: each directory, and each prefix of one, is
-// resolved once however many paths share it, so the cost is about one
-// readlink per path, none for a path whose last component is known to be
-// no link (linkFree, aligned with list; nil is all false).
+// but on the command's: every component of every path is looked up once
+// (one readlink) however many paths share it, and the last component of a
+// path is not looked up at all when it is known to be no link (linkFree,
+// aligned with list; nil is all false).
 func resolveLinks(list []Access, linkFree []bool) {
-	r := linkResolver{dirs: make(map[string]string)}
+	r := linkResolver{seen: make(map[string]string)}
 	for i := range list {
 		a := &list[i]
 		dir, base := filepath.Split(a.Path)
-		rdir := r.dir(filepath.Clean(dir))
-		if rdir == "" {
+		r.links, r.looped = 0, false
+		rdir, ok := r.walk(dir)
+		if !ok {
 			continue // gone
 		}
 		p := filepath.Join(rdir, base)
 		if i >= len(linkFree) || !linkFree[i] {
-			if target, ok := r.final(p); ok {
+			if target, ok := r.step(p); ok {
 				p = target
 			}
 		}
@@ -99,41 +100,70 @@ func resolveLinks(list []Access, linkFree []bool) {
 	}
 }
 
-// linkResolver resolves the symbolic links in clean absolute paths,
-// remembering directories.
+// maxLinks is the kernel's limit on symbolic links followed in one lookup
+// (MAXSYMLINKS); more is ELOOP.
+const maxLinks = 40
+
+// linkResolver resolves the symbolic links in absolute paths, as the
+// kernel looks them up, remembering every component.
 type linkResolver struct {
-	dirs map[string]string // directory → resolved, "" if missing
-	buf  [unix.PathMax]byte
+	// seen maps a resolved directory joined with a name to what it
+	// resolves to, "" if that does not exist (or loops).
+	seen   map[string]string
+	links  int  // links followed in the current lookup
+	looped bool // the current lookup followed too many
+	buf    [unix.PathMax]byte
 }
 
-// dir resolves directory d, "" if it does not exist.
-func (r *linkResolver) dir(d string) string {
-	if d == "/" {
-		return d
+// walk resolves absolute path p, component by component: "." and ".."
+// apply to the resolved path, as in the kernel.
+func (r *linkResolver) walk(p string) (string, bool) {
+	cur := "/"
+	for p != "" {
+		var c string
+		c, p, _ = strings.Cut(p, "/")
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur)
+			continue
+		}
+		next, ok := r.step(filepath.Join(cur, c))
+		if !ok {
+			return "", false
+		}
+		cur = next
 	}
-	if res, ok := r.dirs[d]; ok {
-		return res
-	}
-	parent, base := filepath.Split(d)
-	res := r.dir(filepath.Clean(parent))
-	if res != "" {
-		res, _ = r.final(filepath.Join(res, base))
-	}
-	r.dirs[d] = res
-	return res
+	return cur, true
 }
 
-// final resolves p, whose directory has no symbolic link: p itself if it
-// is not a link, else its target with every link resolved. ok is false
-// if p (or the target) does not exist.
-func (r *linkResolver) final(p string) (string, bool) {
-	switch _, err := unix.Readlink(p, r.buf[:]); err {
-	case nil:
-		target, err := filepath.EvalSymlinks(p)
-		return target, err == nil
-	case unix.EINVAL: // not a link
-		return p, true
+// step resolves p, a resolved directory joined with a name: p itself if
+// it is not a symbolic link, else its target, resolved. ok is false if p,
+// or what it points to, does not exist.
+func (r *linkResolver) step(p string) (string, bool) {
+	if res, ok := r.seen[p]; ok {
+		return res, res != ""
+	}
+	res := ""
+	switch n, err := unix.Readlink(p, r.buf[:]); {
+	case err == unix.EINVAL: // not a link
+		res = p
+	case err != nil:
+	case r.links < maxLinks:
+		r.links++
+		target := string(r.buf[:n])
+		if !strings.HasPrefix(target, "/") {
+			target = filepath.Dir(p) + "/" + target
+		}
+		res, _ = r.walk(target)
+		if r.looped {
+			return "", false // not remembered: it depends on where the lookup started
+		}
 	default:
+		r.looped = true // ELOOP
 		return "", false
 	}
+	r.seen[p] = res
+	return res, res != ""
 }
