@@ -296,10 +296,7 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	s.obs.mu.Lock()
 	s.obs.line = b.Command.Num
 	s.obs.mu.Unlock()
-	for _, f := range []*os.File{s.stdout, s.stderr} {
-		f.Truncate(0)
-		f.Seek(0, io.SeekStart)
-	}
+	outStart, errStart := markOutput(s.stdout), markOutput(s.stderr)
 	start := time.Now()
 	prog, err := s.parser.Parse(strings.NewReader(b.Text()), "")
 	if err != nil {
@@ -325,18 +322,39 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	}
 	cr.Duration = time.Since(start)
 	cr.Dir = s.runner.Dir
-	cr.Stdout = readAll(s.stdout)
-	cr.Stderr = readAll(s.stderr)
+	cr.Stdout = readSince(s.stdout, outStart)
+	cr.Stderr = readSince(s.stderr, errStart)
 	return cr
 }
 
-func readAll(f *os.File) []byte {
+// outputRecycleSize bounds the output files: past it they are emptied
+// before the next command.
+const outputRecycleSize = 1 << 20
+
+// markOutput returns the offset where the next command's output starts.
+// The output files are only appended to, and emptied once they grow past
+// outputRecycleSize: truncating them before every command cost two
+// journaled inode updates per command and serialised parallel checks.
+// The offset is read from the file, not remembered, so whatever a
+// background job wrote between commands belongs to no command.
+func markOutput(f *os.File) int64 {
 	n, err := f.Seek(0, io.SeekCurrent)
-	if err != nil || n == 0 {
+	if err == nil && n < outputRecycleSize {
+		return n
+	}
+	f.Truncate(0)
+	n, _ = f.Seek(0, io.SeekStart)
+	return n
+}
+
+// readSince reads what was written to f since offset start.
+func readSince(f *os.File, start int64) []byte {
+	end, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || end <= start {
 		return nil
 	}
-	buf := make([]byte, n)
-	m, _ := f.ReadAt(buf, 0)
+	buf := make([]byte, end-start)
+	m, _ := f.ReadAt(buf, start)
 	return buf[:m]
 }
 

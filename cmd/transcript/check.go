@@ -70,7 +70,7 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) error {
 	if len(paths) == 0 {
 		return usageError("no transcripts found in %s", strings.Join(args, " "))
 	}
-	files, err := parseAll(paths)
+	files, err := parseAll(paths, o.jobs)
 	if err != nil {
 		return &exitCode{code: 2, err: err}
 	}
@@ -149,28 +149,50 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) error {
 	return nil
 }
 
-// parseAll reads and parses every transcript first, so a syntax error
-// anywhere stops the command before anything runs.
-func parseAll(paths []string) (map[string]*parser.File, error) {
-	files := make(map[string]*parser.File, len(paths))
-	var errs []string
-	for _, p := range paths {
-		src, err := os.ReadFile(p)
-		if err != nil {
-			errs = append(errs, err.Error())
+// parseAll reads and parses every transcript first (jobs at a time), so a
+// syntax error anywhere stops the command before anything runs.
+func parseAll(paths []string, jobs int) (map[string]*parser.File, error) {
+	files := make([]*parser.File, len(paths))
+	errs := make([]string, len(paths))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < max(jobs, 1); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				src, err := os.ReadFile(paths[i])
+				if err != nil {
+					errs[i] = err.Error()
+					continue
+				}
+				f := parser.Parse(paths[i], src)
+				if len(f.Errors) > 0 {
+					errs[i] = f.Errors.Error()
+					continue
+				}
+				files[i] = f
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	byPath := make(map[string]*parser.File, len(paths))
+	var bad []string
+	for i, p := range paths {
+		if errs[i] != "" {
+			bad = append(bad, errs[i])
 			continue
 		}
-		f := parser.Parse(p, src)
-		if len(f.Errors) > 0 {
-			errs = append(errs, f.Errors.Error())
-			continue
-		}
-		files[p] = f
+		byPath[p] = files[i]
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s\nnothing was run", strings.Join(errs, "\n"))
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%s\nnothing was run", strings.Join(bad, "\n"))
 	}
-	return files, nil
+	return byPath, nil
 }
 
 // summary counts outcomes for the closing line and reports.
