@@ -10,22 +10,7 @@ import (
 // failureMessage renders a failed command the way compilers and go vet
 // report problems, "file:line: ...", so editors and terminals link to it.
 func failureMessage(name string, f *engine.Failure) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s:%d: $ %s\n", name, f.Line, strings.ReplaceAll(f.Command, "\n", "\n> "))
-	if f.TimedOut {
-		b.WriteString("command timed out and was killed\n")
-	}
-	if f.Err != nil {
-		fmt.Fprintf(&b, "%v\n", f.Err)
-	}
-	if f.Diff != "" {
-		b.WriteString(strings.TrimSuffix(f.Diff, "\n"))
-		b.WriteByte('\n')
-	}
-	if f.StatusMismatch {
-		fmt.Fprintf(&b, "exit status: want %d, got %d\n", f.WantStatus, f.GotStatus)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return strings.TrimSuffix(f.Report(name, nil), "\n")
 }
 
 // invisibleWarning names the inputs go test cannot see, and what to do.

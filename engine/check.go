@@ -33,10 +33,22 @@ type Failure struct {
 	TimedOut bool
 }
 
-// Error renders the failure the way the CLI prints it.
-func (f *Failure) Error() string {
+// Error renders the failure as Report does, with "line N" for the file.
+func (f *Failure) Error() string { return f.Report("", nil) }
+
+// Report renders the failure the way compilers report problems,
+// "file:line: $ command", so terminals and editors link to it, followed by
+// the timeout, the error, the diff and the exit-status mismatch, one line
+// each, ending in a newline. An empty file gives "line N: ...". decorate,
+// if set, restyles the diff (the CLI colours it on a terminal).
+func (f *Failure) Report(file string, decorate func(diff string) string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "line %d: $ %s\n", f.Line, strings.ReplaceAll(f.Command, "\n", "\n> "))
+	if file == "" {
+		fmt.Fprintf(&b, "line %d", f.Line)
+	} else {
+		fmt.Fprintf(&b, "%s:%d", file, f.Line)
+	}
+	fmt.Fprintf(&b, ": $ %s\n", strings.ReplaceAll(f.Command, "\n", "\n> "))
 	if f.TimedOut {
 		b.WriteString("command timed out and was killed\n")
 	}
@@ -44,10 +56,14 @@ func (f *Failure) Error() string {
 		fmt.Fprintf(&b, "%v\n", f.Err)
 	}
 	if f.Diff != "" {
-		b.WriteString(f.Diff)
-		if !strings.HasSuffix(f.Diff, "\n") {
-			b.WriteByte('\n')
+		diff := f.Diff
+		if !strings.HasSuffix(diff, "\n") {
+			diff += "\n"
 		}
+		if decorate != nil {
+			diff = decorate(diff)
+		}
+		b.WriteString(diff)
 	}
 	if f.StatusMismatch {
 		fmt.Fprintf(&b, "exit status: want %d, got %d\n", f.WantStatus, f.GotStatus)

@@ -93,21 +93,7 @@ func staleNote(o *fileOutcome, st style) string {
 }
 
 func renderFailure(path string, f *engine.Failure, st style) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s:%d: $ %s\n", path, f.Line, strings.ReplaceAll(f.Command, "\n", "\n> "))
-	if f.TimedOut {
-		b.WriteString("command timed out and was killed\n")
-	}
-	if f.Err != nil {
-		fmt.Fprintf(&b, "%v\n", f.Err)
-	}
-	if f.Diff != "" {
-		b.WriteString(st.colorDiff(f.Diff))
-	}
-	if f.StatusMismatch {
-		fmt.Fprintf(&b, "exit status: want %d, got %d\n", f.WantStatus, f.GotStatus)
-	}
-	return b.String()
+	return f.Report(path, st.colorDiff)
 }
 
 func indent(s, prefix string) string {
