@@ -382,3 +382,18 @@ func TestCovered(t *testing.T) {
 		t.Error("a stat of a directory whose listing is declared is not covered")
 	}
 }
+
+func TestIsWithin(t *testing.T) {
+	cases := []struct {
+		root, path string
+		want       bool
+	}{
+		{"/m", "/m", true}, {"/m", "/m/a/b", true}, {"/m", "/mx", false}, {"/m", "/", false},
+		{"/", "/anything", true}, {"", "/m", false}, {"/m/", "/m/a", true}, {"/m", "/m/../x", false},
+	}
+	for _, c := range cases {
+		if got := IsWithin(c.root, c.path); got != c.want {
+			t.Errorf("IsWithin(%q, %q) = %v", c.root, c.path, got)
+		}
+	}
+}

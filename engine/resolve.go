@@ -47,6 +47,20 @@ func fileExists(p string) bool {
 
 // IsWithin reports whether path is root or lies under it.
 func IsWithin(root, path string) bool {
+	if root == "" {
+		return false
+	}
+	if filepath.IsAbs(root) && filepath.IsAbs(path) && filepath.Clean(root) == root && filepath.Clean(path) == path {
+		// The common case, on hot paths (every observed input): a prefix
+		// test, no allocation.
+		if path == root {
+			return true
+		}
+		if root == string(filepath.Separator) {
+			return true
+		}
+		return strings.HasPrefix(path, root) && path[len(root)] == filepath.Separator
+	}
 	rel, err := filepath.Rel(root, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }

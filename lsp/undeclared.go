@@ -108,7 +108,7 @@ func (s *Server) undeclaredCandidates(a *Analysis, st *sessionState, bi *blockIn
 		}
 		// Cheapest checks first: this runs for every argument on every
 		// keystroke.
-		if path == "" || !within(a.Root, path) || !s.ws.isFile(path) || path == a.Snap.Path || st.isCreated(path) {
+		if path == "" || !engine.IsWithin(a.Root, path) || !s.ws.isFile(path) || path == a.Snap.Path || st.isCreated(path) {
 			continue
 		}
 		// Positions and the path to declare are worked out only for the
@@ -269,19 +269,4 @@ func underAny(path string, dirs []string) bool {
 		}
 	}
 	return false
-}
-
-// within is engine.IsWithin for clean absolute paths, without the
-// allocation of filepath.Rel.
-func within(root, path string) bool {
-	if root == "" {
-		return false
-	}
-	if path == root {
-		return true
-	}
-	if root == string(filepath.Separator) {
-		return strings.HasPrefix(path, root)
-	}
-	return strings.HasPrefix(path, root) && path[len(root)] == filepath.Separator
 }
