@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,12 +57,7 @@ var ErrExitWithoutShutdown = errors.New("exit notification without a prior shutd
 
 // Version returns the cmdt module version the binary was built from
 // (set by `go install ...@version`), else the engine's tool version.
-func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return engine.Version
-}
+func Version() string { return engine.DisplayVersion() }
 
 // Serve runs a language server session on rwc (Content-Length framed
 // JSON-RPC) until the client sends exit, the stream ends, or ctx is done.

@@ -4,7 +4,8 @@
 // Usage:
 //
 //	cmdt-lsp [-v | -log-level LEVEL] [-cache-dir DIR] [-trace auto|on|off]
-//	cmdt-lsp --version
+//	cmdt-lsp version | --version
+//	cmdt-lsp help | -h
 package main
 
 import (
@@ -20,6 +21,17 @@ import (
 	"github.com/cmdt-dev/cmdt/lsp"
 )
 
+const usage = `cmdt-lsp is the cmdt language server. Editors start it as a child
+process and speak LSP with it over stdin and stdout; it logs to stderr.
+
+Usage:
+  cmdt-lsp [flags]          serve LSP on stdin/stdout
+  cmdt-lsp version          print the version and exit (also --version)
+  cmdt-lsp help             print this help and exit (also -h)
+
+Flags:
+`
+
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
@@ -33,7 +45,29 @@ func run(args []string) int {
 	traceMode := fs.String("trace", "auto", "observe the files subprocesses of runs read: auto (where supported), on, off")
 	// Editors often pass --stdio; stdio is the only transport, so accept it.
 	_ = fs.Bool("stdio", true, "serve over stdin/stdout (the default and only transport)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	// An editor starts the server without arguments; anything else is a
+	// person at a terminal, who gets an answer instead of a server silently
+	// waiting for LSP messages on stdin.
+	switch {
+	case fs.NArg() == 1 && fs.Arg(0) == "version":
+		*showVersion = true
+	case fs.NArg() == 1 && fs.Arg(0) == "help":
+		fs.SetOutput(os.Stdout)
+		fs.Usage()
+		return 0
+	case fs.NArg() > 0:
+		fmt.Fprintf(os.Stderr, "cmdt-lsp: unknown argument %q\n", fs.Arg(0))
+		fs.Usage()
 		return 2
 	}
 	if *showVersion {

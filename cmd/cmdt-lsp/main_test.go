@@ -64,11 +64,50 @@ type procConn struct {
 
 func (p procConn) Close() error { return p.WriteCloser.Close() }
 
-func TestVersionFlag(t *testing.T) {
+// TestCommandLine: a person typing at a terminal gets an answer and an exit
+// status, never a server silently waiting on stdin. Stdin is an open pipe
+// that never sends anything, so a binary that starts serving instead would
+// hang until the deadline.
+func TestCommandLine(t *testing.T) {
 	bin := buildServer(t)
-	out, err := exec.Command(bin, "--version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "cmdt-lsp ") {
-		t.Fatalf("--version: %q, %v", out, err)
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stdout string // prefix
+		stderr string // substring
+	}{
+		{[]string{"--version"}, 0, "cmdt-lsp ", ""},
+		{[]string{"-version"}, 0, "cmdt-lsp ", ""},
+		{[]string{"version"}, 0, "cmdt-lsp ", ""},
+		{[]string{"help"}, 0, "cmdt-lsp is the cmdt language server", ""},
+		{[]string{"serve"}, 2, "", `unknown argument "serve"`},
+		{[]string{"--bogus"}, 2, "", "flag provided but not defined: -bogus"},
+		{[]string{"version", "extra"}, 2, "", `unknown argument "version"`},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		cmd := exec.CommandContext(ctx, bin, tc.args...)
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err = cmd.Run()
+		stdin.Close()
+		timedOut := ctx.Err() != nil
+		cancel()
+		code := cmd.ProcessState.ExitCode()
+		if timedOut {
+			t.Errorf("cmdt-lsp %v: still running after %v (serving on stdin?)", tc.args, timeout)
+			continue
+		}
+		if code != tc.code || !strings.HasPrefix(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
+			t.Errorf("cmdt-lsp %v: exit %d (%v), stdout %q, stderr %q; want exit %d, stdout starting %q, stderr containing %q",
+				tc.args, code, err, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.stderr)
+		}
+		if tc.code == 2 && !strings.Contains(stderr.String(), "Usage:") {
+			t.Errorf("cmdt-lsp %v: no usage on stderr: %q", tc.args, stderr.String())
+		}
 	}
 }
 

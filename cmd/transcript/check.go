@@ -68,7 +68,7 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) error {
 		return usageError("%v", err)
 	}
 	if len(paths) == 0 {
-		return usageError("no transcripts found in %s", strings.Join(args, " "))
+		return noTranscripts(args)
 	}
 	files, err := parseAll(paths, o.jobs)
 	if err != nil {

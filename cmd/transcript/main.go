@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // extraCommands lets subcommands living in their own files register
@@ -42,7 +44,10 @@ func newRootCmd() *cobra.Command {
 		Short:         "Check, update and record .cmdt command-line transcripts",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints what `transcript version` prints.
+		Version: engine.DisplayVersion(),
 	}
+	root.SetVersionTemplate(versionLine())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitCode{code: 2, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
 	})

@@ -65,3 +65,25 @@ func collectTranscripts(args []string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// noTranscripts is the usage error for paths holding no transcript (only
+// directories get here; they are searched recursively). It names them as
+// absolute paths, so that "no path" (the current directory) and a relative
+// path are both clear in a CI log.
+func noTranscripts(args []string) error {
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	where := make([]string, len(args))
+	for i, a := range args {
+		dir := strings.TrimSuffix(a, "...")
+		if dir == "" {
+			dir = "."
+		}
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		where[i] = dir
+	}
+	return usageError("no transcripts (*.cmdt) in %s or below", strings.Join(where, ", "))
+}

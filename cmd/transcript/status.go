@@ -59,7 +59,7 @@ func runStatus(cmd *cobra.Command, args []string, asJSON bool) error {
 		return usageError("%v", err)
 	}
 	if len(paths) == 0 {
-		return usageError("no transcripts found in %s", strings.Join(args, " "))
+		return noTranscripts(args)
 	}
 	c, err := openCache(cmd)
 	if err != nil {

@@ -2,21 +2,50 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/engine/trace"
 )
 
+// versionLine is what `transcript version` and `transcript --version` print.
+func versionLine() string {
+	return fmt.Sprintf("transcript %s (%s %s/%s)\n", engine.DisplayVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
+	var verbose bool
+	c := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version (-v: build details and the tracing backend)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "transcript %s (%s %s/%s)\n", engine.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			out := cmd.OutOrStdout()
+			fmt.Fprint(out, versionLine())
+			if verbose {
+				printBuildDetails(out)
+			}
 			return nil
 		},
+	}
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print build details and whether file tracing works here")
+	return c
+}
+
+// printBuildDetails prints one "label: value" line per detail: the build's
+// provenance, the cache key version, and whether file tracing (which the
+// result cache relies on for undeclared inputs) works on this machine.
+func printBuildDetails(w io.Writer) {
+	for _, d := range engine.BuildDetails() {
+		fmt.Fprintf(w, "%s: %s\n", d[0], d[1])
+	}
+	fmt.Fprintf(w, "cache key version: %s\n", engine.Version)
+	if err := trace.Available(); err != nil {
+		fmt.Fprintf(w, "tracing: unavailable: %v\n", err)
+	} else {
+		fmt.Fprintln(w, "tracing: available (ptrace)")
 	}
 }
