@@ -10,7 +10,8 @@
 //   CMDT_TOOLS_DIR      tools folder of .ci/vscode-tools.sh (default: <repo>/.tools); CMDT_CODE_SERVER,
 //                       CMDT_CHROMIUM, CMDT_PLAYWRIGHT_DIR override single tools
 //   CMDT_VSIX           use this .vsix instead of building one with `npm run package`
-//   CMDT_E2E_OUT        where screenshots and logs go (default: $TMPDIR/cmdt-vscode-e2e)
+//   CMDT_E2E_OUT        where screenshots and logs go (default: a new $TMPDIR/cmdt-vscode-e2e-XXXXXX per run)
+//   CMDT_E2E_TIMEOUT_SCALE  multiplies every wait's ceiling (default 3); waits poll for states, never sleep
 //   CMDT_E2E_ONLY       comma-separated scenario names to run (default: all)
 //   CMDT_E2E_KEEP=1     keep the temp folders (code-server data, workspace) for inspection
 //
@@ -21,7 +22,8 @@ import * as path from 'node:path';
 import { AssertionFailed, CodeServer, check, extDir, findTools, launchBrowser, log, mkTemp, probeServer, run, traceMessages } from './lib.mjs';
 import * as ui from './ui.mjs';
 
-const outDir = path.resolve(process.env.CMDT_E2E_OUT || path.join(os.tmpdir(), 'cmdt-vscode-e2e'));
+// Each run writes its screenshots and logs to a folder of its own (concurrent or repeated runs never mix them).
+const outDir = path.resolve(process.env.CMDT_E2E_OUT || fs.mkdtempSync(path.join(os.tmpdir(), 'cmdt-vscode-e2e-')));
 const keep = process.env.CMDT_E2E_KEEP === '1';
 // Strict (a skip is a failure) when asked, and by default in CI (CI=true, as CI services set it; any value but
 // empty, 0 or false).
@@ -84,6 +86,7 @@ async function noServer(t) {
   check(toast.includes('/nonexistent/cmdt-lsp'), `the message does not name the configured path: ${toast}`);
   check(toast.includes(INSTALL_COMMAND), `the message does not give the install command: ${toast}`);
   check(toast.includes('Copy Install Command'), `the message has no "Copy Install Command" button: ${toast}`);
+  // A negative check (no second message appears) needs an observation window; it cannot make a good run fail.
   await page.waitForTimeout(3000);
   const again = (await ui.toasts(page)).filter((x) => /cmdt/.test(x));
   check(again.length === 1, `expected ONE cmdt message, got ${again.length}: ${JSON.stringify(again)}`);
@@ -266,7 +269,8 @@ async function withServer(t) {
   await ui.waitFor(page, async () => (await ui.problemCounts(page)).errors === 1, 'an error for a typed bad line after the restart', 30_000);
   await page.keyboard.press('Control+Z');
   await ui.waitFor(page, async () => (await ui.problemCounts(page)).errors === 0, 'the error to go after undo', 30_000);
-  await ui.save(page);
+  // Undo brought the buffer back to the saved text: VS Code marks it clean again.
+  await ui.waitFor(page, async () => (await page.locator('.part.editor .tab.active.dirty').count()) === 0, 'the tab to be clean after undo', 30_000);
   log('restart: the server is back and follows edits');
   const noise = (await ui.toasts(page)).filter((x) => /cmdt|language server|client/i.test(x));
   check(noise.length === 0, `unexpected notifications: ${JSON.stringify(noise)}`);
@@ -443,7 +447,7 @@ async function runScenario(sc, tools, extensionsDir) {
     log(`${sc.name}: code-server up on ${cs.url}`);
     ctx = await launchBrowser(tools, path.join(root, 'chromium'));
     page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.setDefaultTimeout(60_000);
+    page.setDefaultTimeout(60_000 * ui.timeoutScale);
     await page.goto(cs.openUrl(ws, ui.firstFile(ws)));
     await sc.fn({ name: sc.name, page, cs, ws, root, settings: sc.settings() });
     await ui.screenshot(page, path.join(outDir, `${sc.name}-final.png`));

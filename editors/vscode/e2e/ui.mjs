@@ -8,8 +8,15 @@ export function firstFile(ws) {
   return fs.readdirSync(ws).filter((f) => f.endsWith('.cmdt')).sort()[0];
 }
 
+/**
+ * Ceilings are multiplied by CMDT_E2E_TIMEOUT_SCALE (default 3): a ceiling only bounds how long a broken run takes
+ * to fail, so it is generous; a passing run never waits for it (every wait polls for a state, none sleeps).
+ */
+export const timeoutScale = Math.max(1, Number(process.env.CMDT_E2E_TIMEOUT_SCALE) || 3);
+
 /** Polls fn until it returns a truthy value (returned), or fails with a message naming what was awaited. */
 export async function waitFor(page, fn, what, timeout = 60_000) {
+  timeout *= timeoutScale;
   const deadline = Date.now() + timeout;
   let last;
   for (;;) {
@@ -103,9 +110,15 @@ export async function waitForNoToast(page, re, timeout = 15_000) {
 
 /** Runs a command palette entry by its exact label ("cmdt: Run transcript"). */
 export async function runCommand(page, label) {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
+  // F1 can be lost while the workbench is busy: press it again until the palette shows.
+  await waitFor(page, async () => {
+    if (await input.isVisible().catch(() => false)) {
+      return true;
+    }
+    await page.keyboard.press('F1');
+    return input.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+  }, 'the command palette', 30_000);
   await input.fill(`>${label}`);
   const row = page.locator('.quick-input-list .monaco-list-row').filter({
     has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
@@ -188,18 +201,32 @@ export async function deleteLineContaining(page, text) {
 }
 
 export async function save(page) {
-  // An edit just made may not have marked the tab dirty yet.
-  await waitFor(page, () => page.locator('.part.editor .tab.active.dirty').count(), 'a dirty tab', 2_000).catch(() => undefined);
-  await page.keyboard.press('Control+S');
-  await waitFor(page, async () => (await page.locator('.part.editor .tab.active.dirty').count()) === 0, 'the file to be saved', 15_000);
+  // Every caller has just edited the buffer: wait for the tab to be marked dirty, then save until it is clean.
+  const dirty = page.locator('.part.editor .tab.active.dirty');
+  await waitFor(page, () => dirty.count(), 'a dirty tab', 15_000);
+  await waitFor(page, async () => {
+    if ((await dirty.count()) === 0) {
+      return true;
+    }
+    await page.keyboard.press('Control+S');
+    return dirty.waitFor({ state: 'detached', timeout: 5_000 }).then(() => true, () => false);
+  }, 'the file to be saved', 30_000);
 }
 
 /** Opens the quick-fix menu on the line containing `text` and applies the action whose title matches `re`. */
 export async function quickFix(page, text, re) {
-  await clickLine(page, text);
-  await page.keyboard.press('Control+Period');
   const items = page.locator('.action-widget .monaco-list-row');
-  await waitFor(page, () => items.count(), 'the quick-fix menu', 15_000);
+  // The menu needs the server's code actions for the line: under load they can come after the key press, and VS
+  // Code then shows "No code actions available" and closes it. Ask again until the menu lists actions.
+  await waitFor(page, async () => {
+    if (await items.count()) {
+      return true;
+    }
+    await page.keyboard.press('Escape');
+    await clickLine(page, text);
+    await page.keyboard.press('Control+Period');
+    return items.first().waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
+  }, 'the quick-fix menu', 60_000);
   const titles = await items.evaluateAll((els) => els.map((e) => e.innerText.trim()));
   const i = titles.findIndex((t) => re.test(t));
   if (i < 0) {
