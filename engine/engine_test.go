@@ -320,11 +320,16 @@ func TestDeclaredInputs(t *testing.T) {
 	}
 }
 
-func TestStaticDirs(t *testing.T) {
-	f := parser.Parse("", []byte("% dep file a\n$ cd sub\n% dep file b\n$ cd \"$X\"\n% dep file c\n"))
-	dirs := StaticDirs(f, "/root")
-	if dirs[0] != "/root" || dirs[2] != "/root/sub" || dirs[4] != "" {
-		t.Fatalf("dirs = %q", dirs)
+func TestSessionDirs(t *testing.T) {
+	f := parser.Parse("", []byte("% dep file a\n$ cd sub\n% dep file b\n$ cd \"$X\"\n% dep file c\n" +
+		"$ cd /w && make -s\n% dep file d\n$ pushd x && pushd y\n% dep file e\n$ popd\n% dep file f\n" +
+		"$ (cd z)\n% dep file g\n$ true || cd q\n% dep file h\n"))
+	dirs := SessionDirs(f, "/root")
+	want := map[int]string{1: "/root", 3: "/root/sub", 5: "", 7: "/w", 9: "/w/x/y", 11: "/w/x", 13: "/w/x", 15: ""}
+	for line, w := range want {
+		if dirs[line-1] != w {
+			t.Errorf("line %d: dir %q, want %q", line, dirs[line-1], w)
+		}
 	}
 }
 

@@ -5,63 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"mvdan.cc/sh/v3/syntax"
-
 	"github.com/cmdt-dev/cmdt/parser"
 )
 
-// StaticDirs predicts the session's directory at every line without
-// running anything: it follows blocks that are exactly `cd LITERAL`
-// (the common case in transcripts). Entry i is the directory in effect
-// after line i+1. A `cd` it cannot follow leaves the directory unknown
-// (""), so callers do not guess.
-func StaticDirs(f *parser.File, start string) []string {
-	dirs := make([]string, len(f.Lines))
-	cur := start
-	for i, l := range f.Lines {
-		if l.Kind == parser.KindCommand && l.Block != nil {
-			if target, ok := literalCd(l.Block.Text()); ok {
-				if cur != "" {
-					cur = absIn(cur, target)
-				}
-			} else if mentionsCd(l.Block.Text()) {
-				cur = ""
-			}
-		}
-		dirs[i] = cur
-	}
-	return dirs
-}
-
-// literalCd recognises "cd DIR" with a literal DIR.
-func literalCd(text string) (string, bool) {
-	prog, err := syntax.NewParser().Parse(strings.NewReader(text), "")
-	if err != nil || len(prog.Stmts) != 1 {
-		return "", false
-	}
-	call, ok := prog.Stmts[0].Cmd.(*syntax.CallExpr)
-	if !ok || len(call.Args) != 2 || call.Args[0].Lit() != "cd" || len(prog.Stmts[0].Redirs) > 0 {
-		return "", false
-	}
-	arg := call.Args[1].Lit()
-	if arg == "" || arg == "-" || strings.ContainsAny(arg, "$`~") {
-		return "", false
-	}
-	return arg, true
-}
-
-func mentionsCd(text string) bool {
-	for _, w := range strings.Fields(text) {
-		if w == "cd" || w == "pushd" || w == "popd" {
-			return true
-		}
-	}
-	return false
-}
-
 // ResolveStatic resolves a transcript's declarations without running it:
 // words are expanded from env (nil: the process environment) and relative
-// paths against the directory StaticDirs predicts. Declarations after a
+// paths against the directory the static session walker (SessionDirs)
+// predicts. Declarations after a
 // `cd` it cannot follow resolve against the start directory, marked in the
 // returned unknownDir lines.
 func ResolveStatic(f *parser.File, dir, root string, env []string) (inputs []Input, errs parser.ErrorList, unknownDir []int) {
@@ -74,7 +24,7 @@ func ResolveStatic(f *parser.File, dir, root string, env []string) (inputs []Inp
 		root = FindModuleRoot(dir)
 	}
 	r := &Resolver{Root: root, LookupEnv: lookup}
-	dirs := StaticDirs(f, dir)
+	dirs := SessionDirs(f, dir)
 	for _, d := range f.Directives {
 		cwd := dirs[d.Line.Num-1]
 		if cwd == "" {

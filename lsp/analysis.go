@@ -36,8 +36,8 @@ type blockInfo struct {
 	Block    *parser.Block
 	Cwd      string // directory the block starts in; "" unknown
 	ShellErr error  // the block does not parse as shell
-	Facts    *blockFacts
-	Cmds     []shellCmd
+	Facts    *engine.BlockFacts
+	Cmds     []engine.ShellCmd
 }
 
 // depInfo is one declaration, expanded and resolved.
@@ -89,7 +89,7 @@ func (s *Server) analysis(snap *Snapshot) *Analysis {
 func (s *Server) analyzeTranscript(a *Analysis) {
 	snap := a.Snap
 	f := snap.File()
-	st := &sessionState{cwd: snap.Dir(), created: make(map[string]bool, len(f.Blocks)/2)}
+	st := &engine.WalkState{Cwd: snap.Dir(), Created: make(map[string]bool, len(f.Blocks)/2)}
 	if snap.Path != "" {
 		a.Root = s.ws.moduleRoot(snap.Dir())
 	}
@@ -104,7 +104,7 @@ func (s *Server) analyzeTranscript(a *Analysis) {
 			}
 			of := &outputFile{Line: l}
 			if snap.Path != "" {
-				of.Path = st.abs(strings.TrimSuffix(l.Payload, "\r"))
+				of.Path = st.Abs(strings.TrimSuffix(l.Payload, "\r"))
 			}
 			if of.Path != "" {
 				of.Exists = s.ws.exists(of.Path)
@@ -112,7 +112,7 @@ func (s *Server) analyzeTranscript(a *Analysis) {
 			a.Files = append(a.Files, of)
 		case parser.KindDirective:
 			for _, d := range l.Directive.Deps {
-				a.Deps = append(a.Deps, s.resolveDep(a, st.cwd, d, l.Num))
+				a.Deps = append(a.Deps, s.resolveDep(a, st.Cwd, d, l.Num))
 			}
 		}
 	}
@@ -122,10 +122,10 @@ func (s *Server) analyzeTranscript(a *Analysis) {
 	a.Diagnostics = transcriptDiagnostics(a)
 }
 
-func (s *Server) analyzeBlock(a *Analysis, st *sessionState, b *parser.Block) *blockInfo {
-	bi := &blockInfo{Block: b, Cwd: st.cwd}
-	facts := s.ws.blockFacts(b.Text(), st.cwd, st.dirs)
-	facts.apply(st)
+func (s *Server) analyzeBlock(a *Analysis, st *engine.WalkState, b *parser.Block) *blockInfo {
+	bi := &blockInfo{Block: b, Cwd: st.Cwd}
+	facts := s.ws.blockFacts(b.Text(), st.Cwd, st.Dirs)
+	facts.Apply(st)
 	bi.Facts, bi.ShellErr, bi.Cmds = facts, facts.Err, facts.Cmds
 	for i := range bi.Cmds {
 		s.undeclaredCandidates(a, st, bi, &bi.Cmds[i])

@@ -177,7 +177,7 @@ func (s *Server) describeDep(a *Analysis, di *depInfo) string {
 	return b.String()
 }
 
-func (s *Server) describeArg(a *Analysis, c *shellCmd, arg *shellArg) string {
+func (s *Server) describeArg(a *Analysis, c *engine.ShellCmd, arg *engine.ShellArg) string {
 	path := argPath(c, arg)
 	var b strings.Builder
 	fmt.Fprintf(&b, "`%s` argument `%s`", c.Prog, arg.Value)

@@ -7,6 +7,7 @@ import (
 	"go.lsp.dev/protocol"
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/parser"
 )
 
@@ -64,7 +65,7 @@ func (a *Analysis) blockAt(n int) *blockInfo {
 }
 
 // argAt returns the command argument under pos, with its command.
-func (a *Analysis) argAt(pos parser.Pos) (*blockInfo, *shellCmd, *shellArg) {
+func (a *Analysis) argAt(pos parser.Pos) (*blockInfo, *engine.ShellCmd, *engine.ShellArg) {
 	b := a.blockAt(pos.Line)
 	if b == nil {
 		return nil, nil, nil
@@ -84,7 +85,7 @@ func (a *Analysis) argAt(pos parser.Pos) (*blockInfo, *shellCmd, *shellArg) {
 }
 
 // argPath resolves a command argument against its command's directory.
-func argPath(c *shellCmd, arg *shellArg) string {
+func argPath(c *engine.ShellCmd, arg *engine.ShellArg) string {
 	switch {
 	case filepath.IsAbs(arg.Value):
 		return filepath.Clean(arg.Value)
@@ -105,14 +106,14 @@ func (s *Server) cwdAt(snap *Snapshot, n int) string {
 		return ""
 	}
 	// Replay the walk up to line n; cheap thanks to the shell parse cache.
-	st := &sessionState{cwd: snap.Dir(), created: map[string]bool{}}
+	st := engine.NewWalkState(snap.Dir())
 	for _, b := range snap.File().Blocks {
 		if b.Command.Num >= n {
 			break
 		}
-		s.ws.blockFacts(b.Text(), st.cwd, st.dirs).apply(st)
+		s.ws.blockFacts(b.Text(), st.Cwd, st.Dirs).Apply(st)
 	}
-	return st.cwd
+	return st.Cwd
 }
 
 // quoteWord quotes s for a shell word when it needs it.

@@ -50,7 +50,7 @@ var metaOnly = map[string]bool{
 // undeclaredArg is one reported argument.
 type undeclaredArg struct {
 	block *blockInfo
-	arg   *shellArg
+	arg   *engine.ShellArg
 	Range parser.Range
 	Arg   string // as written
 	Path  string // absolute
@@ -73,7 +73,7 @@ func (u *undeclaredArg) diag() Diag {
 // undeclaredCandidates collects a command's arguments that name existing
 // workspace files not created earlier. Declarations are checked later, in
 // findUndeclared, because a declaration anywhere in the file counts.
-func (s *Server) undeclaredCandidates(a *Analysis, st *sessionState, bi *blockInfo, cmd *shellCmd) {
+func (s *Server) undeclaredCandidates(a *Analysis, st *engine.WalkState, bi *blockInfo, cmd *engine.ShellCmd) {
 	prog := filepath.Base(cmd.Prog)
 	if metaOnly[prog] || a.Root == "" {
 		return
@@ -108,7 +108,7 @@ func (s *Server) undeclaredCandidates(a *Analysis, st *sessionState, bi *blockIn
 		}
 		// Cheapest checks first: this runs for every argument on every
 		// keystroke.
-		if path == "" || !engine.IsWithin(a.Root, path) || !s.ws.isFile(path) || path == a.Snap.Path || st.isCreated(path) {
+		if path == "" || !engine.IsWithin(a.Root, path) || !s.ws.isFile(path) || path == a.Snap.Path || st.IsCreated(path) {
 			continue
 		}
 		// Positions and the path to declare are worked out only for the
@@ -120,7 +120,7 @@ func (s *Server) undeclaredCandidates(a *Analysis, st *sessionState, bi *blockIn
 // readOperands says which arguments a program may read as files. Most
 // programs: every argument. A few well-known ones get precise rules that
 // avoid false positives on their non-file operands.
-func readOperands(prog string, cmd *shellCmd) []bool {
+func readOperands(prog string, cmd *engine.ShellCmd) []bool {
 	var read []bool // nil: all
 	all := func() []bool {
 		r := make([]bool, len(cmd.Args))
@@ -173,7 +173,7 @@ func readOperands(prog string, cmd *shellCmd) []bool {
 // may be revisions, and a branch named like a file is common); none for
 // other subcommands (refs, messages, URLs) or with -C (relative to
 // another directory).
-func gitPathOperands(args []shellArg) []bool {
+func gitPathOperands(args []engine.ShellArg) []bool {
 	read := make([]bool, len(args))
 	for i := 0; i < len(args); i++ {
 		v := args[i].Value
@@ -207,44 +207,34 @@ func gitPathOperands(args []shellArg) []bool {
 	return read
 }
 
-// findUndeclared keeps the candidates no declaration covers.
+// findUndeclared keeps the candidates no declaration covers, by the
+// engine's coverage rule (engine.Covered), the one the CLI and the cache
+// use too.
 func (s *Server) findUndeclared(a *Analysis) {
 	if len(a.Undeclared) == 0 {
 		return
 	}
-	covered := map[string]bool{}
-	var dirs []string
-	unknownDecl := false
+	var declared []engine.Input
 	for _, di := range a.Deps {
 		if !di.Known {
-			unknownDecl = unknownDecl || di.Dep.Kind != parser.DepEnv
+			if di.Dep.Kind != parser.DepEnv {
+				// A declaration the server cannot expand might cover any
+				// of them: stay quiet rather than risk a false warning.
+				a.Undeclared = nil
+				return
+			}
 			continue
 		}
-		for _, in := range di.Inputs {
-			switch in.Kind {
-			case engine.InputFile, engine.InputExe, engine.InputDepfile:
-				covered[in.Path] = true
-			case engine.InputDir:
-				covered[in.Path] = true
-				dirs = append(dirs, in.Path)
-			case engine.InputGlob:
-				for _, m := range in.Matches {
-					covered[m] = true
-				}
-			}
-		}
+		declared = append(declared, di.Inputs...)
 	}
 	for _, f := range a.Files {
-		covered[f.Path] = true
+		if f.Path != "" {
+			declared = append(declared, engine.Input{Kind: engine.InputFile, Path: f.Path, Exists: true})
+		}
 	}
 	kept := a.Undeclared[:0]
 	for _, u := range a.Undeclared {
-		if covered[u.Path] || underAny(u.Path, dirs) {
-			continue
-		}
-		if unknownDecl {
-			// A declaration the server cannot expand might cover this
-			// file: stay quiet rather than risk a false warning.
+		if engine.Covered(declared, engine.Input{Kind: engine.InputFile, Path: u.Path, Exists: true}) {
 			continue
 		}
 		start, ok1 := blockPos(u.block.Block, u.arg.Start)
@@ -260,13 +250,4 @@ func (s *Server) findUndeclared(a *Analysis) {
 		kept = append(kept, u)
 	}
 	a.Undeclared = kept
-}
-
-func underAny(path string, dirs []string) bool {
-	for _, d := range dirs {
-		if engine.IsWithin(d, path) {
-			return true
-		}
-	}
-	return false
 }

@@ -36,7 +36,7 @@ type workspace struct {
 	resolved map[resolveKey]resolveResult
 
 	shellMu   sync.Mutex
-	shell     map[string]map[string]*blockFacts // by directory, then command text; immune to disk changes
+	shell     map[string]map[string]*engine.BlockFacts // by directory, then command text; immune to disk changes
 	shellSize int
 }
 
@@ -51,7 +51,7 @@ type resolveResult struct {
 }
 
 func newWorkspace(lookupEnv func(string) (string, bool)) *workspace {
-	w := &workspace{lookupEnv: lookupEnv, shell: map[string]map[string]*blockFacts{}}
+	w := &workspace{lookupEnv: lookupEnv, shell: map[string]map[string]*engine.BlockFacts{}}
 	w.reset()
 	return w
 }
@@ -197,7 +197,7 @@ func (w *workspace) resolve(root string, kind parser.DepKind, value, cwd string,
 // memoised: unchanged blocks cost a map lookup per analysis. The cache is
 // keyed by directory (and pushd stack) first, then text, so a lookup
 // builds no key string.
-func (w *workspace) blockFacts(text, cwd string, dirs []string) *blockFacts {
+func (w *workspace) blockFacts(text, cwd string, dirs []string) *engine.BlockFacts {
 	where := cwd
 	if len(dirs) > 0 {
 		where += "\x00" + strings.Join(dirs, "\x00")
@@ -209,13 +209,13 @@ func (w *workspace) blockFacts(text, cwd string, dirs []string) *blockFacts {
 	if ok {
 		return f
 	}
-	f = computeFacts(text, cwd, dirs)
+	f = engine.WalkBlock(text, cwd, dirs)
 	w.shellMu.Lock()
 	if w.shellSize >= maxShellCache {
-		w.shell, w.shellSize = map[string]map[string]*blockFacts{}, 0
+		w.shell, w.shellSize = map[string]map[string]*engine.BlockFacts{}, 0
 	}
 	if w.shell[where] == nil {
-		w.shell[where] = map[string]*blockFacts{}
+		w.shell[where] = map[string]*engine.BlockFacts{}
 	}
 	w.shell[where][text] = f
 	w.shellSize++

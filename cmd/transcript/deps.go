@@ -22,7 +22,9 @@ func newDepsCmd() *cobra.Command {
 		Long: `Print a transcript's declared dependencies (% dep, % depfile and depfile
 entries) resolved to absolute paths: kind, path or name, whether it exists,
 and whether it lies inside the module root (go test ignores files outside it).
-Nothing is run: relative paths follow literal "cd DIR" commands.
+Nothing is run: relative paths follow the session's directory as the
+static walker sees it (literal "cd DIR", "cd DIR && ...", pushd/popd;
+a cd it cannot follow leaves the transcript's directory).
 
 With --observed, the transcript IS run (traced where supported) and the
 inputs it used are listed instead: environment variables the shell read,

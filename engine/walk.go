@@ -1,4 +1,4 @@
-package lsp
+package engine
 
 import (
 	"path/filepath"
@@ -7,30 +7,33 @@ import (
 	"sync"
 
 	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/cmdt-dev/cmdt/parser"
 )
 
-// This file follows a transcript's shell session statically: the current
-// directory (literal `cd`, `pushd`, `popd`), the files commands create
-// (output redirections, touch, mkdir, cp/mv/ln destinations, tee, -o
-// outputs), and the simple commands with their literal arguments. Anything
-// it cannot follow makes the directory unknown ("") rather than guessed:
-// checks that need it are then skipped, which costs a missed warning,
-// never a false one.
+// This file is the one static walker of a transcript's shell session,
+// shared by `transcript deps`, the cache and the language server: it
+// follows the current directory (literal `cd`, `cd a && ...`, `pushd`,
+// `popd`, subshells), the files commands create (output redirections,
+// touch, mkdir, cp/mv/ln destinations, tee, -o outputs), and the simple
+// commands with their literal arguments. Anything it cannot follow makes
+// the directory unknown ("") rather than guessed: checks that need it are
+// then skipped, which costs a missed warning, never a false one.
 
-// shellArg is one literal argument of a simple command.
-type shellArg struct {
+// ShellArg is one literal argument of a simple command.
+type ShellArg struct {
 	Value      string // the word after quote removal
 	Path       string // Value resolved against the command's directory; "" if unknown
 	Start, End int    // byte offsets in the block text
 }
 
-// shellCmd is one simple command reached by the walk.
-type shellCmd struct {
+// ShellCmd is one simple command reached by the walk.
+type ShellCmd struct {
 	Prog string // the program word, after wrappers like `env` or `command`
 	// ProgStart and ProgEnd are the program word's byte offsets in the
 	// block text.
 	ProgStart, ProgEnd int
-	Args               []shellArg // literal arguments after the program (non-literal ones dropped)
+	Args               []ShellArg // literal arguments after the program (non-literal ones dropped)
 	Cwd                string     // directory it runs in, "" unknown
 	// Outputs are indexes into Args of arguments the command writes
 	// (`-o FILE`, cp/mv destinations, touch/mkdir/tee operands); nil when
@@ -38,27 +41,34 @@ type shellCmd struct {
 	Outputs map[int]bool
 }
 
-func (c *shellCmd) setOutput(i int) {
+func (c *ShellCmd) setOutput(i int) {
 	if c.Outputs == nil {
 		c.Outputs = map[int]bool{}
 	}
 	c.Outputs[i] = true
 }
 
-// sessionState is what the walk knows between blocks.
-type sessionState struct {
-	cwd     string   // "" when unknown
-	dirs    []string // pushd stack
-	created map[string]bool
+// WalkState is what the walk knows between blocks.
+type WalkState struct {
+	Cwd     string          // "" when unknown
+	Dirs    []string        // pushd stack
+	Created map[string]bool // absolute paths the transcript created so far
 }
 
-func (st *sessionState) isCreated(path string) bool {
-	if len(st.created) == 0 {
+// NewWalkState starts a walk in dir.
+func NewWalkState(dir string) *WalkState {
+	return &WalkState{Cwd: dir, Created: map[string]bool{}}
+}
+
+// IsCreated reports whether path, or a directory above it, was created
+// by the transcript earlier in the walk.
+func (st *WalkState) IsCreated(path string) bool {
+	if len(st.Created) == 0 {
 		return false
 	}
 	// path and its parents, as substrings: no allocation on this hot path.
 	for p := path; p != ""; {
-		if st.created[p] {
+		if st.Created[p] {
 			return true
 		}
 		i := strings.LastIndexByte(p, filepath.Separator)
@@ -70,85 +80,109 @@ func (st *sessionState) isCreated(path string) bool {
 	return false
 }
 
-func (st *sessionState) create(path string) {
+func (st *WalkState) create(path string) {
 	if path != "" {
-		st.created[path] = true
+		st.Created[path] = true
 	}
 }
 
-// abs resolves a literal path against the walk's directory, or "" when the
-// directory is unknown and the path relative.
-func (st *sessionState) abs(p string) string {
+// Abs resolves a literal path against the walk's directory, or "" when
+// the directory is unknown and the path relative.
+func (st *WalkState) Abs(p string) string {
 	if filepath.IsAbs(p) {
 		return filepath.Clean(p)
 	}
-	if st.cwd == "" || p == "" {
+	if st.Cwd == "" || p == "" {
 		return ""
 	}
-	return filepath.Join(st.cwd, p)
+	return filepath.Join(st.Cwd, p)
+}
+
+// Step walks one command block's text from the state and applies its
+// effects: the common loop of every caller that does not cache facts.
+func (st *WalkState) Step(text string) *BlockFacts {
+	f := WalkBlock(text, st.Cwd, st.Dirs)
+	f.Apply(st)
+	return f
+}
+
+// SessionDirs predicts the session's directory at every line without
+// running anything. Entry i is the directory in effect after line i+1
+// (for a directive: the directory it resolves against); "" where the walk
+// lost track.
+func SessionDirs(f *parser.File, start string) []string {
+	dirs := make([]string, len(f.Lines))
+	st := NewWalkState(start)
+	for i, l := range f.Lines {
+		if l.Kind == parser.KindCommand && l.Block != nil {
+			st.Step(l.Block.Text())
+		}
+		dirs[i] = st.Cwd
+	}
+	return dirs
 }
 
 // blockWalk walks one parsed command block, updating st and collecting
 // its simple commands.
 type blockWalk struct {
-	st   *sessionState
-	cmds []shellCmd
+	st   *WalkState
+	cmds []ShellCmd
 }
 
-// span is a byte range in a block's text.
-type span struct{ Start, End int }
+// Span is a byte range in a block's text.
+type Span struct{ Start, End int }
 
-// blockFacts is what the walk learns from one command block started in a
+// BlockFacts is what the walk learns from one command block started in a
 // given directory. It depends only on the block's text and that directory
 // (and pushd stack), so it is computed once and shared by every analysis
 // of every document holding the same block: an edit re-walks only the
 // block it touched. It holds no syntax tree, which keeps open documents
 // small.
-type blockFacts struct {
+type BlockFacts struct {
 	Err       error // the block does not parse as shell
-	Cmds      []shellCmd
+	Cmds      []ShellCmd
 	Created   []string // absolute paths the block creates
 	CwdAfter  string
 	DirsAfter []string
-	Vars      []span // $VAR expansions, for semantic tokens
-	Strings   []span // single-quoted strings
+	Vars      []Span // $VAR expansions, for semantic tokens
+	Strings   []Span // single-quoted strings
 }
 
-// apply replays the block's effects on the session.
-func (f *blockFacts) apply(st *sessionState) {
+// Apply replays the block's effects on the session.
+func (f *BlockFacts) Apply(st *WalkState) {
 	for _, p := range f.Created {
-		st.created[p] = true
+		st.Created[p] = true
 	}
-	st.cwd, st.dirs = f.CwdAfter, f.DirsAfter
+	st.Cwd, st.Dirs = f.CwdAfter, f.DirsAfter
 }
 
 var shellParser = sync.Pool{New: func() interface{} {
 	return syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(false))
 }}
 
-// computeFacts parses a block's shell text and walks it from cwd.
-func computeFacts(text, cwd string, dirs []string) *blockFacts {
+// WalkBlock parses a block's shell text and walks it from cwd.
+func WalkBlock(text, cwd string, dirs []string) *BlockFacts {
 	p := shellParser.Get().(*syntax.Parser)
 	f, err := p.Parse(strings.NewReader(text), "")
 	shellParser.Put(p)
 	if err != nil {
-		return &blockFacts{Err: err, CwdAfter: cwd, DirsAfter: dirs}
+		return &BlockFacts{Err: err, CwdAfter: cwd, DirsAfter: dirs}
 	}
-	st := &sessionState{cwd: cwd, dirs: append([]string(nil), dirs...), created: map[string]bool{}}
+	st := &WalkState{Cwd: cwd, Dirs: append([]string(nil), dirs...), Created: map[string]bool{}}
 	w := &blockWalk{st: st}
 	w.stmts(f.Stmts, modePersist)
-	facts := &blockFacts{Cmds: w.cmds, CwdAfter: st.cwd, DirsAfter: st.dirs}
-	for p := range st.created {
+	facts := &BlockFacts{Cmds: w.cmds, CwdAfter: st.Cwd, DirsAfter: st.Dirs}
+	for p := range st.Created {
 		facts.Created = append(facts.Created, p)
 	}
 	sort.Strings(facts.Created)
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.ParamExp:
-			facts.Vars = append(facts.Vars, span{int(n.Pos().Offset()), int(n.End().Offset())})
+			facts.Vars = append(facts.Vars, Span{int(n.Pos().Offset()), int(n.End().Offset())})
 			return false
 		case *syntax.SglQuoted:
-			facts.Strings = append(facts.Strings, span{int(n.Pos().Offset()), int(n.End().Offset())})
+			facts.Strings = append(facts.Strings, Span{int(n.Pos().Offset()), int(n.End().Offset())})
 		}
 		return true
 	})
@@ -171,14 +205,14 @@ func (w *blockWalk) stmts(list []*syntax.Stmt, mode walkMode) {
 
 // scoped runs fn in mode, restoring or poisoning the directory afterwards.
 func (w *blockWalk) scoped(mode walkMode, fn func()) {
-	cwd, dirs := w.st.cwd, append([]string(nil), w.st.dirs...)
+	cwd, dirs := w.st.Cwd, append([]string(nil), w.st.Dirs...)
 	fn()
 	switch mode {
 	case modeSubshell:
-		w.st.cwd, w.st.dirs = cwd, dirs
+		w.st.Cwd, w.st.Dirs = cwd, dirs
 	case modeUncertain:
-		if w.st.cwd != cwd {
-			w.st.cwd, w.st.dirs = "", nil
+		if w.st.Cwd != cwd {
+			w.st.Cwd, w.st.Dirs = "", nil
 		}
 	}
 }
@@ -190,8 +224,8 @@ func (w *blockWalk) stmt(s *syntax.Stmt, mode walkMode) {
 	for _, r := range s.Redirs {
 		w.words(mode, r.Word)
 		if isOutputRedirect(r.Op) {
-			if v, ok := literal(r.Word); ok {
-				w.st.create(w.st.abs(v))
+			if v, ok := shellLiteral(r.Word); ok {
+				w.st.create(w.st.Abs(v))
 			}
 		}
 	}
@@ -248,12 +282,12 @@ func (w *blockWalk) stmt(s *syntax.Stmt, mode walkMode) {
 		// The body runs when called, from wherever: walking it with the
 		// current directory would guess. Files it creates are still
 		// created by someone, so record them with an unknown directory.
-		saved := w.st.cwd
+		saved := w.st.Cwd
 		w.scoped(modeSubshell, func() {
-			w.st.cwd = ""
+			w.st.Cwd = ""
 			w.stmt(c.Body, modeSubshell)
 		})
-		w.st.cwd = saved
+		w.st.Cwd = saved
 	}
 }
 
@@ -284,7 +318,7 @@ func isOutputRedirect(op syntax.RedirOperator) bool {
 }
 
 // literal returns a word's value when it has no expansions.
-func literal(w *syntax.Word) (string, bool) {
+func shellLiteral(w *syntax.Word) (string, bool) {
 	if w == nil {
 		return "", false
 	}
@@ -348,7 +382,7 @@ func (w *blockWalk) call(c *syntax.CallExpr) {
 	}
 	words := c.Args
 	progWord := words[0]
-	prog, ok := literal(progWord)
+	prog, ok := shellLiteral(progWord)
 	if !ok {
 		return
 	}
@@ -361,7 +395,7 @@ func (w *blockWalk) call(c *syntax.CallExpr) {
 		// Skip the wrapper's own flags, VAR=value words (env) and fixed
 		// operands (timeout's duration).
 		for len(words) > 0 {
-			v, ok := literal(words[0])
+			v, ok := shellLiteral(words[0])
 			if ok && (strings.HasPrefix(v, "-") || strings.Contains(v, "=")) {
 				words = words[1:]
 				continue
@@ -377,19 +411,19 @@ func (w *blockWalk) call(c *syntax.CallExpr) {
 			return
 		}
 		progWord = words[0]
-		if prog, ok = literal(progWord); !ok {
+		if prog, ok = shellLiteral(progWord); !ok {
 			return
 		}
 		words = words[1:]
 	}
-	cmd := shellCmd{Prog: prog, Cwd: w.st.cwd,
+	cmd := ShellCmd{Prog: prog, Cwd: w.st.Cwd,
 		ProgStart: int(progWord.Pos().Offset()), ProgEnd: int(progWord.End().Offset())}
 	for _, word := range words {
-		v, ok := literal(word)
+		v, ok := shellLiteral(word)
 		if !ok {
 			continue
 		}
-		cmd.Args = append(cmd.Args, shellArg{Value: v, Path: w.st.abs(v), Start: int(word.Pos().Offset()), End: int(word.End().Offset())})
+		cmd.Args = append(cmd.Args, ShellArg{Value: v, Path: w.st.Abs(v), Start: int(word.Pos().Offset()), End: int(word.End().Offset())})
 	}
 	w.effects(&cmd, len(words))
 	w.cmds = append(w.cmds, cmd)
@@ -397,48 +431,48 @@ func (w *blockWalk) call(c *syntax.CallExpr) {
 
 // effects applies what a command does to the session: directory changes
 // and created files. nwords counts all operands, literal or not.
-func (w *blockWalk) effects(cmd *shellCmd, nwords int) {
+func (w *blockWalk) effects(cmd *ShellCmd, nwords int) {
 	st := w.st
 	operands := nonFlags(cmd.Args)
 	switch filepath.Base(cmd.Prog) {
 	case "cd", "pushd":
 		if cmd.Prog == "pushd" {
-			st.dirs = append(st.dirs, st.cwd)
+			st.Dirs = append(st.Dirs, st.Cwd)
 		}
 		if len(operands) != 1 || nwords != len(cmd.Args) || operands[0].Value == "-" {
-			st.cwd = "" // `cd`, `cd -`, `cd $X`: not followed
+			st.Cwd = "" // `cd`, `cd -`, `cd $X`: not followed
 			break
 		}
-		st.cwd = st.abs(operands[0].Value)
+		st.Cwd = st.Abs(operands[0].Value)
 	case "popd":
-		if n := len(st.dirs); n > 0 {
-			st.cwd, st.dirs = st.dirs[n-1], st.dirs[:n-1]
+		if n := len(st.Dirs); n > 0 {
+			st.Cwd, st.Dirs = st.Dirs[n-1], st.Dirs[:n-1]
 		} else {
-			st.cwd = ""
+			st.Cwd = ""
 		}
 	case "touch", "mkdir", "tee", "mktemp", "truncate":
 		for i, a := range cmd.Args {
 			if !strings.HasPrefix(a.Value, "-") {
 				cmd.setOutput(i)
-				st.create(st.abs(a.Value))
+				st.create(st.Abs(a.Value))
 			}
 		}
 	case "cp", "mv", "ln", "install", "rsync":
 		if len(operands) >= 2 {
 			dst := operands[len(operands)-1]
 			cmd.setOutput(indexOf(cmd.Args, dst))
-			st.create(st.abs(dst.Value))
+			st.create(st.Abs(dst.Value))
 		}
 	case "tar":
 		if i := tarCreateArchive(cmd.Args); i >= 0 {
 			cmd.setOutput(i)
-			st.create(st.abs(cmd.Args[i].Value))
+			st.create(st.Abs(cmd.Args[i].Value))
 		}
 	case "zip":
 		if len(operands) > 0 {
 			i := indexOf(cmd.Args, operands[0])
 			cmd.setOutput(i)
-			st.create(st.abs(operands[0].Value))
+			st.create(st.Abs(operands[0].Value))
 		}
 	}
 	// `-o FILE`, `--output FILE`, `--output=FILE`, `-oFILE` name outputs
@@ -448,18 +482,18 @@ func (w *blockWalk) effects(cmd *shellCmd, nwords int) {
 		case a.Value == "-o" || a.Value == "--output" || a.Value == "--out" || a.Value == "-out":
 			if i+1 < len(cmd.Args) {
 				cmd.setOutput(i + 1)
-				st.create(st.abs(cmd.Args[i+1].Value))
+				st.create(st.Abs(cmd.Args[i+1].Value))
 			}
 		case strings.HasPrefix(a.Value, "--output=") || strings.HasPrefix(a.Value, "--out="):
 			_, v, _ := strings.Cut(a.Value, "=")
 			cmd.setOutput(i)
-			st.create(st.abs(v))
+			st.create(st.Abs(v))
 		}
 	}
 }
 
-func nonFlags(args []shellArg) []shellArg {
-	var out []shellArg
+func nonFlags(args []ShellArg) []ShellArg {
+	var out []ShellArg
 	for _, a := range args {
 		if !strings.HasPrefix(a.Value, "-") || a.Value == "-" {
 			out = append(out, a)
@@ -468,7 +502,7 @@ func nonFlags(args []shellArg) []shellArg {
 	return out
 }
 
-func indexOf(args []shellArg, a shellArg) int {
+func indexOf(args []ShellArg, a ShellArg) int {
 	for i, b := range args {
 		if b.Start == a.Start {
 			return i
@@ -479,7 +513,7 @@ func indexOf(args []shellArg, a shellArg) int {
 
 // tarCreateArchive returns the index of the archive a creating tar writes
 // (`tar -czf out.tgz ...`, `tar cf out.tar ...`), or -1.
-func tarCreateArchive(args []shellArg) int {
+func tarCreateArchive(args []ShellArg) int {
 	create := false
 	for i, a := range args {
 		v := a.Value
