@@ -321,8 +321,8 @@ func TestDeclaredInputs(t *testing.T) {
 }
 
 func TestSessionDirs(t *testing.T) {
-	f := parser.Parse("", []byte("% dep file a\n$ cd sub\n% dep file b\n$ cd \"$X\"\n% dep file c\n" +
-		"$ cd /w && make -s\n% dep file d\n$ pushd x && pushd y\n% dep file e\n$ popd\n% dep file f\n" +
+	f := parser.Parse("", []byte("% dep file a\n$ cd sub\n% dep file b\n$ cd \"$X\"\n% dep file c\n"+
+		"$ cd /w && make -s\n% dep file d\n$ pushd x && pushd y\n% dep file e\n$ popd\n% dep file f\n"+
 		"$ (cd z)\n% dep file g\n$ true || cd q\n% dep file h\n"))
 	dirs := SessionDirs(f, "/root")
 	want := map[int]string{1: "/root", 3: "/root/sub", 5: "", 7: "/w", 9: "/w/x/y", 11: "/w/x", 13: "/w/x", 15: ""}
