@@ -104,7 +104,9 @@ func renderItems(items []outputItem) string {
 		case it.text == "":
 			fmt.Fprintf(&b, "%d\n", it.stream)
 		default:
-			fmt.Fprintf(&b, "%d %s\n", it.stream, it.text)
+			// A '\r' would be invisible in a terminal (or move the cursor):
+			// shown as ␍, "a" and "a\r" differ in the diff too.
+			fmt.Fprintf(&b, "%d %s\n", it.stream, strings.ReplaceAll(it.text, "\r", "␍"))
 		}
 		if it.noNewline {
 			b.WriteString("% no-newline\n")

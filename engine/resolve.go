@@ -187,9 +187,10 @@ func (r *Resolver) resolveDepfile(value, cwd string, line int) ([]Input, parser.
 	self.Exists = true
 	df := parser.ParseDepfile(path, src)
 	inputs := []Input{self}
-	dir := filepath.Dir(path)
 	for _, e := range df.Entries {
-		ins, _, err := r.Resolve(e.Kind, e.Value, dir, line)
+		// Entries resolve against the session's directory where the
+		// depfile is declared (spec §4), not the depfile's own directory.
+		ins, _, err := r.Resolve(e.Kind, e.Value, cwd, line)
 		if err != nil {
 			df.Errors = append(df.Errors, &parser.Error{File: path, Range: e.Range, Code: parser.CodeBadDep, Msg: err.Error()})
 		}

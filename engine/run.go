@@ -41,12 +41,13 @@ type Options struct {
 
 // Result is everything a run produced and used.
 type Result struct {
-	File     *parser.File
-	Dir      string // the start directory
-	Root     string // the module root
+	File *parser.File
+	Dir  string // the start directory
+	Root string // the module root
+	// Commands holds one result per block that ran: every block, unless
+	// the run was cancelled. A block that runs `exit` ends with that
+	// status and the next one still runs (spec §2), as in the origin tool.
 	Commands []*CommandResult
-	// Exited is set when the session ran `exit`; later blocks did not run.
-	Exited bool
 	// Declared holds the resolved declarations, in file order, de-duplicated.
 	Declared []Input
 	// Observed holds what the run used without a declaration: env lookups,
@@ -157,11 +158,8 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 				break
 			}
 			cr.Failure = s.check(cr)
-			if s.runner.Exited() && !cr.TimedOut {
-				res.Exited = true
-			}
 		}
-		if runErr != nil || res.Exited {
+		if runErr != nil {
 			break
 		}
 	}

@@ -49,7 +49,7 @@ func PlanUpdate(res *Result) (*UpdatePlan, error) {
 			transcriptDir = filepath.Dir(abs)
 		}
 	}
-	alloc := &binNamer{dir: transcriptDir, taken: map[string]bool{}}
+	alloc := NewBinNamer(transcriptDir)
 	for _, cr := range res.Commands {
 		if cr.TimedOut {
 			return nil, fmt.Errorf("%s:%d: command timed out; not updating from partial output", res.File.Name, cr.Block.Command.Num)
@@ -64,7 +64,7 @@ func PlanUpdate(res *Result) (*UpdatePlan, error) {
 	return plan, nil
 }
 
-func blockEdit(cr *CommandResult, alloc *binNamer) (*BlockEdit, []FileWrite) {
+func blockEdit(cr *CommandResult, alloc *BinNamer) (*BlockEdit, []FileWrite) {
 	b := cr.Block
 	var lines []string
 	var files []FileWrite
@@ -85,8 +85,8 @@ func blockEdit(cr *CommandResult, alloc *binNamer) (*BlockEdit, []FileWrite) {
 			files = append(files, FileWrite{Path: absIn(cr.Dir, ref), Data: data})
 		case len(data) == 0:
 			continue
-		case IsBinary(data):
-			path := alloc.next()
+		case NeedsFile(data):
+			path := alloc.Next()
 			ref = relTo(cr.Dir, path)
 			files = append(files, FileWrite{Path: path, Data: data})
 		}
@@ -177,15 +177,30 @@ func applyEdits(f *parser.File, edits []BlockEdit) []byte {
 	return buf.Bytes()
 }
 
-// binNamer hands out new binary output files beside the transcript:
-// 001.bin, 002.bin, ... skipping names that exist or were handed out.
-type binNamer struct {
+// NeedsFile reports whether a stream's output must be kept in a "1<"/"2<"
+// file rather than inline: binary output, and text with a line ending in
+// '\r' ("\r\n" output), which an inline line cannot hold since the '\r'
+// ending a transcript line is dropped (spec §1).
+func NeedsFile(data []byte) bool {
+	return IsBinary(data) || bytes.Contains(data, []byte("\r\n")) || bytes.HasSuffix(data, []byte("\r"))
+}
+
+// BinNamer hands out new output files in one directory (beside the
+// transcript): 001.bin, 002.bin, ... skipping names that exist or were
+// handed out. Update and `transcript shell` both name files with it.
+type BinNamer struct {
 	dir   string
 	n     int
 	taken map[string]bool
 }
 
-func (a *binNamer) next() string {
+// NewBinNamer returns a BinNamer for files in dir.
+func NewBinNamer(dir string) *BinNamer {
+	return &BinNamer{dir: dir, taken: map[string]bool{}}
+}
+
+// Next returns the absolute path of the next free name.
+func (a *BinNamer) Next() string {
 	for {
 		a.n++
 		p := filepath.Join(a.dir, fmt.Sprintf("%03d.bin", a.n))

@@ -70,15 +70,19 @@ func (k Kind) Stream() int {
 	return 0
 }
 
-// Line is one source line. Text excludes the line terminator; a trailing
-// '\r' stays in Text (spec §1). Printing Text plus "\n" when HasNewline
-// reproduces the source exactly.
+// Line is one source line. Text excludes the line terminator, "\n" or
+// "\r\n" (spec §1: a '\r' ending a line is dropped, so CRLF files read as
+// LF files do; a '\r' elsewhere is part of the line). Printing Text, then
+// "\r" when CR, then "\n" when HasNewline reproduces the source exactly.
 type Line struct {
 	Num        int    // 1-based line number
 	Offset     int    // byte offset of the line's first byte in the file
-	Text       string // the line without its '\n'
+	Text       string // the line without its terminator
 	HasNewline bool
-	Kind       Kind
+	// CR is set when a '\r' ended the line (before its '\n', or at the
+	// end of the file); it is not part of Text.
+	CR   bool
+	Kind Kind
 
 	Opcode      string // the opcode as written ("$", "1<", "#", ...); empty for blank lines
 	OpcodeRange Range
@@ -257,11 +261,14 @@ func (f *File) LineAt(num int) *Line {
 func printLines(lines []*Line) []byte {
 	n := 0
 	for _, l := range lines {
-		n += len(l.Text) + 1
+		n += len(l.Text) + 2
 	}
 	buf := make([]byte, 0, n)
 	for _, l := range lines {
 		buf = append(buf, l.Text...)
+		if l.CR {
+			buf = append(buf, '\r')
+		}
 		if l.HasNewline {
 			buf = append(buf, '\n')
 		}

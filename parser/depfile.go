@@ -19,12 +19,12 @@ type Depfile struct {
 func (d *Depfile) Bytes() []byte { return printLines(d.Lines) }
 
 // ParseDepfile parses a depfile. Values are unescaped ("\\", "\$", "\n");
-// a trailing '\r' is dropped, since a path or name never ends in one.
+// lines end as in a transcript (a '\r' ending a line is dropped).
 func ParseDepfile(name string, src []byte) *Depfile {
 	df := &Depfile{Name: name}
 	for _, l := range splitLines(src) {
 		df.Lines = append(df.Lines, l)
-		text := strings.TrimSuffix(l.Text, "\r")
+		text := l.Text
 		switch {
 		case strings.TrimSpace(text) == "":
 			l.Kind = KindBlank

@@ -24,6 +24,7 @@ const (
 	CodeBadEnvName         Code = "invalid-env-name"
 	CodeNestedDepfile      Code = "nested-depfile"
 	CodeBadEscape          Code = "bad-escape"
+	CodeNoNewlineArgs      Code = "no-newline-arguments"
 )
 
 // Error is one syntax error, with the range of the offending text.

@@ -10,6 +10,7 @@ var seedTranscripts = []string{
 	"$ x\r\n1 y\r\n\r\n",
 	"% dep file $(x) `y` $((1)) <(z) ${A:-b}\n",
 	"$ a\n? 999\n? 1\n1 z\n",
+	"$ a\r1 b\n\r\r\n  \t\n1 c\r\n% no-newline x\r\n\r",
 }
 
 // FuzzParse checks that parsing never panics and is lossless.

@@ -33,6 +33,12 @@ func splitLines(src []byte) []*Line {
 		}
 		l := &slab[num-1]
 		*l = Line{Num: num, Offset: off, Text: text[off:end], HasNewline: end < len(text)}
+		// A '\r' ending the line is part of its terminator (spec §1), as
+		// for the origin tool's line scanner, which also drops one ending
+		// a last line without '\n'.
+		if n := len(l.Text); n > 0 && l.Text[n-1] == '\r' {
+			l.Text, l.CR = l.Text[:n-1], true
+		}
 		lines = append(lines, l)
 		off = end + 1
 	}
@@ -40,17 +46,10 @@ func splitLines(src []byte) []*Line {
 }
 
 // splitOpcode separates a line into opcode and payload at the first space.
-// A CRLF line keeps its '\r' in the payload, so that an opcode alone on a
-// CRLF line ("1\r") still reads as that opcode.
 func splitOpcode(l *Line) {
-	text := l.Text
-	op, payload, hasSpace := strings.Cut(text, " ")
+	op, payload, hasSpace := strings.Cut(l.Text, " ")
 	payloadCol := len(op) + 1
-	if !hasSpace && strings.HasSuffix(op, "\r") && len(op) > 1 {
-		op, payload = op[:len(op)-1], "\r"
-		payloadCol = len(op)
-	}
-	if !hasSpace && payload == "" {
+	if !hasSpace {
 		payloadCol = len(op)
 	}
 	l.Opcode = op
@@ -82,7 +81,7 @@ func (p *transcriptParser) endBlock() {
 func (p *transcriptParser) line(l *Line) {
 	p.f.Lines = append(p.f.Lines, l)
 	switch {
-	case l.Text == "" || l.Text == "\r":
+	case isBlank(l.Text):
 		l.Kind = KindBlank
 		p.endBlock()
 		return
@@ -120,9 +119,20 @@ func (p *transcriptParser) line(l *Line) {
 		p.directive(l)
 	default:
 		l.Kind = KindInvalid
+		hint := ""
+		if strings.ContainsRune(l.Opcode, '\r') {
+			hint = " (a carriage return inside a line is text; only one ending the line is dropped)"
+		}
 		p.errorf(l.OpcodeRange, CodeUnknownOpcode,
-			"unknown opcode %q: expected one of `$`, `>`, `1`, `2`, `1<`, `2<`, `?`, `%%`, `#` followed by a space, or a blank line", l.Opcode)
+			"unknown opcode %q: expected one of `$`, `>`, `1`, `2`, `1<`, `2<`, `?`, `%%`, `#` followed by a space, or a blank line%s", l.Opcode, hint)
 	}
+}
+
+// isBlank reports whether a line holds only spaces and tabs (spec §1): the
+// origin tool reads such a line as a comment, and an editor that trims
+// trailing whitespace must not turn a blank line into a syntax error.
+func isBlank(text string) bool {
+	return strings.Trim(text, " \t") == ""
 }
 
 // attach adds a non-command line to the pending block.
@@ -155,7 +165,6 @@ func (p *transcriptParser) output(l *Line) {
 	e := &Expectation{Line: l, Stream: l.Kind.Stream(), Text: l.Payload}
 	if l.Kind == KindStdoutFile || l.Kind == KindStderrFile {
 		e.File = true
-		e.Text = strings.TrimSuffix(l.Payload, "\r")
 		if e.Text == "" {
 			p.errorf(l.OpcodeRange, CodeEmptyPath, "`%s` needs a file path", l.Opcode)
 		}
@@ -179,7 +188,7 @@ func (p *transcriptParser) exitStatus(l *Line) {
 	p.attach(l)
 	p.lastOutput = nil
 	p.cur.Status = l
-	text := strings.TrimSuffix(l.Payload, "\r")
+	text := l.Payload
 	n, err := strconv.Atoi(text)
 	if err != nil || n < 0 || n > 255 || strings.TrimLeft(text, "0123456789") != "" {
 		p.errorf(l.PayloadRange(), CodeBadExitStatus, "exit status %q is not a decimal number from 0 to 255", text)
@@ -193,9 +202,6 @@ func (p *transcriptParser) directive(l *Line) {
 	l.Directive = d
 	p.f.Directives = append(p.f.Directives, d)
 	name, args, hasArgs := strings.Cut(l.Payload, " ")
-	if !hasArgs {
-		name = strings.TrimSuffix(name, "\r")
-	}
 	d.Name = name
 	d.NameRange = Range{l.PayloadPos, Pos{l.Num, l.PayloadPos.Col + len(name)}}
 	d.Args = args
@@ -205,6 +211,13 @@ func (p *transcriptParser) directive(l *Line) {
 	}
 	switch name {
 	case DirectiveNoNewline:
+		if hasArgs {
+			// The origin tool rejects it; accepting it would hide a typo
+			// ("% no-newline 2" meaning a stream) as a silent no-op.
+			p.errorf(Range{d.NameRange.End, l.Range().End}, CodeNoNewlineArgs, "`%% no-newline` takes no arguments: remove %q after it", " "+args)
+			p.lastOutput = nil
+			return
+		}
 		if p.lastOutput == nil || p.lastOutput.NoNewline {
 			p.errorf(d.NameRange, CodeMisplacedNoNewline, "`%% no-newline` must directly follow a `1` or `2` output line")
 			return

@@ -77,18 +77,73 @@ func TestPayloadKeepsSpaces(t *testing.T) {
 	}
 }
 
+// A '\r' ending a line is dropped (spec §1), also on a last line without
+// '\n', as the origin tool's scanner does; one inside a line is text.
 func TestCRLF(t *testing.T) {
-	src := "$ echo hi\r\n1 hi\r\n1\r\n\r\n% dep file a.txt\r\n"
+	src := "$ echo hi\r\n1 hi\r\n1\r\n\r\n% dep file a.txt\r\n$ printf 'a\\rb\\n'\r\n1 a\rb\r\n? 0\r\n% no-newline\r"
 	f := Parse("", []byte(src))
-	if len(f.Errors) != 0 {
+	if len(f.Errors) != 1 || f.Errors[0].Code != CodeMisplacedNoNewline {
 		t.Fatal(f.Errors)
 	}
 	b := f.Blocks[0]
-	if b.Text() != "echo hi\r" || b.Expect[0].Text != "hi\r" || b.Expect[1].Text != "\r" {
+	if b.Text() != "echo hi" || b.Expect[0].Text != "hi" || b.Expect[1].Text != "" {
 		t.Fatalf("%q %q %q", b.Text(), b.Expect[0].Text, b.Expect[1].Text)
+	}
+	if f.Lines[3].Kind != KindBlank || f.Deps()[0].Value != "a.txt" {
+		t.Fatalf("blank %v, dep %q", f.Lines[3].Kind, f.Deps()[0].Value)
+	}
+	if e := f.Blocks[1].Expect[0]; e.Text != "a\rb" {
+		t.Fatalf("inner \\r: %q", e.Text)
+	}
+	if last := f.Lines[len(f.Lines)-1]; last.Text != "% no-newline" || !last.CR || last.HasNewline {
+		t.Fatalf("last line %+v", last)
 	}
 	if string(f.Bytes()) != src {
 		t.Fatal("not lossless")
+	}
+}
+
+// Mixed endings, lone carriage returns: every line reads by the same rule,
+// a bad line is one clear error, and printing gives the input back.
+func TestMixedLineEndingsAndLoneCR(t *testing.T) {
+	src := "$ echo a\n1 a\r\n\r\n\r\r\n$ echo b\r1 b\n\r"
+	f := Parse("m.cmdt", []byte(src))
+	if string(f.Bytes()) != src {
+		t.Fatal("not lossless")
+	}
+	if f.Blocks[0].Expect[0].Text != "a" || f.Lines[2].Kind != KindBlank || f.Lines[len(f.Lines)-1].Kind != KindBlank {
+		t.Fatalf("lines %+v", f.Lines)
+	}
+	// "\r" alone on a line and "$ echo b\r1 b" (one line: the '\r' does not
+	// end it) are the two problems; the second is a command whose text
+	// holds the '\r', which the shell reports when it runs.
+	if len(f.Errors) != 1 || f.Errors[0].Code != CodeUnknownOpcode || f.Errors[0].Range.Start.Line != 4 ||
+		!strings.Contains(f.Errors[0].Msg, "carriage return") {
+		t.Fatalf("errors %v", f.Errors)
+	}
+	if got := f.Blocks[1].Text(); got != "echo b\r1 b" {
+		t.Fatalf("command %q", got)
+	}
+}
+
+// Lines of only spaces and tabs are blank (spec §1), as in the origin tool.
+func TestWhitespaceLineIsBlank(t *testing.T) {
+	f := Parse("", []byte("$ echo a\n1 a\n  \t\n1 b\n"))
+	if f.Lines[2].Kind != KindBlank || len(f.Errors) != 1 || f.Errors[0].Code != CodeOrphanOutput {
+		t.Fatalf("kind %v errors %v", f.Lines[2].Kind, f.Errors)
+	}
+}
+
+// "% no-newline" takes no arguments (spec §2); the origin tool rejects them.
+func TestNoNewlineArguments(t *testing.T) {
+	for _, src := range []string{"$ printf a\n1 a\n% no-newline extra\n", "$ printf a\n1 a\n% no-newline \n"} {
+		f := Parse("n.cmdt", []byte(src))
+		if len(f.Errors) != 1 || f.Errors[0].Code != CodeNoNewlineArgs || f.Errors[0].Range.Start.Line != 3 {
+			t.Fatalf("%q: errors %v", src, f.Errors)
+		}
+		if f.Blocks[0].Expect[0].NoNewline {
+			t.Errorf("%q: a rejected directive still applied", src)
+		}
 	}
 }
 

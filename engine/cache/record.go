@@ -46,7 +46,7 @@ func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error 
 		e := &Entry{FailedAt: time.Now().UTC()}
 		return c.putEntry(ctx, key, e)
 	}
-	if res.File != nil && !res.Exited && len(res.Commands) < len(res.File.Blocks) {
+	if res.File != nil && len(res.Commands) < len(res.File.Blocks) {
 		// A cancelled run: what did not run cannot have passed.
 		return fmt.Errorf("cache: %s: %w: the run did not finish", id.transcript, ErrNotRecorded)
 	}
