@@ -113,6 +113,9 @@ export class CodeServer {
       'editor.minimap.enabled': false,
       'window.restoreWindows': 'none',
       'files.hotExit': 'off',
+      // VS Code for the web (code-server) saves after a delay by default: a save the test did not ask for races its
+      // checks of the file on disk (an accepted edit must stay in the buffer until saved) and of runs on save.
+      'files.autoSave': 'off',
       'chat.disableAIFeatures': true,
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
     };
