@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -212,34 +211,37 @@ func (a *BinNamer) Next() string {
 	}
 }
 
-// ErrOutsideRoot is returned when an update would write outside the
-// module root.
-var ErrOutsideRoot = errors.New("refusing to write outside the module root")
-
 // WriteUpdate writes a plan: the transcript at path and its output files,
 // each atomically (temp file + rename) and only when its content changed.
-// Every target must lie inside root. It returns the paths written.
+// Every target must resolve inside root (see WriteInRoot); all are checked
+// before anything is written. It returns the paths written.
 func WriteUpdate(path string, plan *UpdatePlan, root string) ([]string, error) {
 	targets := append([]FileWrite{{Path: path, Data: plan.Source}}, plan.Files...)
+	resolved := make([]*rootTarget, 0, len(targets))
+	defer func() {
+		for _, t := range resolved {
+			t.dir.Close()
+		}
+	}()
 	for _, t := range targets {
-		abs, err := filepath.Abs(t.Path)
+		rt, err := resolveInRoot(root, t.Path)
 		if err != nil {
 			return nil, err
 		}
-		if !IsWithin(root, abs) {
-			return nil, fmt.Errorf("%s: %w %s", t.Path, ErrOutsideRoot, root)
-		}
+		resolved = append(resolved, rt)
 	}
 	var written []string
 	// Output files first: if one fails, the transcript still describes the
 	// old state consistently.
-	for _, t := range append(targets[1:], targets[0]) {
-		changed, err := WriteFileAtomic(t.Path, t.Data)
+	order := append(resolved[1:len(resolved):len(resolved)], resolved[0])
+	data := append(targets[1:len(targets):len(targets)], targets[0])
+	for i, rt := range order {
+		changed, err := rt.write(data[i].Data)
 		if err != nil {
 			return written, err
 		}
 		if changed {
-			written = append(written, t.Path)
+			written = append(written, data[i].Path)
 		}
 	}
 	return written, nil
@@ -247,40 +249,28 @@ func WriteUpdate(path string, plan *UpdatePlan, root string) ([]string, error) {
 
 // WriteFileAtomic replaces path with data via a temp file and rename, so
 // readers see the old or the new content, never a mix. It does nothing
-// (and reports false) when the content is already data.
+// (and reports false) when the content is already data. It is for files
+// the user named on the command line (reports); whatever a transcript
+// determines goes through WriteInRoot instead.
 func WriteFileAtomic(path string, data []byte) (bool, error) {
-	old, err := os.ReadFile(path)
-	if err == nil && bytes.Equal(old, data) {
-		return false, nil
-	}
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	abs, err := filepath.Abs(path)
 	if err != nil {
 		return false, fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+	dir := filepath.Dir(abs)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
+	r, err := os.OpenRoot(dir)
+	if err != nil {
 		return false, fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return false, fmt.Errorf("write %s: %w", path, err)
+	defer r.Close()
+	t := &rootTarget{dir: r, name: filepath.Base(abs), path: path, mode: 0o644}
+	if st, err := os.Stat(abs); err == nil && st.Mode().IsRegular() {
+		t.mode, t.exists = st.Mode().Perm(), true
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return false, fmt.Errorf("write %s: %w", path, err)
-	}
-	return true, nil
+	return t.write(data)
 }
 
 // Lines splits text into lines without terminators (for BlockEdit users).

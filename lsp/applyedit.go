@@ -200,6 +200,9 @@ func (s *Server) writeOutputs(root string, files []engine.FileWrite) (written []
 		if !engine.IsWithin(root, fw.Path) {
 			return nil, nil, fmt.Errorf("%s: %w %s", fw.Path, engine.ErrOutsideRoot, root)
 		}
+		if err := engine.CheckWriteInRoot(root, fw.Path); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, fw := range files {
 		if open := s.store.Get(pathURI(fw.Path)); open != nil && !engine.IsBinary(fw.Data) {
@@ -209,7 +212,7 @@ func (s *Server) writeOutputs(root string, files []engine.FileWrite) (written []
 			}
 			continue
 		}
-		changed, err := engine.WriteFileAtomic(fw.Path, fw.Data)
+		changed, err := engine.WriteInRoot(root, fw.Path, fw.Data)
 		if err != nil {
 			return written, nil, err
 		}

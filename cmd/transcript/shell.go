@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -37,8 +38,18 @@ End with exit or Ctrl-D. An existing FILE is appended to.`,
 }
 
 func recordShell(ctx context.Context, in io.Reader, stdout, stderr io.Writer, out string) error {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return &exitCode{code: 2, err: err}
+	}
+	// The transcript may be written only inside its own module root, and
+	// never through a link that leads out of it.
+	root := engine.FindModuleRoot(filepath.Dir(abs))
+	if err := engine.CheckWriteInRoot(root, abs); err != nil {
+		return &exitCode{code: 2, err: err}
+	}
 	var transcript strings.Builder
-	if old, err := os.ReadFile(out); err == nil {
+	if old, err := engine.ReadRegular(out, engine.MaxTranscriptSize); err == nil {
 		transcript.Write(old)
 		if len(old) > 0 && !strings.HasSuffix(string(old), "\n") {
 			transcript.WriteByte('\n')
@@ -83,7 +94,7 @@ func recordShell(ctx context.Context, in io.Reader, stdout, stderr io.Writer, ou
 			fmt.Fprintf(stderr, "[exit status %d]\n", cr.ExitCode)
 		}
 		transcript.WriteString(recordBlock(text, cr))
-		if _, err := engine.WriteFileAtomic(out, []byte(transcript.String())); err != nil {
+		if _, err := engine.WriteInRoot(root, out, []byte(transcript.String())); err != nil {
 			return &exitCode{code: 2, err: err}
 		}
 		if exited {
