@@ -14,43 +14,75 @@ import (
 	"github.com/cmdt-dev/cmdt/parser"
 )
 
-// Check runs the transcript read from r and reports every failed command
-// with t.Errorf. name labels the transcript in messages ("name:line").
-// The session starts in the test's working directory (the package
-// directory under go test) unless [WithDir] says otherwise. Update mode
-// cannot rewrite a transcript that is not a file: failures are reported
-// as usual, with a note.
-func Check(t testing.TB, name string, r io.Reader, opts ...Option) {
+// Check runs the transcript read from r, as the origin tool's
+// cmdtest.Check does (github.com/deref/transcript/cmdtest): same
+// signature, so migrating is an import-path change. The session starts in
+// the test's working directory (the package directory under go test). It
+// reports every failed command with t.Errorf and returns whether the
+// transcript passed; a syntax error or an unreadable r also fails the
+// test and returns false, without stopping it. For a name in messages,
+// options or update mode, use [CheckReader], [CheckText] or [CheckFile].
+func Check(t *testing.T, r io.Reader) bool {
 	t.Helper()
+	return CheckReader(t, "", r, nonFatal)
+}
+
+// CheckString runs the transcript text as [Check] does, like the origin
+// tool's cmdtest.CheckString.
+func CheckString(t *testing.T, cmdt string) bool {
+	t.Helper()
+	return CheckReader(t, "", strings.NewReader(cmdt), nonFatal)
+}
+
+// CheckReader runs the transcript read from r and reports every failed
+// command with t.Errorf; it returns whether the transcript passed. name
+// labels the transcript in messages ("name:line"; "line N" when empty).
+// The session starts in the test's working directory (the package
+// directory under go test) unless [WithDir] says otherwise. A syntax
+// error stops the test. Update mode cannot rewrite a transcript that is
+// not a file: failures are reported as usual, with a note.
+func CheckReader(t testing.TB, name string, r io.Reader, opts ...Option) bool {
+	t.Helper()
+	c := newConfig(opts)
 	src, err := io.ReadAll(r)
 	if err != nil {
-		t.Fatalf("cmdt: read %s: %v", name, err)
+		c.fail(t, "cmdt: read %s: %v", displayName(name), err)
+		return false
 	}
-	c := newConfig(opts)
 	if c.dir == "" {
 		c.dir = "."
 	}
-	run(t, name, "", src, c)
+	return run(t, name, "", src, c)
 }
 
-// CheckString runs the transcript text, as [Check] does; messages name it
-// "<string>".
-func CheckString(t testing.TB, text string, opts ...Option) {
+// CheckText runs the transcript text, as [CheckReader] does; messages
+// name it "<string>".
+func CheckText(t testing.TB, text string, opts ...Option) bool {
 	t.Helper()
-	Check(t, "<string>", strings.NewReader(text), opts...)
+	return CheckReader(t, "<string>", strings.NewReader(text), opts...)
 }
 
-// CheckFile runs the transcript at path. The session starts in the
-// file's directory, so relative paths in the transcript mean the same
-// whoever runs it. In update mode a failing transcript is rewritten to
-// match the actual output (see the package documentation).
-func CheckFile(t testing.TB, path string, opts ...Option) {
+func displayName(name string) string {
+	if name == "" {
+		return "transcript"
+	}
+	return name
+}
+
+// CheckFile runs the transcript at path and returns whether it passed.
+// The session starts in the file's directory, so relative paths in the
+// transcript mean the same whoever runs it. In update mode a failing
+// transcript is rewritten to match the actual output (see the package
+// documentation).
+func CheckFile(t testing.TB, path string, opts ...Option) bool {
 	t.Helper()
+	c := newConfig(opts)
 	src, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("cmdt: %v", err)
+		c.fail(t, "cmdt: %v", err)
+		return false
 	}
-	run(t, path, path, src, newConfig(opts))
+	return run(t, path, path, src, c)
 }
 
 // CheckDir runs every *.cmdt file under dir, recursively, each in its own
@@ -106,47 +138,53 @@ func transcriptsIn(dir string) ([]string, error) {
 	return files, nil
 }
 
-// run parses, runs and reports one transcript. path is the file to
-// rewrite in update mode, "" when there is none.
-func run(t testing.TB, name, path string, src []byte, c *config) {
+// run parses, runs and reports one transcript and returns whether it
+// passed. path is the file to rewrite in update mode, "" when there is
+// none.
+func run(t testing.TB, name, path string, src []byte, c *config) bool {
 	t.Helper()
 	f := parser.Parse(name, src)
 	if len(f.Errors) > 0 {
-		t.Fatalf("cmdt: %d syntax error(s):\n%v", len(f.Errors), f.Errors)
+		c.fail(t, "cmdt: %d syntax error(s):\n%v", len(f.Errors), f.Errors)
+		return false
 	}
 	update, err := updateMode()
 	if err != nil {
-		t.Fatalf("cmdt: %v", err)
+		c.fail(t, "cmdt: %v", err)
+		return false
 	}
 	launcher, _, err := trace.NewLauncher(c.trace, nil)
 	if err != nil {
-		t.Fatalf("cmdt: %v", err)
+		c.fail(t, "cmdt: %v", err)
+		return false
 	}
 	res, err := engine.Run(t.Context(), f, engine.Options{Dir: c.dir, Env: c.environ(), Timeout: c.timeout, Launcher: launcher})
 	if res == nil {
-		t.Fatalf("cmdt: %s: %v", name, err)
+		c.fail(t, "cmdt: %s: %v", displayName(name), err)
+		return false
 	}
 	// Before anything else can stop the test: record the inputs.
 	if invisible := makeVisible(res, c); len(invisible) > 0 {
-		t.Log(invisibleWarning(name, goTestRoot(), invisible))
+		t.Log(invisibleWarning(displayName(name), goTestRoot(), invisible))
 	}
 	if err != nil {
-		t.Errorf("cmdt: %s: run interrupted: %v", name, err)
+		t.Errorf("cmdt: %s: run interrupted: %v", displayName(name), err)
 	}
 	for _, e := range res.DeclErrors {
 		t.Errorf("%v", e)
 	}
-	if res.Passed() {
-		return
+	if err == nil && res.Passed() {
+		return true
 	}
-	if update && path != "" {
+	if update && path != "" && err == nil {
 		writeUpdate(t, path, res)
-		return
+		return false
 	}
 	for _, cr := range res.Failures() {
 		t.Errorf("%s", failureMessage(name, cr.Failure))
 	}
 	if update {
-		t.Logf("cmdt: update mode cannot rewrite %s: it is not a file (use CheckFile or CheckDir)", name)
+		t.Logf("cmdt: update mode cannot rewrite %s: it is not a file (use CheckFile or CheckDir)", displayName(name))
 	}
+	return false
 }

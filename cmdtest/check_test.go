@@ -19,17 +19,21 @@ func TestCheckDir(t *testing.T) {
 }
 
 func TestCheckString(t *testing.T) {
-	cmdtest.CheckString(t, "$ echo hi; pwd\n1 hi\n1 "+mustGetwd(t)+"\n")
+	if !cmdtest.CheckString(t, "$ echo hi; pwd\n1 hi\n1 "+mustGetwd(t)+"\n") {
+		t.Error("CheckString returned false on a pass")
+	}
 }
 
 func TestCheckReaderWithDir(t *testing.T) {
 	dir := t.TempDir()
-	cmdtest.Check(t, "inline.cmdt", strings.NewReader("$ pwd\n1 "+dir+"\n"), cmdtest.WithDir(dir))
+	if !cmdtest.CheckReader(t, "inline.cmdt", strings.NewReader("$ pwd\n1 "+dir+"\n"), cmdtest.WithDir(dir)) {
+		t.Error("CheckReader returned false on a pass")
+	}
 }
 
 func TestWithEnvUnsets(t *testing.T) {
 	t.Setenv("CMDT_TEST_UNSET_ME", "set")
-	cmdtest.CheckString(t, "$ echo \"[${CMDT_TEST_UNSET_ME-unset}]\"\n1 [unset]\n", cmdtest.WithEnv("CMDT_TEST_UNSET_ME"))
+	cmdtest.CheckText(t, "$ echo \"[${CMDT_TEST_UNSET_ME-unset}]\"\n1 [unset]\n", cmdtest.WithEnv("CMDT_TEST_UNSET_ME"))
 }
 
 func TestWithPath(t *testing.T) {
@@ -37,7 +41,7 @@ func TestWithPath(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "cmdt-test-tool"), []byte("#!/bin/sh\necho \"tool $*\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmdtest.CheckString(t, "$ cmdt-test-tool a b\n1 tool a b\n$ cat /dev/null\n", cmdtest.WithPath(bin))
+	cmdtest.CheckText(t, "$ cmdt-test-tool a b\n1 tool a b\n$ cat /dev/null\n", cmdtest.WithPath(bin))
 }
 
 // TestFixture is not a test by itself. The tests below run this test
@@ -74,7 +78,7 @@ func TestFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmdtest.CheckString(t, string(src), opts...)
+		cmdtest.CheckText(t, string(src), opts...)
 	default:
 		t.Fatalf("unknown CMDT_FIXTURE mode %q", mode)
 	}

@@ -4,9 +4,12 @@
 //
 // It owns three things:
 //
-//   - the test-facing API: [Check], [CheckString], [CheckFile] and
-//     [CheckDir] run transcripts through the engine and report every failed
-//     command with t.Errorf at file:line, with a diff;
+//   - the test-facing API: [CheckFile], [CheckDir], [CheckReader] and
+//     [CheckText] run transcripts through the engine and report every failed
+//     command with t.Errorf at file:line, with a diff; [Check] and
+//     [CheckString] are the origin tool's two functions
+//     (github.com/deref/transcript/cmdtest), same signatures and behaviour,
+//     so tests written for it migrate by changing the import path;
 //   - update mode: with CMDT_UPDATE=1 in the environment or the
 //     -cmdt.update test flag, failing transcripts are rewritten to match the
 //     actual output instead of failing (golden-file style);

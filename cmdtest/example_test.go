@@ -1,6 +1,7 @@
 package cmdtest_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -37,26 +38,56 @@ func ExampleCheckFile() {
 	_ = testGreeting
 }
 
-// A short transcript inline in the test; it runs in the package directory.
-func ExampleCheckString() {
+// A short transcript inline in the test, with options; it runs in the
+// package directory.
+func ExampleCheckText() {
 	testEcho := func(t *testing.T) {
-		cmdtest.CheckString(t, `
+		cmdtest.CheckText(t, `
 $ echo hello
 1 hello
 $ ls no-such-file >/dev/null 2>&1
 ? 2
-`)
+`, cmdtest.WithEnv("LC_ALL=C"))
 	}
 	_ = testEcho
 }
 
 // A transcript from any reader; name is used in failure messages.
-func ExampleCheck() {
+func ExampleCheckReader() {
 	testGenerated := func(t *testing.T) {
 		transcript := "$ printf 'a\\nb\\n'\n1 a\n1 b\n"
-		cmdtest.Check(t, "generated.cmdt", strings.NewReader(transcript), cmdtest.WithDir(t.TempDir()))
+		cmdtest.CheckReader(t, "generated.cmdt", strings.NewReader(transcript), cmdtest.WithDir(t.TempDir()))
 	}
 	_ = testGenerated
+}
+
+// Tests written for the origin tool (github.com/deref/transcript/cmdtest)
+// keep working: change the import path to github.com/cmdt-dev/cmdt/cmdtest.
+// Check and CheckString have the same signatures and behaviour: the
+// session starts in the package directory, failures are reported with
+// t.Errorf, and the result says whether the transcript passed.
+func ExampleCheck() {
+	testCLI := func(t *testing.T) {
+		f, err := os.Open("testdata/test.cmdt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if !cmdtest.Check(t, f) {
+			t.Log("see the diff above")
+		}
+	}
+	_ = testCLI
+}
+
+// The origin tool's documented use, with go:embed: unchanged but for the
+// import path.
+func ExampleCheckString() {
+	var cmdt string // //go:embed test.cmdt
+	testCLI := func(t *testing.T) {
+		cmdtest.CheckString(t, cmdt)
+	}
+	_ = testCLI
 }
 
 // WithEnv overrides or unsets variables of the session only; the test

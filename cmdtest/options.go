@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -20,6 +21,24 @@ type config struct {
 	pathDirs []string
 	// trace is the tracing setting: "auto" (default), "on" or "off".
 	trace string
+	// nonFatal reports problems that keep a transcript from running
+	// (syntax errors, an unreadable reader) with Errorf instead of Fatalf:
+	// the origin tool's Check and CheckString return false and let the
+	// test go on.
+	nonFatal bool
+}
+
+// nonFatal is the origin tool's error handling, for Check and CheckString.
+var nonFatal Option = func(c *config) { c.nonFatal = true }
+
+// fail reports a problem that keeps the transcript from running.
+func (c *config) fail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if c.nonFatal {
+		t.Errorf(format, args...)
+		return
+	}
+	t.Fatalf(format, args...)
 }
 
 func newConfig(opts []Option) *config {
@@ -70,7 +89,7 @@ func WithPath(dirs ...string) Option {
 
 // WithDir starts the session in dir instead of the transcript's own
 // directory ([CheckFile], [CheckDir]) or the test's working directory
-// ([Check], [CheckString]).
+// ([CheckReader], [CheckText]).
 func WithDir(dir string) Option {
 	return func(c *config) { c.dir = dir }
 }
