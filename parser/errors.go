@@ -25,6 +25,7 @@ const (
 	CodeNestedDepfile      Code = "nested-depfile"
 	CodeBadEscape          Code = "bad-escape"
 	CodeNoNewlineArgs      Code = "no-newline-arguments"
+	CodeNotText            Code = "not-text"
 )
 
 // Error is one syntax error, with the range of the offending text.
@@ -47,9 +48,18 @@ func (e *Error) Error() string {
 // so callers can return all of them at once.
 type ErrorList []*Error
 
+// MaxListed is how many errors ErrorList.Error lists; a count of the rest
+// follows them. A file with thousands of bad lines is fixed from its first
+// errors, and a terminal or CI log is not flooded.
+const MaxListed = 20
+
 func (l ErrorList) Error() string {
 	var b strings.Builder
 	for i, e := range l {
+		if i == MaxListed {
+			fmt.Fprintf(&b, "\n%s: and %d more syntax errors", e.File, len(l)-MaxListed)
+			break
+		}
 		if i > 0 {
 			b.WriteByte('\n')
 		}

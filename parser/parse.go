@@ -10,6 +10,13 @@ import (
 // File.Errors, one per bad line, in line order.
 func Parse(name string, src []byte) *File {
 	p := &transcriptParser{f: &File{Name: name}}
+	if e := notText(name, src); e != nil {
+		// The lines are kept (as KindInvalid) so the file still prints
+		// back, but none is interpreted: one error says what is wrong.
+		p.f.Lines = splitLines(src)
+		p.f.Errors = append(p.f.Errors, e)
+		return p.f
+	}
 	for _, l := range splitLines(src) {
 		p.line(l)
 	}
@@ -124,7 +131,7 @@ func (p *transcriptParser) line(l *Line) {
 			hint = " (a carriage return inside a line is text; only one ending the line is dropped)"
 		}
 		p.errorf(l.OpcodeRange, CodeUnknownOpcode,
-			"unknown opcode %q: expected one of `$`, `>`, `1`, `2`, `1<`, `2<`, `?`, `%%`, `#` followed by a space, or a blank line%s", l.Opcode, hint)
+			"unknown opcode %q: expected one of `$`, `>`, `1`, `2`, `1<`, `2<`, `?`, `%%`, `#` followed by a space, or a blank line%s", clip(l.Opcode), hint)
 	}
 }
 
@@ -191,7 +198,7 @@ func (p *transcriptParser) exitStatus(l *Line) {
 	text := l.Payload
 	n, err := strconv.Atoi(text)
 	if err != nil || n < 0 || n > 255 || strings.TrimLeft(text, "0123456789") != "" {
-		p.errorf(l.PayloadRange(), CodeBadExitStatus, "exit status %q is not a decimal number from 0 to 255", text)
+		p.errorf(l.PayloadRange(), CodeBadExitStatus, "exit status %q is not a decimal number from 0 to 255", clip(text))
 		return
 	}
 	p.cur.ExitCode = n
@@ -235,7 +242,7 @@ func (p *transcriptParser) directive(l *Line) {
 		d.Deps = deps
 		p.f.Errors = append(p.f.Errors, errs...)
 	default:
-		p.errorf(d.NameRange, CodeUnknownDirective, "unknown directive `%% %s`: expected `%% dep`, `%% depfile` or `%% no-newline`", name)
+		p.errorf(d.NameRange, CodeUnknownDirective, "unknown directive `%% %s`: expected `%% dep`, `%% depfile` or `%% no-newline`", clip(name))
 	}
 	p.lastOutput = nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,7 @@ type checkOptions struct {
 	timeout time.Duration
 	json    bool
 	junit   string
+	format  string
 	run     runOptions
 }
 
@@ -46,6 +48,7 @@ so results do not depend on where the command is typed.`,
 	f.DurationVar(&o.timeout, "timeout", engine.DefaultTimeout, "timeout for each command")
 	f.BoolVar(&o.json, "json", false, "print a JSON report instead of text")
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to `FILE`")
+	f.StringVar(&o.format, "format", "", "text, or github: also print failures as GitHub Actions annotations at file:line (the default under GITHUB_ACTIONS=true)")
 	o.run.register(cmd)
 	return cmd
 }
@@ -61,8 +64,18 @@ type fileOutcome struct {
 	duration time.Duration
 }
 
-func runCheck(cmd *cobra.Command, args []string, o *checkOptions) error {
+func runCheck(cmd *cobra.Command, args []string, o *checkOptions) (err error) {
 	start := time.Now()
+	annotate, err := githubFormat(o.format)
+	if err != nil {
+		return err
+	}
+	// The reports are written whatever happens: a syntax error, an
+	// unreadable file or a problem that stops everything becomes an entry
+	// with its file and line, so CI shows it instead of "no report".
+	var outcomes []*fileOutcome
+	defer func() { err = o.writeReports(cmd, outcomes, time.Since(start), err, annotate) }()
+
 	paths, err := collectTranscripts(args)
 	if err != nil {
 		return usageError("%v", err)
@@ -70,9 +83,10 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) error {
 	if len(paths) == 0 {
 		return noTranscripts(args)
 	}
-	files, err := parseAll(paths, o.jobs)
-	if err != nil {
-		return &exitCode{code: 2, err: err}
+	files, bad := parseAll(paths, o.jobs)
+	if len(bad) > 0 {
+		outcomes = bad
+		return parseFailure(bad, len(paths))
 	}
 	env, err := o.run.prepare(cmd)
 	if err != nil {
@@ -94,7 +108,7 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) error {
 		}
 		progress.redraw()
 	})
-	outcomes := make([]*fileOutcome, len(paths))
+	outcomes = make([]*fileOutcome, len(paths))
 	jobs := o.jobs
 	if jobs < 1 {
 		jobs = 1
@@ -126,17 +140,8 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) error {
 	progress.clear()
 
 	sum := summarize(outcomes, time.Since(start))
-	if o.json {
-		if err := writeJSON(stdout, outcomes, sum); err != nil {
-			return &exitCode{code: 2, err: err}
-		}
-	} else {
+	if !o.json {
 		fmt.Fprintln(stdout, sum.line(style))
-	}
-	if o.junit != "" {
-		if err := writeJUnit(o.junit, outcomes, sum); err != nil {
-			return &exitCode{code: 2, err: err}
-		}
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -149,11 +154,50 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) error {
 	return nil
 }
 
-// parseAll reads and parses every transcript first (jobs at a time), so a
-// syntax error anywhere stops the command before anything runs.
-func parseAll(paths []string, jobs int) (map[string]*parser.File, error) {
+// writeReports writes the JSON report (stdout), the JUnit file and the
+// GitHub annotations for whatever outcomes there are, and returns the
+// command's error: runErr, or the failure to write a report.
+func (o *checkOptions) writeReports(cmd *cobra.Command, outcomes []*fileOutcome, elapsed time.Duration, runErr error, annotate bool) error {
+	if !o.json && o.junit == "" && !annotate {
+		return runErr
+	}
+	// A problem that stopped the whole check (not a failed or errored file,
+	// which the outcomes hold) is reported on its own.
+	var fatal error
+	var ec *exitCode
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &ec) && ec.err == nil:
+	case isParseFailure(runErr): // the files' outcomes say it
+	default:
+		fatal = runErr
+	}
+	sum := summarize(outcomes, elapsed)
+	if annotate {
+		w := cmd.OutOrStdout()
+		if o.json {
+			w = cmd.ErrOrStderr()
+		}
+		writeAnnotations(w, outcomes, fatal)
+	}
+	if o.json {
+		if err := writeJSON(cmd.OutOrStdout(), outcomes, sum, fatal); err != nil {
+			return &exitCode{code: 2, err: err}
+		}
+	}
+	if o.junit != "" {
+		if err := writeJUnit(o.junit, outcomes, sum, fatal); err != nil {
+			return &exitCode{code: 2, err: fmt.Errorf("--junit: %w", err)}
+		}
+	}
+	return runErr
+}
+
+// parseAll reads and parses every transcript (jobs at a time). Files that
+// cannot be read or parsed come back as "error" outcomes, in path order.
+func parseAll(paths []string, jobs int) (map[string]*parser.File, []*fileOutcome) {
 	files := make([]*parser.File, len(paths))
-	errs := make([]string, len(paths))
+	errs := make([]error, len(paths))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < max(jobs, 1); w++ {
@@ -163,12 +207,12 @@ func parseAll(paths []string, jobs int) (map[string]*parser.File, error) {
 			for i := range next {
 				src, err := os.ReadFile(paths[i])
 				if err != nil {
-					errs[i] = err.Error()
+					errs[i] = err
 					continue
 				}
 				f := parser.Parse(paths[i], src)
 				if len(f.Errors) > 0 {
-					errs[i] = f.Errors.Error()
+					errs[i] = f.Errors
 					continue
 				}
 				files[i] = f
@@ -181,18 +225,39 @@ func parseAll(paths []string, jobs int) (map[string]*parser.File, error) {
 	close(next)
 	wg.Wait()
 	byPath := make(map[string]*parser.File, len(paths))
-	var bad []string
+	var bad []*fileOutcome
 	for i, p := range paths {
-		if errs[i] != "" {
-			bad = append(bad, errs[i])
+		if errs[i] != nil {
+			bad = append(bad, &fileOutcome{path: p, status: "error", err: errs[i]})
 			continue
 		}
 		byPath[p] = files[i]
 	}
-	if len(bad) > 0 {
-		return nil, fmt.Errorf("%s\nnothing was run", strings.Join(bad, "\n"))
+	return byPath, bad
+}
+
+// parseFailureError is the error of a check stopped by files that could
+// not be read or parsed: a syntax error anywhere stops the command before
+// anything runs.
+type parseFailureError struct{ msg string }
+
+func (e *parseFailureError) Error() string { return e.msg }
+
+func parseFailure(bad []*fileOutcome, total int) error {
+	lines := make([]string, len(bad))
+	for i, b := range bad {
+		lines[i] = b.err.Error()
 	}
-	return byPath, nil
+	msg := strings.Join(lines, "\n")
+	if len(bad) < total {
+		msg += "\nnothing was run"
+	}
+	return &exitCode{code: 2, err: &parseFailureError{msg}}
+}
+
+func isParseFailure(err error) bool {
+	var pf *parseFailureError
+	return errors.As(err, &pf)
 }
 
 // summary counts outcomes for the closing line and reports.

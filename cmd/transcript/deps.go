@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
@@ -35,6 +34,14 @@ files subprocesses read; those no declaration covers are marked
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := readTranscript(args[0])
 			if err != nil {
+				if asJSON && !observed {
+					// Still a document: the problem, at its line.
+					root := engine.FindModuleRoot(engine.TranscriptDir(args[0]))
+					doc := depsDoc{docHeader: header("deps"), Root: root, Deps: []engine.Input{}, Problems: problemsOf(err)}
+					if werr := encodeJSON(cmd.OutOrStdout(), doc); werr != nil {
+						return werr
+					}
+				}
 				return &exitCode{code: 2, err: err}
 			}
 			if observed {
@@ -44,12 +51,14 @@ files subprocesses read; those no declaration covers are marked
 			root := engine.FindModuleRoot(dir)
 			inputs, errs, _ := engine.ResolveStatic(f, dir, root, nil)
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if inputs == nil {
-					inputs = []engine.Input{}
+				doc := depsDoc{docHeader: header("deps"), Root: root, Deps: inputs}
+				if doc.Deps == nil {
+					doc.Deps = []engine.Input{}
 				}
-				if err := enc.Encode(map[string]any{"root": root, "deps": inputs}); err != nil {
+				if len(errs) > 0 {
+					doc.Problems = problemsOf(errs)
+				}
+				if err := encodeJSON(cmd.OutOrStdout(), doc); err != nil {
 					return err
 				}
 			} else {
@@ -87,6 +96,22 @@ files subprocesses read; those no declaration covers are marked
 	return cmd
 }
 
+// depsDoc is the deps --json document (schema: deps).
+type depsDoc struct {
+	docHeader
+	Root     string         `json:"root"`
+	Deps     []engine.Input `json:"deps"`
+	Problems []problem      `json:"problems,omitempty"`
+}
+
+// depsObservedDoc is the deps --observed --json document (schema: depsObserved).
+type depsObservedDoc struct {
+	docHeader
+	Root     string          `json:"root"`
+	Observed []observedInput `json:"observed"`
+	Passed   bool            `json:"passed"`
+}
+
 // observedInput is one row of `deps --observed`.
 type observedInput struct {
 	engine.Input
@@ -117,12 +142,10 @@ func printObserved(cmd *cobra.Command, f *parser.File, traceSetting string, asJS
 			Undeclared: engine.NeedsDeclaration(res, in)})
 	}
 	if asJSON {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
 		if rows == nil {
 			rows = []observedInput{}
 		}
-		return enc.Encode(map[string]any{"root": res.Root, "observed": rows, "passed": res.Passed()})
+		return encodeJSON(cmd.OutOrStdout(), depsObservedDoc{docHeader: header("depsObserved"), Root: res.Root, Observed: rows, Passed: res.Passed()})
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tPATH\tEXISTS\tLINE\tSEEN\tDECLARED")

@@ -33,6 +33,8 @@ func (e *exitCode) Error() string {
 	return fmt.Sprintf("exit status %d", e.code)
 }
 
+func (e *exitCode) Unwrap() error { return e.err }
+
 // usageError marks errors that should exit 2.
 func usageError(format string, a ...any) error {
 	return &exitCode{code: 2, err: fmt.Errorf(format, a...)}

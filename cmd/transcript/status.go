@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -166,6 +165,7 @@ func writeStatusText(w io.Writer, lines []statusLine) error {
 
 func writeStatusJSON(w io.Writer, lines []statusLine) error {
 	report := struct {
+		docHeader
 		Files   []statusLine `json:"files"`
 		Summary struct {
 			Fresh    int `json:"fresh"`
@@ -173,7 +173,7 @@ func writeStatusJSON(w io.Writer, lines []statusLine) error {
 			NeverRun int `json:"neverRun"`
 			Errors   int `json:"errors"`
 		} `json:"summary"`
-	}{Files: lines}
+	}{docHeader: header("status"), Files: lines}
 	for _, l := range lines {
 		switch {
 		case l.Error != "":
@@ -186,7 +186,5 @@ func writeStatusJSON(w io.Writer, lines []statusLine) error {
 			report.Summary.NeverRun++
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(report)
+	return encodeJSON(w, report)
 }
