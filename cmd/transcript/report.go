@@ -13,12 +13,30 @@ import (
 	"github.com/cmdt-dev/cmdt/engine"
 )
 
-// style colours text on a terminal, never with NO_COLOR or TERM=dumb.
+// style colours text on a terminal, as colorEnabled decides.
 type style struct{ on bool }
 
 func newStyle(w io.Writer) style {
 	f, ok := w.(*os.File)
-	return style{on: ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"}
+	return style{on: colorEnabled(ok && term.IsTerminal(int(f.Fd())), os.LookupEnv)}
+}
+
+// colorEnabled follows https://bixense.com/clicolors/ as the origin tool
+// does: CLICOLOR_FORCE set and not "0" forces colour, "0" turns it off;
+// otherwise colour needs a terminal and CLICOLOR other than "0". NO_COLOR
+// (https://no-color.org) and TERM=dumb also turn it off unless forced.
+func colorEnabled(tty bool, lookup func(string) (string, bool)) bool {
+	if force, _ := lookup("CLICOLOR_FORCE"); force != "" {
+		return force != "0"
+	}
+	if v, _ := lookup("NO_COLOR"); v != "" {
+		return false
+	}
+	if v, _ := lookup("TERM"); v == "dumb" {
+		return false
+	}
+	prefer, _ := lookup("CLICOLOR")
+	return tty && prefer != "0"
 }
 
 func (s style) wrap(code, text string) string {

@@ -19,21 +19,38 @@ import (
 func newShellCmd() *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
-		Use:   "shell -o FILE",
+		Use:   "shell [-o FILE]",
 		Short: "Record an interactive shell session into a transcript",
 		Long: `Start an interactive shell session and record each command with its
 output and exit status into a transcript. The file is rewritten atomically
 after every command, so nothing is lost if the session is interrupted.
-End with exit or Ctrl-D. An existing FILE is appended to.`,
+End with exit or Ctrl-D. An existing FILE is appended to. Without -o the
+session is recorded to a new temporary file, named when the shell starts
+and again when it ends. Binary output, and output with "\r\n" line
+endings, goes to numbered files (001.bin, ...) beside the transcript,
+referenced with 1< / 2<.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usageError("shell needs -o FILE")
+			temp := out == ""
+			if temp {
+				// As the origin tool does: record somewhere, say where.
+				dir, err := os.MkdirTemp("", "transcript-")
+				if err != nil {
+					return &exitCode{code: 2, err: err}
+				}
+				out = filepath.Join(dir, "session.cmdt")
+				fmt.Fprintf(cmd.ErrOrStderr(), "recording to %s\n", out)
 			}
-			return recordShell(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), out)
+			if err := recordShell(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), out); err != nil {
+				return err
+			}
+			if temp {
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote transcript: %s\n", out)
+			}
+			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "transcript `FILE` to write")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "transcript `FILE` to write (default: a new temporary file)")
 	return cmd
 }
 
@@ -62,6 +79,11 @@ func recordShell(ctx context.Context, in io.Reader, stdout, stderr io.Writer, ou
 		return &exitCode{code: 2, err: err}
 	}
 	defer sess.Close()
+	files := engine.NewBinNamer(filepath.Dir(abs))
+	// A check starts the session in the transcript's directory: references
+	// relative to the session's directory replay only if the recording
+	// started there too; otherwise (a temporary file) they are absolute.
+	relRefs := sess.Dir() == filepath.Dir(abs)
 	parser := syntax.NewParser()
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -93,7 +115,13 @@ func recordShell(ctx context.Context, in io.Reader, stdout, stderr io.Writer, ou
 		if cr.ExitCode != 0 {
 			fmt.Fprintf(stderr, "[exit status %d]\n", cr.ExitCode)
 		}
-		transcript.WriteString(recordBlock(text, cr))
+		block, outputs := recordBlock(text, cr, files, relRefs)
+		for _, fw := range outputs {
+			if _, err := engine.WriteInRoot(root, fw.Path, fw.Data); err != nil {
+				return &exitCode{code: 2, err: err}
+			}
+		}
+		transcript.WriteString(block)
 		if _, err := engine.WriteInRoot(root, out, []byte(transcript.String())); err != nil {
 			return &exitCode{code: 2, err: err}
 		}
@@ -105,8 +133,14 @@ func recordShell(ctx context.Context, in io.Reader, stdout, stderr io.Writer, ou
 }
 
 // recordBlock renders one command and its result in transcript syntax.
-func recordBlock(text string, cr *engine.CommandResult) string {
+// Output that cannot be written inline (binary, "\r\n" lines) goes to
+// a new numbered file from files, referenced relative to the session's
+// directory after the command, as a check resolves it (and as update
+// does), or absolute when relRefs is false; the files to write come back
+// with the text.
+func recordBlock(text string, cr *engine.CommandResult, files *engine.BinNamer, relRefs bool) (string, []engine.FileWrite) {
 	var b strings.Builder
+	var writes []engine.FileWrite
 	for i, l := range strings.Split(text, "\n") {
 		if i == 0 {
 			b.WriteString("$ " + l + "\n")
@@ -121,8 +155,14 @@ func recordBlock(text string, cr *engine.CommandResult) string {
 		if len(s.data) == 0 {
 			continue
 		}
-		if engine.IsBinary(s.data) {
-			fmt.Fprintf(&b, "# binary output on stream %d (%d bytes) not recorded; run `transcript update` to store it\n", s.n, len(s.data))
+		if engine.NeedsFile(s.data) {
+			path := files.Next()
+			ref := path
+			if rel, err := filepath.Rel(cr.Dir, path); err == nil && relRefs {
+				ref = rel
+			}
+			writes = append(writes, engine.FileWrite{Path: path, Data: s.data})
+			fmt.Fprintf(&b, "%d< %s\n", s.n, ref)
 			continue
 		}
 		for _, l := range engine.OutputLines(s.n, s.data) {
@@ -133,5 +173,5 @@ func recordBlock(text string, cr *engine.CommandResult) string {
 		fmt.Fprintf(&b, "? %d\n", cr.ExitCode)
 	}
 	b.WriteString("\n")
-	return b.String()
+	return b.String(), writes
 }
