@@ -56,9 +56,19 @@ type Result struct {
 	// DeclErrors holds problems found while resolving declarations
 	// (unreadable or invalid depfiles); they fail the run.
 	DeclErrors parser.ErrorList
+	// Outputs are the absolute paths the run wrote, created, renamed or
+	// deleted (shell redirections, traced writes), sorted: not inputs,
+	// even where a later command read them.
+	Outputs []string
 	// Start is when the run began; the result cache trusts no input whose
 	// change time is later (it may not be what the run saw).
-	Start    time.Time
+	Start time.Time
+	// FSStart is the change time the file system gave a file the run
+	// created as it started: Start on the clock file times come from.
+	// That clock (the kernel's coarse one) lags time.Now by a tick or
+	// more, so the result cache compares input change times with FSStart,
+	// as git compares them with its index file's. Zero if unknown.
+	FSStart  time.Time
 	Duration time.Duration
 }
 
@@ -116,6 +126,7 @@ type session struct {
 	stdout   *os.File
 	stderr   *os.File
 	parser   *syntax.Parser
+	fsStart  time.Time // see Result.FSStart
 }
 
 // Run runs every command of f in one shell session and checks it. It
@@ -136,7 +147,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer s.close()
-	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot, Start: start}
+	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot, Start: start, FSStart: s.fsStart}
 	resolver := &Resolver{Root: opts.ModuleRoot, LookupEnv: s.lookupVar}
 	done, total := 0, len(f.Blocks)
 	var runErr error
@@ -163,7 +174,11 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 			break
 		}
 	}
-	res.Observed = dropAncestorStats(dedupInputs(s.obs.inputsNotWritten()), opts.Dir)
+	// A file read before the run overwrote it is an output too: it would
+	// otherwise be "changed during the run" on every run (outputs.go).
+	observed, outputs := s.obs.finish()
+	res.Observed = dropAncestorStats(dedupInputs(observed), opts.Dir)
+	res.Outputs = outputs
 	res.Declared = dedupInputs(res.Declared)
 	res.Duration = time.Since(start)
 	return res, runErr
@@ -212,7 +227,8 @@ func (o Options) withDefaults(f *parser.File) (Options, error) {
 }
 
 func newSession(opts Options) (*session, error) {
-	obs := &observer{root: opts.ModuleRoot, written: map[string]bool{}, envNames: map[string]bool{}}
+	obs := &observer{root: opts.ModuleRoot, written: map[string]bool{}, envNames: map[string]bool{},
+		toolCaches: toolCacheDirs(opts.Env)}
 	s := &session{obs: obs, launcher: opts.Launcher, parser: syntax.NewParser(syntax.Variant(syntax.LangBash))}
 	s.env = &recordingEnviron{parent: expand.ListEnviron(opts.Env...), obs: obs}
 	var err error
@@ -223,6 +239,7 @@ func newSession(opts Options) (*session, error) {
 		s.close()
 		return nil, fmt.Errorf("create output file: %w", err)
 	}
+	s.fsStart = changeTime(s.stdout)
 	// Unlinked at once: the open descriptors are all we need.
 	os.Remove(s.stdout.Name())
 	os.Remove(s.stderr.Name())

@@ -40,11 +40,18 @@ type observer struct {
 	line     int // the command line being run, for Input.Line
 	root     string
 	inputs   []Input
-	written  map[string]bool // files the transcript opened for writing
+	written  map[string]bool // paths the run wrote, created or deleted
 	envNames map[string]bool
+	// toolCaches are directories whose contents are no inputs (outputs.go).
+	toolCaches []string
 }
 
 func (o *observer) add(in Input) {
+	if in.IsListing() && IsWithin(o.root, in.ListingDir()) {
+		// Keyed on the names the directory holds now, as the command
+		// that listed it ends (outputs.go).
+		in.Matches, in.Exists = ListNames(in.ListingDir())
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if in.Line == 0 {
@@ -60,23 +67,6 @@ func (o *observer) add(in Input) {
 		return // a program listing a system directory: noise, not an input
 	}
 	o.inputs = append(o.inputs, in)
-}
-
-// inputsNotWritten returns the observed inputs minus files the transcript
-// itself wrote at any point of the run: those are outputs. A file read
-// before the run overwrote it would otherwise be "changed during the run"
-// on every run, and the transcript could never be cached.
-func (o *observer) inputsNotWritten() []Input {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := o.inputs[:0:0]
-	for _, in := range o.inputs {
-		if in.Kind == InputFile && o.written[in.Path] {
-			continue
-		}
-		out = append(out, in)
-	}
-	return out
 }
 
 // Input implements Observer.

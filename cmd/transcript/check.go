@@ -55,13 +55,15 @@ so results do not depend on where the command is typed.`,
 
 // fileOutcome is one transcript's result, as reports need it.
 type fileOutcome struct {
-	path     string
-	status   string // "pass", "fail", "error"
-	cached   bool
-	reasons  []string // why it was not served from the cache
-	err      error
-	result   *engine.Result
-	duration time.Duration
+	path    string
+	status  string // "pass", "fail", "error"
+	cached  bool
+	reasons []string // why it was not served from the cache
+	// notCached says why a passing run was not cached ("" when it was).
+	notCached string
+	err       error
+	result    *engine.Result
+	duration  time.Duration
 }
 
 func runCheck(cmd *cobra.Command, args []string, o *checkOptions) (err error) {

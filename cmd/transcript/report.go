@@ -78,7 +78,7 @@ func renderOutcome(o *fileOutcome, st style, verbose bool) string {
 		if o.cached {
 			fmt.Fprintf(&b, "%s  %s (cached)\n", st.green("ok"), o.path)
 		} else {
-			fmt.Fprintf(&b, "%s  %s (%.2fs)%s\n", st.green("ok"), o.path, o.duration.Seconds(), staleNote(o, st))
+			fmt.Fprintf(&b, "%s  %s (%.2fs)%s%s\n", st.green("ok"), o.path, o.duration.Seconds(), staleNote(o, st), notCachedNote(o, st))
 		}
 	case "fail":
 		fmt.Fprintf(&b, "%s %s (%.2fs)%s\n", st.red("FAIL"), o.path, o.duration.Seconds(), staleNote(o, st))
@@ -106,6 +106,14 @@ func staleNote(o *fileOutcome, st style) string {
 		return ""
 	}
 	return st.dim(" [stale: " + strings.Join(o.reasons, ", ") + "]")
+}
+
+// notCachedNote says why a passing run was not cached.
+func notCachedNote(o *fileOutcome, st style) string {
+	if o.notCached == "" {
+		return ""
+	}
+	return st.dim(" [not cached: " + o.notCached + "]")
 }
 
 func renderFailure(path string, f *engine.Failure, st style) string {

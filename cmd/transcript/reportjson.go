@@ -71,6 +71,7 @@ type jsonFile struct {
 	Status     string        `json:"status"`
 	Cached     bool          `json:"cached"`
 	Reasons    []string      `json:"rerunReasons,omitempty"`
+	NotCached  string        `json:"notCached,omitempty"`
 	DurationMS float64       `json:"durationMs"`
 	Line       int           `json:"line,omitempty"`
 	Error      string        `json:"error,omitempty"`
@@ -107,7 +108,7 @@ func newCheckDoc(outcomes []*fileOutcome, s summary, fatal error) checkDoc {
 		if o == nil {
 			continue
 		}
-		jf := jsonFile{Path: o.path, Status: o.status, Cached: o.cached, Reasons: o.reasons, DurationMS: ms(o.duration)}
+		jf := jsonFile{Path: o.path, Status: o.status, Cached: o.cached, Reasons: o.reasons, NotCached: o.notCached, DurationMS: ms(o.duration)}
 		if o.err != nil {
 			jf.Problems = problemsOf(o.err)
 			jf.Line, jf.Error = jf.Problems[0].Line, jf.Problems[0].Message

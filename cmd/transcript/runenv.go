@@ -229,8 +229,15 @@ func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, tim
 	}
 	if e.cache != nil && err == nil {
 		// ErrNotRecorded (an input changed during the run) only means the
-		// next check runs again: not worth a warning.
-		if err := e.cache.Record(ctx, t, res); err != nil && !errors.Is(err, cache.ErrNotRecorded) {
+		// next check runs again: not worth a warning, but said on the line.
+		err := e.cache.Record(ctx, t, res)
+		switch {
+		case err == nil:
+		case errors.Is(err, cache.ErrNotRecorded):
+			if out.status == "pass" {
+				out.notCached = cache.NotCachedReason(err)
+			}
+		default:
 			e.warn(err)
 		}
 	}

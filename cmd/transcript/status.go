@@ -43,10 +43,12 @@ no path means ./... . The exit status is 0 unless an error occurs.`,
 
 // statusLine is one transcript's standing, as printed.
 type statusLine struct {
-	Path       string      `json:"path"`
-	State      cache.State `json:"state"`
-	Reasons    []string    `json:"reasons,omitempty"`
-	RecordedAt *time.Time  `json:"recordedAt,omitempty"`
+	Path    string      `json:"path"`
+	State   cache.State `json:"state"`
+	Reasons []string    `json:"reasons,omitempty"`
+	// NotCached says why the last passing run was not cached.
+	NotCached  string     `json:"notCached,omitempty"`
+	RecordedAt *time.Time `json:"recordedAt,omitempty"`
 	// DurationMS is the recorded run's wall time: what skipping it saves.
 	DurationMS *float64 `json:"durationMs,omitempty"`
 	Error      string   `json:"error,omitempty"`
@@ -118,7 +120,7 @@ func statusLookupOne(ctx context.Context, c *cache.Cache, path string) statusLin
 		// transcript's directory, with this process's environment.
 		var v cache.Verdict
 		v, err = c.Lookup(ctx, cache.Target{Path: abs})
-		l.State, l.Reasons = v.State, v.Reasons
+		l.State, l.Reasons, l.NotCached = v.State, v.Reasons, v.NotCached
 		if !v.RecordedAt.IsZero() {
 			l.RecordedAt = &v.RecordedAt
 		}
@@ -145,8 +147,12 @@ func writeStatusText(w io.Writer, lines []statusLine) error {
 		}
 		counts[l.State]++
 		fmt.Fprintf(&b, "%-9s  %s", l.State, l.Path)
-		if len(l.Reasons) > 0 {
-			fmt.Fprintf(&b, "  (%s)", strings.Join(l.Reasons, ", "))
+		notes := l.Reasons
+		if l.NotCached != "" {
+			notes = append(notes[:len(notes):len(notes)], "last pass not cacheable: "+l.NotCached)
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(&b, "  (%s)", strings.Join(notes, ", "))
 		}
 		b.WriteByte('\n')
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -104,3 +105,32 @@ func (c *Cache) maybeFlush() error {
 // its hash cannot be trusted to be what the run saw). The run's own
 // verdict is unaffected; callers may show it as a note.
 var ErrNotRecorded = errors.New("result not cached")
+
+// NotRecordedError is Record's error for a passing result it did not
+// cache because an input could not be trusted to be what the run saw. It
+// wraps ErrNotRecorded; Reason is the short explanation check, status and
+// the language server show ("d/ changed during the run").
+type NotRecordedError struct {
+	Transcript string // root-relative
+	Reason     string
+}
+
+func (e *NotRecordedError) Error() string {
+	return fmt.Sprintf("cache: %s: result not cached: %s", e.Transcript, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrNotRecorded) hold.
+func (e *NotRecordedError) Unwrap() error { return ErrNotRecorded }
+
+// NotCachedReason returns why Record did not cache a passing result
+// (NotRecordedError.Reason), or "" if err is not such a refusal.
+func NotCachedReason(err error) string {
+	var nr *NotRecordedError
+	if errors.As(err, &nr) {
+		return nr.Reason
+	}
+	if errors.Is(err, ErrNotRecorded) {
+		return strings.TrimPrefix(err.Error(), "cache: ")
+	}
+	return ""
+}

@@ -25,9 +25,14 @@ const (
 	// /proc, /sys or /dev: reading those has side effects or never ends,
 	// so only their existence and type are recorded.
 	hashSpecial = "special:"
-	// hashDir prefixes a directory met where a file was expected (a traced
-	// open of a directory): its sorted entry names are hashed.
+	// hashDir prefixes a directory met where a file was expected (a
+	// declared file that is a directory): its sorted entry names are hashed.
 	hashDir = "dir:"
+	// hashIsDir is an observed path (a program's stat, the shell's test)
+	// that is a directory: only that it exists as one is recorded. What it
+	// holds matters only when it is listed, and a listing is an input of
+	// its own (listing.go).
+	hashIsDir = "directory"
 )
 
 // fileHash is the outcome of hashing one path.
@@ -39,7 +44,10 @@ type fileHash struct {
 
 // hashPath hashes the file at path: its content, "absent", or a special
 // form. An unchanged file whose stat matches the memo costs one stat.
-func (c *Cache) hashPath(path string) (fileHash, error) {
+func (c *Cache) hashPath(path string) (fileHash, error) { return c.hashPathAs(path, false) }
+
+// hashPathAs is hashPath; dirAsType hashes a directory as hashIsDir.
+func (c *Cache) hashPathAs(path string, dirAsType bool) (fileHash, error) {
 	if isSpecialTree(path) {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -56,6 +64,8 @@ func (c *Cache) hashPath(path string) (fileHash, error) {
 	}
 	st, stOK := statOf(fi)
 	switch {
+	case fi.IsDir() && dirAsType:
+		return fileHash{hash: hashIsDir}, nil
 	case fi.IsDir():
 		h, err := hashDirNames(path)
 		return fileHash{hash: h, st: st, ok: stOK}, err

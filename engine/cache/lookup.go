@@ -63,6 +63,9 @@ type Verdict struct {
 	// reasons compare against (the newest recorded for this transcript
 	// text, else the newest); nil when NeverRun or after a failure.
 	Manifest *Manifest `json:"-"`
+	// NotCached says why the last passing run was not cached ("d/ changed
+	// during the run"), when it was not (never set when Fresh).
+	NotCached string `json:"notCached,omitempty"`
 }
 
 // Target names one transcript check: which file, with which text, from
@@ -90,6 +93,15 @@ func (c *Cache) Lookup(ctx context.Context, t Target) (Verdict, error) {
 	if err != nil || entry == nil {
 		return Verdict{State: NeverRun}, err
 	}
+	v, err := c.lookupEntry(ctx, t, entry)
+	if v.State != Fresh {
+		v.NotCached = entry.NotCached
+	}
+	return v, err
+}
+
+// lookupEntry is Lookup once the entry is found.
+func (c *Cache) lookupEntry(ctx context.Context, t Target, entry *Entry) (Verdict, error) {
 	if len(entry.Manifests) == 0 {
 		if entry.FailedAt.IsZero() {
 			return Verdict{State: NeverRun}, nil
@@ -185,6 +197,18 @@ func (ev *evaluator) hash(abs string) (fileHash, error) {
 	return h, nil
 }
 
+// hashObserved hashes a path the run looked at without a declaration: a
+// directory counts by its existence only (hashIsDir).
+func (ev *evaluator) hashObserved(abs string, origin engine.Origin) (fileHash, error) {
+	if origin.Declared() {
+		return ev.hash(abs)
+	}
+	if h, ok := ev.files[abs]; ok && !strings.HasPrefix(h.hash, hashDir) {
+		return h, nil
+	}
+	return ev.c.hashPathAs(abs, true)
+}
+
 // changes lists what differs between m and now; with all false it stops
 // at the first difference.
 func (ev *evaluator) changes(ctx context.Context, m *Manifest, all bool) ([]string, error) {
@@ -265,6 +289,10 @@ func (ev *evaluator) inputChanges(in *InputRecord, rs *reasons) error {
 			rs.add("env " + in.Name + " changed")
 		}
 	case engine.InputDir, engine.InputGlob:
+		if in.isListing() {
+			ev.listingChanges(in, rs)
+			return nil
+		}
 		ms, now, err := ev.matchSet(in.Kind, absPath(ev.t.Root, in.Path))
 		if err != nil {
 			return err
@@ -294,7 +322,7 @@ func (ev *evaluator) inputChanges(in *InputRecord, rs *reasons) error {
 			rs.add(fileChange(in.Display(), in.Hash, h.hash))
 		}
 	default: // files, depfiles, redirect and expected-output reads, traced files
-		h, err := ev.hash(absPath(ev.t.Root, in.Path))
+		h, err := ev.hashObserved(absPath(ev.t.Root, in.Path), in.Origin)
 		if err != nil {
 			return err
 		}

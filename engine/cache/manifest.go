@@ -28,6 +28,11 @@ type Entry struct {
 	// manifest, since it shows the cached passes may not reflect reality
 	// (an undeclared input, a flaky command).
 	FailedAt time.Time `json:"failedAt,omitzero"`
+	// NotCached says why the last passing run was not cached (an input
+	// changed while it ran), and NotCachedAt when; both clear when a pass
+	// is recorded. Manifests of earlier passes are kept alongside.
+	NotCached   string    `json:"notCached,omitempty"`
+	NotCachedAt time.Time `json:"notCachedAt,omitzero"`
 }
 
 // Manifest is the verifying trace of one passing run: everything needed
@@ -73,8 +78,12 @@ type InputRecord struct {
 	// keyed hash of name and value (env), "absent", or for a directory or
 	// glob the hash over its Matches.
 	Hash string `json:"hash"`
-	// Matches are a directory's files or a glob's matches, each hashed.
+	// Matches are a directory's files or a glob's matches, each hashed;
+	// for a listing, the names the directory held (no hashes).
 	Matches []MatchRecord `json:"matches,omitempty"`
+	// Ignore names, for a listing, the entries the run itself wrote:
+	// outputs, left out of the listing when it is compared later.
+	Ignore []string `json:"ignore,omitempty"`
 }
 
 // MatchRecord is one file of a directory or glob.
@@ -94,6 +103,9 @@ func (r InputRecord) Display() string {
 		}
 		return "exe " + r.Path
 	case engine.InputGlob:
+		if r.isListing() {
+			return listingDisplay(r.Path)
+		}
 		return "glob " + r.Path
 	case engine.InputDir:
 		return "dir " + r.Path

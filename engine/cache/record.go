@@ -10,17 +10,30 @@ import (
 )
 
 // changedSince reports whether a file's stat says it may have changed at
-// or after start. File times are taken from the kernel's coarse clock,
-// which lags the precise one by up to a tick (clockTick), so a change
-// just after start can carry a time just before it. A file system that
-// keeps whole seconds only (both times without nanoseconds: ext3, FAT
-// at 2 s) gets the memo's racy window instead.
-func changedSince(st fileStat, start int64) bool {
-	slack := clockTick
+// or after since, a reading of the clock file times come from
+// (engine.Result.FSStart): a change time equal to it may be just after it
+// within one tick of that clock, so it counts. A file system that keeps
+// whole seconds only (both times without nanoseconds: ext3, FAT at 2 s)
+// gets the memo's racy window on top.
+func changedSince(st fileStat, since int64) bool {
 	if st.mtime%1e9 == 0 && st.ctime%1e9 == 0 {
-		slack = racyWindow
+		since -= int64(racyWindow)
 	}
-	return max(st.mtime, st.ctime) >= start-int64(slack)
+	return max(st.mtime, st.ctime) >= since
+}
+
+// runSince returns the reading of the file-time clock that an input
+// changed during res's run is stamped at or after: FSStart, else (a Result
+// made elsewhere) Start moved back by the tick that clock lags behind.
+func runSince(res *engine.Result) int64 {
+	if !res.FSStart.IsZero() {
+		return res.FSStart.UnixNano()
+	}
+	start := res.Start
+	if start.IsZero() { // a Result not made by engine.Run
+		start = time.Now().Add(-res.Duration)
+	}
+	return start.UnixNano() - int64(clockTick)
 }
 
 // Record remembers a run's result for t. Only a passing result is
@@ -50,22 +63,26 @@ func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error 
 		// A cancelled run: what did not run cannot have passed.
 		return fmt.Errorf("cache: %s: %w: the run did not finish", id.transcript, ErrNotRecorded)
 	}
-	start := res.Start
-	if start.IsZero() { // a Result not made by engine.Run
-		start = time.Now().Add(-res.Duration)
-	}
-	runStart := start.UnixNano()
-	m, moved, err := c.manifest(t, id, res, runStart)
+	m, why, err := c.manifest(ctx, t, id, res, runSince(res))
 	if err != nil {
 		return err
 	}
 	defer c.memo.flush()
-	if len(moved) > 0 {
-		return fmt.Errorf("cache: %s: %w: changed while it ran: %s", id.transcript, ErrNotRecorded, strings.Join(moved, ", "))
-	}
 	old, err := c.getEntry(ctx, key)
 	if err != nil {
 		return err
+	}
+	if why != "" {
+		// Keep the older manifests (they describe other content, so they
+		// stay stale) and say why this pass was not kept.
+		e := &Entry{NotCached: why, NotCachedAt: time.Now().UTC()}
+		if old != nil {
+			e.Manifests = old.Manifests
+		}
+		if err := c.putEntry(ctx, key, e); err != nil {
+			return err
+		}
+		return &NotRecordedError{Transcript: id.transcript, Reason: why}
 	}
 	e := &Entry{Manifests: []*Manifest{m}}
 	if old != nil {
@@ -94,8 +111,9 @@ func (c *Cache) putEntry(ctx context.Context, key string, e *Entry) error {
 }
 
 // manifest builds the manifest of a passing run, hashing every input.
-// moved names the inputs that changed while the run was going on.
-func (c *Cache) manifest(t Target, id identity, res *engine.Result, runStart int64) (m *Manifest, moved []string, err error) {
+// why is set when the result cannot be trusted: it names the inputs that
+// changed while the run was going on, or could not be read.
+func (c *Cache) manifest(ctx context.Context, t Target, id identity, res *engine.Result, since int64) (m *Manifest, why string, err error) {
 	src := t.Source
 	if res.File != nil {
 		src = res.File.Bytes() // exactly the text that ran
@@ -118,23 +136,44 @@ func (c *Cache) manifest(t Target, id identity, res *engine.Result, runStart int
 		m.Commands = append(m.Commands, CommandTiming{Line: line, Duration: cr.Duration})
 	}
 	ev := c.newEvaluator(t, m.Source)
+	var moved, unreadable []string
 	for _, in := range res.Inputs() {
-		rec, changed, err := ev.record(in, runStart)
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
+		rec, changed, err := ev.record(in, since, res.Outputs)
 		if err != nil {
-			return nil, nil, err
+			// An input that cannot be read now (permissions changed,
+			// gone mid-run) cannot be verified later either.
+			unreadable = append(unreadable, err.Error())
+			continue
 		}
 		if changed {
 			moved = append(moved, rec.Display())
 		}
 		m.Inputs = append(m.Inputs, rec)
 	}
-	return m, moved, nil
+	switch {
+	case len(unreadable) > 0:
+		why = "cannot read " + joinFew(unreadable)
+	case len(moved) > 0:
+		why = joinFew(moved) + " changed during the run"
+	}
+	return m, why, nil
+}
+
+// joinFew joins up to three items and counts the rest.
+func joinFew(items []string) string {
+	if len(items) <= 3 {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:3], ", "), len(items)-3)
 }
 
 // record hashes one input as it is now. changed reports evidence that it
 // is not what the run saw: a change time inside the run, or an existence
 // (or match set) differing from what the engine observed.
-func (ev *evaluator) record(in engine.Input, runStart int64) (rec InputRecord, changed bool, err error) {
+func (ev *evaluator) record(in engine.Input, since int64, outputs []string) (rec InputRecord, changed bool, err error) {
 	rec = InputRecord{Kind: in.Kind, Origin: in.Origin, Name: in.Name, Line: in.Line}
 	if in.Via != "" {
 		rec.Via = relPath(ev.t.Root, in.Via)
@@ -148,6 +187,10 @@ func (ev *evaluator) record(in engine.Input, runStart int64) (rec InputRecord, c
 		rec.Hash = hashEnv(ev.c.envKey, in.Name, v, set)
 		return rec, set != in.Exists, nil
 	case engine.InputDir, engine.InputGlob:
+		if in.IsListing() {
+			rec, changed = ev.recordListing(rec, in, outputs)
+			return rec, changed, nil
+		}
 		var now []string
 		if in.Kind == engine.InputGlob {
 			ms, _, err := ev.matchSet(in.Kind, in.Path)
@@ -182,7 +225,7 @@ func (ev *evaluator) record(in engine.Input, runStart int64) (rec InputRecord, c
 				break
 			}
 			h := ev.files[absPath(ev.t.Root, m.Path)]
-			changed = changedSince(h.st, runStart)
+			changed = changedSince(h.st, since)
 		}
 		return rec, changed, nil
 	case engine.InputExe:
@@ -191,11 +234,14 @@ func (ev *evaluator) record(in engine.Input, runStart int64) (rec InputRecord, c
 			return rec, false, nil
 		}
 	}
-	h, err := ev.hash(in.Path)
+	h, err := ev.hashObserved(in.Path, in.Origin)
 	if err != nil {
 		return rec, false, err
 	}
 	rec.Hash = h.hash
 	exists := h.hash != hashAbsent
-	return rec, exists != in.Exists || changedSince(h.st, runStart), nil
+	if h.hash == hashIsDir {
+		return rec, !in.Exists, nil // what it holds is no input (hashObserved)
+	}
+	return rec, exists != in.Exists || changedSince(h.st, since), nil
 }

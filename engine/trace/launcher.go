@@ -3,6 +3,7 @@ package trace
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 
@@ -81,10 +82,17 @@ func report(accesses []Access, obs engine.Observer) {
 			case OpExec:
 				obs.Input(engine.Input{Kind: engine.InputExe, Origin: engine.OriginTraced, Path: p,
 					Name: filepath.Base(p), Exists: a.Exists, Via: a.Program})
-			case OpReaddir:
+			case OpReaddir, OpRead:
+				if a.Op == OpRead && !isDir(p) {
+					obs.Input(engine.Input{Kind: engine.InputFile, Origin: engine.OriginTraced, Path: p,
+						Exists: a.Exists, Via: a.Program})
+					continue
+				}
 				// A listing depends on the set of names in the directory:
 				// the matches of dir/* (the engine keeps those inside the
 				// module root; listings of system directories are noise).
+				// A plain open of a directory is a listing too: Go's
+				// os.ReadDir opens without O_DIRECTORY.
 				obs.Input(engine.Input{Kind: engine.InputGlob, Origin: engine.OriginTraced,
 					Path: filepath.Join(p, "*"), Exists: a.Exists, Via: a.Program})
 			default:
@@ -93,4 +101,10 @@ func report(accesses []Access, obs engine.Observer) {
 			}
 		}
 	}
+}
+
+// isDir reports whether p is a directory now.
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
