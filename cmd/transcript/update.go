@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"strings"
 	"time"
 
 	"github.com/aymanbagabas/go-udiff"
@@ -53,10 +55,24 @@ if its content changes, atomically; a failed update leaves it untouched.`,
 					continue
 				}
 				switch {
-				case dryRun:
-					cmd.OutOrStdout().Write(plan.Source)
-				case diff:
-					fmt.Fprint(cmd.OutOrStdout(), udiff.Unified(path, path, string(f.Bytes()), string(plan.Source)))
+				case dryRun || diff:
+					writes, err := engine.PreviewUpdate(path, plan, res.Root)
+					if err != nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "transcript: %v\n", err)
+						status = 2
+						continue
+					}
+					if dryRun {
+						printDryRun(cmd.OutOrStdout(), writes, len(args) > 1)
+					} else {
+						printUpdateDiff(cmd.OutOrStdout(), writes)
+					}
+					for _, w := range writes {
+						if w.Refused != nil && w.Changed() {
+							fmt.Fprintf(cmd.ErrOrStderr(), "transcript: update would refuse: %v\n", w.Refused)
+							status = 2
+						}
+					}
 				default:
 					written, err := engine.WriteUpdate(path, plan, res.Root)
 					if err != nil {
@@ -75,8 +91,8 @@ if its content changes, atomically; a failed update leaves it untouched.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "print the updated transcript to stdout and write nothing")
-	cmd.Flags().BoolVar(&diff, "diff", false, "print a unified diff of the update and write nothing")
+	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "print the updated transcript, and diffs of the output files it references, and write nothing")
+	cmd.Flags().BoolVar(&diff, "diff", false, "print a unified diff of every file the update would change, and write nothing")
 	cmd.Flags().DurationVar(&timeout, "timeout", engine.DefaultTimeout, "timeout for each command")
 	cmd.MarkFlagsMutuallyExclusive("dry-run", "diff")
 	return cmd
@@ -90,4 +106,67 @@ func displayPath(p string) string {
 		}
 	}
 	return p
+}
+
+// printUpdateDiff prints every change an update would write: a unified diff
+// per text file (its ---/+++ lines name it), and sizes for a binary file.
+func printUpdateDiff(w io.Writer, writes []engine.PlannedWrite) {
+	for _, pw := range writes {
+		if !pw.Changed() {
+			continue
+		}
+		fmt.Fprint(w, fileChange(pw))
+	}
+}
+
+// printDryRun prints the updated transcript and the changes to the files it
+// references. A header ("==> PATH <==", as head(1) prints) precedes each
+// part when there is more than one: several transcripts, or a transcript
+// with referenced files that change. One transcript alone prints just its
+// text, which can be redirected to a file.
+func printDryRun(w io.Writer, writes []engine.PlannedWrite, many bool) {
+	files := 0
+	for _, pw := range writes[1:] {
+		if pw.Changed() {
+			files++
+		}
+	}
+	headers := many || files > 0
+	for _, pw := range writes {
+		if !pw.Transcript && !pw.Changed() {
+			continue
+		}
+		if headers {
+			fmt.Fprintf(w, "==> %s <==\n", displayPath(pw.Path))
+		}
+		if pw.Transcript {
+			w.Write(pw.New)
+			if len(pw.New) > 0 && pw.New[len(pw.New)-1] != '\n' && headers {
+				fmt.Fprintln(w) // the next header starts a line
+			}
+			continue
+		}
+		fmt.Fprint(w, fileChange(pw))
+	}
+}
+
+// fileChange renders one changed file: a unified diff of text, or the sizes
+// of binary content ("binary file changed: N → M bytes").
+func fileChange(pw engine.PlannedWrite) string {
+	name := displayPath(pw.Path)
+	from := name
+	if !pw.Exists {
+		from = "/dev/null"
+	}
+	if pw.Binary() {
+		if !pw.Exists {
+			return fmt.Sprintf("--- %s\n+++ %s\nbinary file created: %d bytes\n", from, name, len(pw.New))
+		}
+		return fmt.Sprintf("--- %s\n+++ %s\nbinary file changed: %d → %d bytes\n", from, name, len(pw.Old), len(pw.New))
+	}
+	d := udiff.Unified(from, name, string(pw.Old), string(pw.New))
+	if d != "" && !strings.HasSuffix(d, "\n") {
+		d += "\n"
+	}
+	return d
 }
