@@ -25,6 +25,7 @@ type checkOptions struct {
 	json    bool
 	junit   string
 	format  string
+	watch   bool
 	run     runOptions
 }
 
@@ -39,6 +40,9 @@ Paths are files, directories (searched recursively for *.cmdt) or dir/...;
 no path means ./... . Each transcript's session starts in its own directory,
 so results do not depend on where the command is typed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.watch {
+				return runWatch(cmd, args, o)
+			}
 			return runCheck(cmd, args, o)
 		},
 	}
@@ -49,6 +53,7 @@ so results do not depend on where the command is typed.`,
 	f.BoolVar(&o.json, "json", false, "print a JSON report instead of text")
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to `FILE`")
 	f.StringVar(&o.format, "format", "", "text, or github: also print failures as GitHub Actions annotations at file:line (the default under GITHUB_ACTIONS=true)")
+	f.BoolVarP(&o.watch, "watch", "w", false, "keep watching: re-run exactly the transcripts each file change makes stale (--json: one event per line)")
 	o.run.register(cmd)
 	return cmd
 }

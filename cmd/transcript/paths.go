@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/cmdt-dev/cmdt/engine/watch"
 )
 
 // collectTranscripts expands command-line paths into transcript files:
@@ -47,8 +49,7 @@ func collectTranscripts(args []string) ([]string, error) {
 				return err
 			}
 			if d.IsDir() {
-				name := d.Name()
-				if p != root && (strings.HasPrefix(name, ".") || name == "node_modules") {
+				if p != root && watch.SkipDir(d.Name()) {
 					return filepath.SkipDir
 				}
 				return nil
