@@ -333,4 +333,3 @@ func TestWatchInterruptKillsCommands(t *testing.T) {
 		t.Fatalf("sleep 300 (pid %d) outlived the watch", sleeper)
 	}
 }
-
