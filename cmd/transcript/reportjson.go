@@ -108,28 +108,34 @@ func newCheckDoc(outcomes []*fileOutcome, s summary, fatal error) checkDoc {
 		if o == nil {
 			continue
 		}
-		jf := jsonFile{Path: o.path, Status: o.status, Cached: o.cached, Reasons: o.reasons, NotCached: o.notCached, DurationMS: ms(o.duration)}
-		if o.err != nil {
-			jf.Problems = problemsOf(o.err)
-			jf.Line, jf.Error = jf.Problems[0].Line, jf.Problems[0].Message
-		}
-		if o.result != nil {
-			for _, c := range o.result.Commands {
-				jc := jsonCommand{Line: c.Block.Command.Num, Command: c.Block.Text(), Status: "pass", DurationMS: ms(c.Duration),
-					ExitCode: c.ExitCode, WantExit: c.Block.ExitCode, TimedOut: c.TimedOut}
-				if c.Failure != nil {
-					jc.Status, jc.Diff = "fail", c.Failure.Diff
-					if c.Failure.Err != nil {
-						jc.Error = c.Failure.Err.Error()
-					}
-				}
-				jf.Commands = append(jf.Commands, jc)
-			}
-		}
-		r.Files = append(r.Files, jf)
+		r.Files = append(r.Files, fileJSON(o))
 	}
 	r.Summary = jsonSummary{Passed: s.passed, Cached: s.cached, Failed: s.failed, Errors: s.errors, ElapsedMS: ms(s.elapsed)}
 	return r
+}
+
+// fileJSON is one transcript's entry (schema: checkFile); watch result
+// events carry it too.
+func fileJSON(o *fileOutcome) jsonFile {
+	jf := jsonFile{Path: o.path, Status: o.status, Cached: o.cached, Reasons: o.reasons, NotCached: o.notCached, DurationMS: ms(o.duration)}
+	if o.err != nil {
+		jf.Problems = problemsOf(o.err)
+		jf.Line, jf.Error = jf.Problems[0].Line, jf.Problems[0].Message
+	}
+	if o.result != nil {
+		for _, c := range o.result.Commands {
+			jc := jsonCommand{Line: c.Block.Command.Num, Command: c.Block.Text(), Status: "pass", DurationMS: ms(c.Duration),
+				ExitCode: c.ExitCode, WantExit: c.Block.ExitCode, TimedOut: c.TimedOut}
+			if c.Failure != nil {
+				jc.Status, jc.Diff = "fail", c.Failure.Diff
+				if c.Failure.Err != nil {
+					jc.Error = c.Failure.Err.Error()
+				}
+			}
+			jf.Commands = append(jf.Commands, jc)
+		}
+	}
+	return jf
 }
 
 func writeJSON(w io.Writer, outcomes []*fileOutcome, s summary, fatal error) error {

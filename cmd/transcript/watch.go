@@ -44,14 +44,15 @@ func runWatch(cmd *cobra.Command, args []string, o *checkOptions) error {
 	}
 	w, err := watch.New(watch.Options{Paths: args, Cache: env.cache, Ignore: ignore})
 	if err != nil {
-		return &exitCode{code: 2, err: err}
+		return watchFailed(cmd, o, err)
 	}
 	defer w.Close()
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	view := newWatchView(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
-	view.start(len(w.Transcripts()), w.Dirs())
+	names := w.Names()
+	view.start(names, w.Dirs())
 	round, err := w.Initial(ctx)
 	for n := 0; err == nil; n++ {
 		view.roundStart(n, round)
@@ -65,6 +66,17 @@ func runWatch(cmd *cobra.Command, args []string, o *checkOptions) error {
 	if ctx.Err() != nil {
 		view.stopped()
 		return &exitCode{code: 130}
+	}
+	return watchFailed(cmd, o, err)
+}
+
+// watchFailed reports a problem that stops watching (also as an error
+// event with --json) and exits 2.
+func watchFailed(cmd *cobra.Command, o *checkOptions, err error) error {
+	if o.json {
+		ev := newWatchEvent("error")
+		ev.Error = err.Error()
+		writeEvent(cmd.OutOrStdout(), ev)
 	}
 	return &exitCode{code: 2, err: err}
 }
@@ -137,13 +149,16 @@ func (v *watchView) printf(format string, a ...any) {
 	fmt.Fprintf(v.outW, format, a...)
 }
 
-func (v *watchView) start(transcripts, dirs int) {
+func (v *watchView) start(transcripts []string, dirs int) {
 	if v.o.json {
-		v.event(map[string]any{"event": "watchStart", "transcripts": transcripts, "directories": dirs})
+		ev := newWatchEvent("start")
+		ts := nonNil(transcripts)
+		ev.Transcripts, ev.Directories = &ts, intp(dirs)
+		writeEvent(v.outW, ev)
 		return
 	}
 	if !v.tty {
-		v.printf("watching %d transcripts (%d directories)\n", transcripts, dirs)
+		v.printf("watching %d transcripts (%d directories)\n", len(transcripts), dirs)
 	}
 }
 
@@ -159,15 +174,17 @@ func (v *watchView) roundStart(n int, r watch.Round) {
 	v.progress.total, v.progress.done = len(r.Run), 0
 	v.progress.mu.Unlock()
 	if v.o.json {
-		run := make([]map[string]any, 0, len(r.Run))
+		ev := newWatchEvent("change")
+		changed, stale := nonNil(r.Changed), []string{}
+		ev.Round, ev.Changed, ev.Transcripts = intp(n), &changed, &stale
 		for _, it := range r.Run {
-			run = append(run, map[string]any{"path": it.Name, "reasons": it.Reasons})
+			stale = append(stale, it.Name)
+			ev.Stale = append(ev.Stale, staleEntry{Path: it.Name, Reasons: nonNil(it.Reasons)})
 		}
-		ev := map[string]any{"event": "roundStart", "round": n, "changed": nonNil(r.Changed), "run": run}
-		v.event(ev)
 		for _, it := range r.Removed {
-			v.event(map[string]any{"event": "removed", "round": n, "path": it.Name})
+			ev.Removed = append(ev.Removed, it.Name)
 		}
+		writeEvent(v.outW, ev)
 		return
 	}
 	if v.tty {
@@ -237,7 +254,10 @@ func (v *watchView) done(it watch.Item, out *fileOutcome) {
 		v.failing[out.path] = out
 	}
 	if v.o.json {
-		v.event(resultEvent(v.round, out))
+		ev := newWatchEvent("result")
+		f := fileJSON(out)
+		ev.Round, ev.File = intp(v.round), &f
+		writeEvent(v.outW, ev)
 		return
 	}
 	v.progress.finish(it.Name)
@@ -254,8 +274,10 @@ func (v *watchView) roundEnd(n int, r watch.Round, transcripts, dirs int) {
 	defer v.mu.Unlock()
 	s := summarize(v.ran, time.Since(v.started))
 	if v.o.json {
-		v.event(map[string]any{"event": "roundEnd", "round": n, "ran": len(v.ran), "passed": s.passed, "cached": s.cached,
-			"failed": s.failed, "errors": s.errors, "durationMs": ms(s.elapsed), "transcripts": transcripts, "failing": len(v.failing)})
+		ev := newWatchEvent("run")
+		doc := newCheckDoc(v.ran, s, nil)
+		ev.Round, ev.Report, ev.Failing = intp(n), &doc, intp(len(v.failing))
+		writeEvent(v.outW, ev)
 		return
 	}
 	v.progress.clear()
@@ -300,19 +322,8 @@ func indentFailures(o *fileOutcome, st style) string {
 func (v *watchView) stopped() {
 	v.progress.clear()
 	if v.o.json {
-		v.event(map[string]any{"event": "stop", "reason": "interrupted"})
+		writeEvent(v.outW, newWatchEvent("stop"))
 		return
 	}
 	v.printf("interrupted\n")
-}
-
-// event writes one JSON event line. Every event carries the schema
-// version and its kind, camelCase throughout.
-func (v *watchView) event(fields map[string]any) {
-	fields["schemaVersion"] = watchSchemaVersion
-	b, err := jsonLine(fields)
-	if err != nil {
-		return
-	}
-	v.outW.Write(b)
 }

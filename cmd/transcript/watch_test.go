@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/cmdt-dev/cmdt/engine/trace"
 )
 
@@ -48,20 +50,24 @@ func transcriptBin(t *testing.T) string {
 	return builtBin
 }
 
-type watchEvent struct {
+// testEvent is what the tests read of a watch event (schema: testEvent).
+type testEvent struct {
 	Event   string   `json:"event"`
 	Round   int      `json:"round"`
-	Path    string   `json:"path"`
-	Status  string   `json:"status"`
-	Reasons []string `json:"reasons"`
-	Ran     int      `json:"ran"`
+	Removed []string `json:"removed"`
+	File    struct {
+		Path    string   `json:"path"`
+		Status  string   `json:"status"`
+		Reasons []string `json:"rerunReasons"`
+	} `json:"file"`
 }
 
 // watchProc is a running `check --watch --json`.
 type watchProc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	events chan watchEvent
+	events chan testEvent
+	schema *jsonschema.Schema
 	done   chan struct{}
 	stderr *strings.Builder
 }
@@ -75,7 +81,8 @@ func startWatch(t *testing.T, dir string, extra ...string) *watchProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &watchProc{t: t, cmd: cmd, events: make(chan watchEvent, 1000), done: make(chan struct{}), stderr: &strings.Builder{}}
+	p := &watchProc{t: t, cmd: cmd, events: make(chan testEvent, 1000), done: make(chan struct{}), stderr: &strings.Builder{},
+		schema: compileSchema(t)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -85,7 +92,8 @@ func startWatch(t *testing.T, dir string, extra ...string) *watchProc {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			var ev watchEvent
+			validate(t, p.schema, "watch event", "watch", append([]byte(nil), sc.Bytes()...))
+			var ev testEvent
 			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 				t.Errorf("bad event line %q: %v", sc.Text(), err)
 				continue
@@ -107,19 +115,19 @@ func startWatch(t *testing.T, dir string, extra ...string) *watchProc {
 
 // round waits for the next round and returns what ran (path → event)
 // and what was removed.
-func (p *watchProc) round() (ran map[string]watchEvent, removed []string) {
+func (p *watchProc) round() (ran map[string]testEvent, removed []string) {
 	p.t.Helper()
-	ran = map[string]watchEvent{}
+	ran = map[string]testEvent{}
 	deadline := time.After(60 * time.Second)
 	for {
 		select {
 		case ev := <-p.events:
 			switch ev.Event {
+			case "change":
+				removed = append(removed, ev.Removed...)
 			case "result":
-				ran[ev.Path] = ev
-			case "removed":
-				removed = append(removed, ev.Path)
-			case "roundEnd":
+				ran[ev.File.Path] = ev
+			case "run":
 				return ran, removed
 			}
 		case <-p.done:
@@ -161,7 +169,7 @@ func saveAtomically(t *testing.T, path, text string) {
 	}
 }
 
-func keys(m map[string]watchEvent) []string {
+func keys(m map[string]testEvent) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -169,7 +177,7 @@ func keys(m map[string]watchEvent) []string {
 	return out
 }
 
-func wantRan(t *testing.T, ran map[string]watchEvent, want ...string) {
+func wantRan(t *testing.T, ran map[string]testEvent, want ...string) {
 	t.Helper()
 	if len(ran) != len(want) {
 		t.Fatalf("ran %v, want exactly %v", keys(ran), want)
@@ -201,7 +209,7 @@ func TestWatchRerunsExactlyTheAffected(t *testing.T) {
 	saveAtomically(t, filepath.Join(dir, "testdata/in.txt"), "bye\n")
 	ran, _ = p.round()
 	wantRan(t, ran, "a.cmdt")
-	if ev := ran["a.cmdt"]; ev.Status != "fail" || strings.Join(ev.Reasons, ",") != "testdata/in.txt changed" {
+	if ev := ran["a.cmdt"]; ev.File.Status != "fail" || strings.Join(ev.File.Reasons, ",") != "testdata/in.txt changed" {
 		t.Fatalf("a.cmdt: %+v, want a failure because testdata/in.txt changed", ev)
 	}
 
@@ -209,7 +217,7 @@ func TestWatchRerunsExactlyTheAffected(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "testdata/in.txt"), "hello\n")
 	ran, _ = p.round()
 	wantRan(t, ran, "a.cmdt")
-	if ran["a.cmdt"].Status != "pass" {
+	if ran["a.cmdt"].File.Status != "pass" {
 		t.Fatalf("a.cmdt: %+v, want pass", ran["a.cmdt"])
 	}
 
@@ -222,7 +230,7 @@ func TestWatchRerunsExactlyTheAffected(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "new/deep/d.cmdt"), "$ echo d\n1 d\n")
 	ran, _ = p.round()
 	wantRan(t, ran, filepath.Join("new", "deep", "d.cmdt"))
-	if r := ran[filepath.Join("new", "deep", "d.cmdt")].Reasons; len(r) != 1 || r[0] != "new transcript" {
+	if r := ran[filepath.Join("new", "deep", "d.cmdt")].File.Reasons; len(r) != 1 || r[0] != "new transcript" {
 		t.Fatalf("reasons %v, want [new transcript]", r)
 	}
 
@@ -254,7 +262,7 @@ func TestWatchTracedUndeclaredInput(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "data/fixture.txt"), "two\n")
 	ran, _ := p.round()
 	wantRan(t, ran, "e.cmdt")
-	if r := strings.Join(ran["e.cmdt"].Reasons, ","); r != "data/fixture.txt changed" {
+	if r := strings.Join(ran["e.cmdt"].File.Reasons, ","); r != "data/fixture.txt changed" {
 		t.Fatalf("reasons %q, want data/fixture.txt changed", r)
 	}
 }

@@ -1,89 +1,55 @@
 package main
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
 
-// watchSchemaVersion versions the --watch --json events. Each line is
-// one event object with "schemaVersion" and "event"; fields are
-// camelCase, durations in milliseconds. Documented in docs/watch.md.
-const watchSchemaVersion = 1
-
-// watchResult is the "result" event: one transcript's outcome in a round,
-// with the reasons it ran.
-type watchResult struct {
-	SchemaVersion int            `json:"schemaVersion"`
-	Event         string         `json:"event"`
-	Round         int            `json:"round"`
-	Path          string         `json:"path"`
-	Status        string         `json:"status"` // pass, fail, error
-	Cached        bool           `json:"cached"`
-	Reasons       []string       `json:"reasons"`
-	DurationMS    float64        `json:"durationMs"`
-	Error         string         `json:"error,omitempty"`
-	Commands      []watchCommand `json:"commands,omitempty"`
+// watchEvent is one line of `check --watch --json` (schema: watchEvent in
+// docs/schema/cmdt-report.schema.json; docs/json.md):
+//
+//   - start: the transcripts watched, and how many directories;
+//   - change: a round begins: the files changed, the transcripts they made
+//     stale (each with its reasons in stale), the ones deleted;
+//   - result: one transcript's outcome in the round (a checkFile whose
+//     rerunReasons say why it ran);
+//   - run: the round's end: the check document of what ran, and how many
+//     transcripts are failing now (from any round);
+//   - stop: watching ended.
+type watchEvent struct {
+	docHeader
+	Event       string       `json:"event"`
+	Time        string       `json:"time"`
+	Round       *int         `json:"round,omitempty"`
+	Transcripts *[]string    `json:"transcripts,omitempty"`
+	Directories *int         `json:"directories,omitempty"`
+	Changed     *[]string    `json:"changed,omitempty"`
+	Stale       []staleEntry `json:"stale,omitempty"`
+	Removed     []string     `json:"removed,omitempty"`
+	File        *jsonFile    `json:"file,omitempty"`
+	Report      *checkDoc    `json:"report,omitempty"`
+	Failing     *int         `json:"failing,omitempty"`
+	Error       string       `json:"error,omitempty"`
 }
 
-// watchCommand is one command block of a result.
-type watchCommand struct {
-	Line         int     `json:"line"`
-	Command      string  `json:"command"`
-	Status       string  `json:"status"`
-	DurationMS   float64 `json:"durationMs"`
-	ExitCode     int     `json:"exitCode"`
-	WantExitCode int     `json:"wantExitCode"`
-	Diff         string  `json:"diff,omitempty"`
-	Error        string  `json:"error,omitempty"`
-	TimedOut     bool    `json:"timedOut,omitempty"`
+// staleEntry is one transcript a change made stale, and why.
+type staleEntry struct {
+	Path    string   `json:"path"`
+	Reasons []string `json:"reasons"`
 }
 
-func resultEvent(round int, o *fileOutcome) map[string]any {
-	r := watchResult{Event: "result", Round: round, Path: o.path, Status: o.status, Cached: o.cached,
-		Reasons: nonNil(o.reasons), DurationMS: ms(o.duration)}
-	if o.err != nil {
-		r.Error = o.err.Error()
-	}
-	if o.result != nil {
-		for _, c := range o.result.Commands {
-			jc := watchCommand{Line: c.Block.Command.Num, Command: c.Block.Text(), Status: "pass", DurationMS: ms(c.Duration),
-				ExitCode: c.ExitCode, WantExitCode: c.Block.ExitCode, TimedOut: c.TimedOut}
-			if c.Failure != nil {
-				jc.Status, jc.Diff = "fail", c.Failure.Diff
-				if c.Failure.Err != nil {
-					jc.Error = c.Failure.Err.Error()
-				}
-			}
-			r.Commands = append(r.Commands, jc)
-		}
-	}
-	// Through a map so that event() can stamp it like the others.
-	b, _ := json.Marshal(r)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return m
+func newWatchEvent(event string) watchEvent {
+	return watchEvent{docHeader: header("watch"), Event: event, Time: time.Now().UTC().Format(time.RFC3339Nano)}
 }
 
-// jsonLine encodes one event on one line, keys sorted (Go maps), with
-// "event" and "schemaVersion" readable first by moving them to the front.
-func jsonLine(fields map[string]any) ([]byte, error) {
-	head, err := json.Marshal(struct {
-		SchemaVersion any `json:"schemaVersion"`
-		Event         any `json:"event"`
-	}{fields["schemaVersion"], fields["event"]})
+func intp(n int) *int { return &n }
+
+// writeEvent prints one event as one line of compact JSON.
+func writeEvent(w io.Writer, ev watchEvent) {
+	b, err := json.Marshal(ev)
 	if err != nil {
-		return nil, err
+		return
 	}
-	rest := make(map[string]any, len(fields))
-	for k, v := range fields {
-		if k != "schemaVersion" && k != "event" {
-			rest[k] = v
-		}
-	}
-	body, err := json.Marshal(rest)
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > 2 {
-		head = append(head[:len(head)-1], ',')
-		head = append(head, body[1:]...)
-	}
-	return append(head, '\n'), nil
+	w.Write(append(b, '\n'))
 }

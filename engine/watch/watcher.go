@@ -267,6 +267,18 @@ func (w *Watcher) Transcripts() []string {
 	return out
 }
 
+// Names returns the watched transcripts' names (relative to the working
+// directory when below it), in path order.
+func (w *Watcher) Names() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, t := range w.sortedLocked() {
+		out = append(out, t.name)
+	}
+	return out
+}
+
 // Dirs returns how many directories are watched.
 func (w *Watcher) Dirs() int {
 	w.mu.Lock()
