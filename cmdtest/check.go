@@ -103,6 +103,9 @@ func CheckDir(t *testing.T, dir string, opts ...Option) {
 	for _, rel := range files {
 		path := filepath.Join(dir, rel)
 		t.Run(filepath.ToSlash(rel), func(t *testing.T) {
+			// A helper too: go test then attributes the subtest's failures
+			// to the caller's CheckDir line, not to this library.
+			t.Helper()
 			t.Parallel()
 			CheckFile(t, path, opts...)
 		})
