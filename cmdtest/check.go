@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,7 +76,7 @@ func displayName(name string) string {
 func CheckFile(t testing.TB, path string, opts ...Option) bool {
 	t.Helper()
 	c := newConfig(opts)
-	src, err := os.ReadFile(path)
+	src, err := engine.ReadRegular(path, engine.MaxTranscriptSize)
 	if err != nil {
 		c.fail(t, "cmdt: %v", err)
 		return false

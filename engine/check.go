@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -170,7 +169,7 @@ func expectedItems(b *parser.Block, dir string, seen func(Input)) ([]outputItem,
 			continue
 		}
 		path := absIn(dir, e.Text)
-		data, err := os.ReadFile(path)
+		data, err := ReadRegular(path, MaxExpectFileSize)
 		seen(Input{Kind: InputFile, Origin: OriginExpectFile, Path: path, Raw: e.Text, Line: e.Line.Num, Exists: err == nil})
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {

@@ -177,7 +177,7 @@ func (r *Resolver) resolveGlob(value, cwd string, line int) (Input, error) {
 func (r *Resolver) resolveDepfile(value, cwd string, line int) ([]Input, parser.ErrorList, error) {
 	path := absIn(cwd, value)
 	self := Input{Kind: InputDepfile, Path: path, Raw: value, Line: line, InRoot: IsWithin(r.Root, path)}
-	src, err := os.ReadFile(path)
+	src, err := ReadRegular(path, MaxDepfileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []Input{self}, nil, nil
 	}

@@ -212,7 +212,7 @@ func parseAll(paths []string, jobs int) (map[string]*parser.File, []*fileOutcome
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				src, err := os.ReadFile(paths[i])
+				src, err := engine.ReadRegular(paths[i], engine.MaxTranscriptSize)
 				if err != nil {
 					errs[i] = err
 					continue

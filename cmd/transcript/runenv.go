@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -246,7 +245,7 @@ func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, tim
 
 // readTranscript reads and parses one transcript, failing on syntax errors.
 func readTranscript(path string) (*parser.File, error) {
-	src, err := os.ReadFile(path)
+	src, err := engine.ReadRegular(path, engine.MaxTranscriptSize)
 	if err != nil {
 		return nil, err
 	}

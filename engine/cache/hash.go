@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // Hash values in a manifest. Content hashes are plain lowercase hex
@@ -97,7 +99,9 @@ func (c *Cache) hashPathAs(path string, dirAsType bool) (fileHash, error) {
 // readHash reads and hashes a regular file, returning its stat as of the
 // end of the read.
 func (c *Cache) readHash(path string) (string, fileStat, error) {
-	f, err := os.Open(path)
+	// Non-blocking and regular only: the file may have been replaced by a
+	// FIFO or device since it was stat'ed.
+	f, err := engine.OpenRegular(path)
 	if err != nil {
 		return "", fileStat{}, fmt.Errorf("hash %s: %w", path, err)
 	}

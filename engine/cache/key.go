@@ -77,7 +77,7 @@ func (c *Cache) projectID(root string) string {
 
 // modulePath reads the module directive of a go.mod file, "" if none.
 func modulePath(gomod string) string {
-	f, err := os.Open(gomod)
+	f, err := engine.OpenRegular(gomod) // a FIFO named go.mod must not hang us
 	if err != nil {
 		return ""
 	}

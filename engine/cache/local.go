@@ -11,11 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // localFormat names the on-disk layout. A new layout gets a new directory
 // beside the old one instead of reinterpreting its files.
 const localFormat = "v1"
+
+// maxCacheFileSize bounds an entry or memo shard read from the local
+// cache; a larger file is treated as damaged (a miss).
+const maxCacheFileSize = 256 << 20
 
 // entryMagic starts every local entry file: "cmdt-entry v1 <sha256> <len>\n"
 // followed by exactly len payload bytes whose SHA-256 is sha256. The
@@ -80,8 +86,8 @@ func (l *Local) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	raw, err := readFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNotFound
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, engine.ErrNotRegular) || errors.Is(err, engine.ErrTooLarge) {
+		return nil, ErrNotFound // replaced by something that is no entry: a miss
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read cache entry %s: %w", key, err)

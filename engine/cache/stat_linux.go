@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // clockTick is the resolution of the clock file times are taken from
@@ -39,17 +41,30 @@ func statOf(fi fs.FileInfo) (st fileStat, ok bool) {
 	}, true
 }
 
-// readFile reads a small file with plain system calls: open, read until
-// EOF, close. os.ReadFile also fstats the file and registers it with the
-// runtime poller, which triples the system calls per entry — noticeable
-// when a status run reads a thousand entries.
+// readFile reads a cache entry or memo shard with plain system calls:
+// open, fstat, read until EOF, close. os.ReadFile also registers the file
+// with the runtime poller, which adds system calls per entry — noticeable
+// when a status run reads a thousand entries. The open is non-blocking and
+// anything but a regular file of at most maxCacheFileSize bytes is refused
+// (engine.ErrNotRegular, engine.ErrTooLarge): an entry replaced by a FIFO
+// or a link to /dev/zero is a miss, not a hang or an endless read.
 func readFile(path string) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
-	buf := make([]byte, 0, 8192)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: engine.ErrNotRegular}
+	}
+	if st.Size > maxCacheFileSize {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: engine.ErrTooLarge}
+	}
+	buf := make([]byte, 0, max(st.Size+1, 512))
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -65,5 +80,8 @@ func readFile(path string) ([]byte, error) {
 			return buf, nil
 		}
 		buf = buf[:len(buf)+n]
+		if len(buf) > maxCacheFileSize {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: engine.ErrTooLarge}
+		}
 	}
 }

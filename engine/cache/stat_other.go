@@ -4,8 +4,9 @@ package cache
 
 import (
 	"io/fs"
-	"os"
 	"time"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // clockTick is a conservative bound on how far file times lag the clock.
@@ -18,4 +19,6 @@ func statOf(fi fs.FileInfo) (st fileStat, ok bool) {
 	return fileStat{size: fi.Size(), mtime: mt, ctime: mt}, false
 }
 
-func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+// readFile reads a cache entry or memo shard: a regular file of at most
+// maxCacheFileSize bytes, opened without blocking.
+func readFile(path string) ([]byte, error) { return engine.ReadRegular(path, maxCacheFileSize) }
