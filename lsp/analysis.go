@@ -29,6 +29,9 @@ type Analysis struct {
 	Diagnostics  []Diag
 	settings     Settings
 	gen          uint64 // workspace generation it was computed in
+	// depfileCwd is, for a depfile document, the directory its entries
+	// resolve against (depfileSessionDir): it depends on other documents.
+	depfileCwd string
 }
 
 // blockInfo is the static view of one command block.
@@ -56,7 +59,10 @@ type depInfo struct {
 	// Depfile is the parsed depfile of a depfile declaration (from the
 	// editor when the file is open, else from disk), nil if absent.
 	Depfile *parser.Depfile
-	Err     error
+	// Moved are the depfile's entries that only name an input under the
+	// old depfile-relative reading (depfilepaths.go).
+	Moved []movedEntry
+	Err   error
 }
 
 // outputFile is a "1< PATH" / "2< PATH" reference.
@@ -72,10 +78,14 @@ func (s *Server) analysis(snap *Snapshot) *Analysis {
 	gen := s.ws.generation()
 	snap.anMu.Lock()
 	defer snap.anMu.Unlock()
-	if snap.an != nil && snap.an.settings == settings && snap.an.gen == gen {
+	depfileCwd := ""
+	if snap.Kind == DocDepfile {
+		depfileCwd = s.depfileSessionDir(snap)
+	}
+	if snap.an != nil && snap.an.settings == settings && snap.an.gen == gen && snap.an.depfileCwd == depfileCwd {
 		return snap.an
 	}
-	a := &Analysis{Snap: snap, settings: settings, gen: gen}
+	a := &Analysis{Snap: snap, settings: settings, gen: gen, depfileCwd: depfileCwd}
 	switch snap.Kind {
 	case DocTranscript:
 		s.analyzeTranscript(a)
@@ -179,7 +189,8 @@ func (s *Server) resolveDep(a *Analysis, cwd string, d *parser.Dep, line int) *d
 }
 
 // resolveDepfileDep reads a declared depfile (the editor's text if it is
-// open) and resolves its entries against the depfile's directory.
+// open) and resolves its entries against the session's directory where it
+// is declared (spec §4).
 func (s *Server) resolveDepfileDep(a *Analysis, di *depInfo) {
 	path := filepath.Join(di.Cwd, di.Value)
 	if filepath.IsAbs(di.Value) {
@@ -202,29 +213,33 @@ func (s *Server) resolveDepfileDep(a *Analysis, di *depInfo) {
 	self.Exists = true
 	di.Inputs = []engine.Input{self}
 	di.Depfile = parser.ParseDepfile(path, []byte(text))
-	dir := filepath.Dir(path)
-	for _, e := range di.Depfile.Entries {
-		ins, _ := s.ws.resolve(a.Root, e.Kind, e.Value, dir, di.Line)
+	perEntry := make([][]engine.Input, len(di.Depfile.Entries))
+	for i, e := range di.Depfile.Entries {
+		ins, _ := s.ws.resolve(a.Root, e.Kind, e.Value, di.Cwd, di.Line)
+		perEntry[i] = ins
 		for _, in := range ins {
 			in.Origin, in.Via, in.Raw = engine.OriginDepfile, path, e.Raw
 			di.Inputs = append(di.Inputs, in)
 		}
 	}
+	di.Moved = s.movedEntries(a, di, filepath.Dir(path), perEntry)
 }
 
 // depfileAnalysis is the analysis of a depfile document: its entries
-// resolved against its own directory.
+// resolved against the directory of the session that declares it
+// (depfileSessionDir).
 func (s *Server) analyzeDepfile(a *Analysis) {
 	snap := a.Snap
 	df := snap.Depfile()
 	if snap.Path != "" {
 		a.Root = s.ws.moduleRoot(snap.Dir())
 	}
+	cwd := a.depfileCwd
 	for i, e := range df.Entries {
-		di := &depInfo{Dep: e, Line: df.EntryLines[i].Num, Cwd: snap.Dir(), Value: e.Value}
+		di := &depInfo{Dep: e, Line: df.EntryLines[i].Num, Cwd: cwd, Value: e.Value}
 		if snap.Path != "" {
 			di.Known = true
-			di.Inputs, di.Err = s.ws.resolve(a.Root, e.Kind, e.Value, snap.Dir(), di.Line)
+			di.Inputs, di.Err = s.ws.resolve(a.Root, e.Kind, e.Value, cwd, di.Line)
 		}
 		a.Deps = append(a.Deps, di)
 	}

@@ -38,6 +38,7 @@ func (s *Server) codeAction(ctx context.Context, p *protocol.CodeActionParams) (
 	if wants(p.Context.Only, protocol.QuickFix) {
 		actions = append(actions, s.acceptActions(snap, want, wantEnd)...)
 		actions = append(actions, s.declareActions(snap, want, wantEnd)...)
+		actions = append(actions, s.depfileRelativeActions(snap, want, wantEnd)...)
 	}
 	if snap.Path != "" && wants(p.Context.Only, CodeActionUpdateTranscript) {
 		actions = append(actions, protocol.CodeAction{

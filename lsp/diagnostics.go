@@ -201,6 +201,7 @@ func depInfoDiags(a *Analysis, di *depInfo) []Diag {
 	}
 	if di.Depfile != nil {
 		diags = append(diags, depfileSummary(a, di)...)
+		diags = append(diags, depfileRelativeDiags(di, di.Moved)...)
 	}
 	return diags
 }
@@ -243,6 +244,9 @@ func depfileSummary(a *Analysis, di *depInfo) []Diag {
 			continue
 		}
 		line := df.EntryLines[min(i, len(df.EntryLines)-1)].Num
+		if isMoved(di.Moved, line) {
+			continue // depfile-relative-entry says more, with a fix
+		}
 		what := "does not exist"
 		if in.Kind == engine.InputGlob {
 			what = "matches no file"
@@ -338,6 +342,13 @@ func (s *Server) publish(ctx context.Context, u protocol.DocumentURI) {
 	if snap.Kind == DocTranscript {
 		for _, c := range s.store.SetRefs(u, a.DepfilePaths) {
 			s.diag.add(c.URI)
+		}
+		// An open depfile's entries resolve against the directory this
+		// transcript declares it in, which may just have changed.
+		for _, p := range a.DepfilePaths {
+			if _, open := s.store.OpenText(p); open {
+				s.diag.add(pathURI(p))
+			}
 		}
 	}
 	// Files the last run saw read undeclared (observed.go): certain, so

@@ -206,11 +206,52 @@ func (s *Server) runDiagnostics(snap *Snapshot) []protocol.Diagnostic {
 		// Declarations that failed to resolve carry positions, not block
 		// identities: they hold only for the very text that ran.
 		for _, e := range rec.Result.DeclErrors {
-			diags = append(diags, protocol.Diagnostic{Range: snap.Mapper.Range(e.Range), Severity: protocol.DiagnosticSeverityError,
-				Code: string(e.Code), Source: runResultsSource, Message: "run: " + e.Msg})
+			diags = append(diags, declErrorDiagnostic(snap, rec.Result, e))
 		}
 	}
 	return diags
+}
+
+// declErrorDiagnostic places a declaration error of a run on the
+// transcript. An error inside a depfile (its syntax, an entry that does not
+// resolve) carries the depfile's positions: it goes on the line declaring
+// the depfile, naming the depfile's line and linking to it, never at the
+// depfile's line numbers in the transcript.
+func declErrorDiagnostic(snap *Snapshot, res *engine.Result, e *parser.Error) protocol.Diagnostic {
+	d := protocol.Diagnostic{Range: snap.Mapper.Range(e.Range), Severity: protocol.DiagnosticSeverityError,
+		Code: string(e.Code), Source: runResultsSource, Message: "run: " + e.Msg}
+	if e.File == "" || e.File == res.File.Name {
+		return d
+	}
+	for _, in := range res.Declared {
+		if in.Kind != engine.InputDepfile || in.Path != e.File {
+			continue
+		}
+		if l := snap.File().LineAt(in.Line); l != nil {
+			d.Range = snap.Mapper.Range(l.Range())
+			d.Message = fmt.Sprintf("run: depfile %s:%d: %s", in.Raw, e.Range.Start.Line, e.Msg)
+			d.RelatedInformation = []protocol.DiagnosticRelatedInformation{{
+				Location: protocol.Location{URI: pathURI(e.File), Range: depfileRange(e.Range)},
+				Message:  e.Msg,
+			}}
+			return d
+		}
+	}
+	// A depfile the declarations do not name (should not happen): the
+	// first line, rather than a position that belongs to another file.
+	d.Range = snap.Mapper.Range(parser.Range{Start: parser.Pos{Line: 1}, End: parser.Pos{Line: 1}})
+	d.Message = "run: " + e.Error()
+	return d
+}
+
+// depfileRange converts a depfile range (1-based lines, byte columns) to
+// the protocol for a file that may not be open: columns are taken as
+// they are, which is exact for ASCII paths and names.
+func depfileRange(r parser.Range) protocol.Range {
+	pos := func(p parser.Pos) protocol.Position {
+		return protocol.Position{Line: uint32(max(p.Line-1, 0)), Character: uint32(p.Col)}
+	}
+	return protocol.Range{Start: pos(r.Start), End: pos(r.End)}
 }
 
 // failureMessage is the check-failed message of a failed command, "" when
