@@ -168,31 +168,44 @@ func expectedItems(b *parser.Block, dir string, seen func(Input)) ([]outputItem,
 			items = append(items, outputItem{stream: e.Stream, text: e.Text, noNewline: e.NoNewline})
 			continue
 		}
-		path := absIn(dir, e.Text)
-		data, err := ReadRegular(path, MaxExpectFileSize)
-		seen(Input{Kind: InputFile, Origin: OriginExpectFile, Path: path, Raw: e.Text, Line: e.Line.Num, Exists: err == nil})
+		fileItems, err := expectedFileItems(e, dir, seen)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				err = fmt.Errorf("line %d: expected-output file %s does not exist (looked in %s)", e.Line.Num, e.Text, dir)
-			} else {
-				err = fmt.Errorf("line %d: %w", e.Line.Num, err)
-			}
 			errs = append(errs, err)
-			continue
 		}
-		if IsBinary(data) {
-			items = append(items, outputItem{stream: e.Stream, binary: data, ref: e.Text})
-			continue
-		}
-		items = append(items, streamItems(e.Stream, data)...)
+		items = append(items, fileItems...)
 	}
 	return items, errors.Join(errs...)
+}
+
+// expectedFileItems reads the file of a "1<"/"2<" expectation.
+func expectedFileItems(e *parser.Expectation, dir string, seen func(Input)) ([]outputItem, error) {
+	path := absIn(dir, e.Text)
+	data, err := ReadRegular(path, MaxExpectFileSize)
+	seen(Input{Kind: InputFile, Origin: OriginExpectFile, Path: path, Raw: e.Text, Line: e.Line.Num, Exists: err == nil})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("line %d: expected-output file %s does not exist (looked in %s)", e.Line.Num, e.Text, dir)
+		}
+		return nil, fmt.Errorf("line %d: %w", e.Line.Num, err)
+	}
+	if IsBinary(data) {
+		return []outputItem{{stream: e.Stream, binary: data, ref: e.Text}}, nil
+	}
+	return streamItems(e.Stream, data), nil
 }
 
 // check compares a command's result with its block's expectations.
 func (s *session) check(cr *CommandResult) *Failure {
 	b := cr.Block
 	f := &Failure{Line: b.Command.Num, Command: b.Text(), WantStatus: b.ExitCode, GotStatus: cr.ExitCode, TimedOut: cr.TimedOut}
+	if b.HasPatterns() {
+		want, got, err := checkPatterns(cr, cr.Substs, s.obs.add)
+		f.Err = err
+		if want != got {
+			f.Diff = udiff.Unified("expected", "actual", want, got)
+		}
+		return f.orNil(cr, b)
+	}
 	want, err := expectedItems(b, cr.Dir, s.obs.add)
 	f.Err = err
 	got := actualItems(cr)
@@ -205,6 +218,11 @@ func (s *session) check(cr *CommandResult) *Failure {
 		}
 		f.Diff = udiff.Unified("expected", "actual", renderItems(want), renderItems(got))
 	}
+	return f.orNil(cr, b)
+}
+
+// orNil sets the status mismatch and returns f, or nil when nothing failed.
+func (f *Failure) orNil(cr *CommandResult, b *parser.Block) *Failure {
 	f.StatusMismatch = cr.ExitCode != b.ExitCode
 	if f.Diff == "" && !f.StatusMismatch && f.Err == nil && !f.TimedOut {
 		return nil

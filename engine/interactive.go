@@ -13,6 +13,7 @@ import (
 type Session struct {
 	s       *session
 	timeout time.Duration
+	substs  *Substitutions
 }
 
 // StartSession starts a session in opts.Dir (default: the working
@@ -26,11 +27,13 @@ func StartSession(opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Session{s: s, timeout: opts.Timeout}, nil
+	// Recording writes the built-in substitutions as update does.
+	return &Session{s: s, timeout: opts.Timeout, substs: builtinSubstitutions(opts.ModuleRoot, opts.Dir, opts.Env)}, nil
 }
 
 // Exec runs one command's shell text (newlines allowed) and returns what
-// it printed and its status. Exited reports whether it ran `exit`.
+// it printed and its status; its Substs are the built-in substitutions,
+// for OutputLines. Exited reports whether it ran `exit`.
 func (s *Session) Exec(ctx context.Context, text string) (cr *CommandResult, exited bool) {
 	lines := Lines(text)
 	src := "$ " + lines[0] + "\n"
@@ -39,6 +42,7 @@ func (s *Session) Exec(ctx context.Context, text string) (cr *CommandResult, exi
 	}
 	f := parser.Parse("", []byte(src))
 	cr = s.s.runBlock(ctx, f.Blocks[0], s.timeout)
+	cr.Substs = s.substs
 	return cr, s.s.runner.Exited()
 }
 

@@ -115,6 +115,8 @@ type CommandResult struct {
 	TimedOut bool
 	// Failure is nil when the command matched its expectations.
 	Failure *Failure
+	// Substs are the substitutions its pattern lines were matched under.
+	Substs *Substitutions
 }
 
 // session is one interpreter plus what it observes.
@@ -127,6 +129,7 @@ type session struct {
 	stderr   *os.File
 	parser   *syntax.Parser
 	fsStart  time.Time // see Result.FSStart
+	substs   *Substitutions
 }
 
 // Run runs every command of f in one shell session and checks it. It
@@ -147,6 +150,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer s.close()
+	s.substs = builtinSubstitutions(opts.ModuleRoot, transcriptDir(f, opts.Dir), opts.Env)
 	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot, Start: start, FSStart: s.fsStart}
 	resolver := &Resolver{Root: opts.ModuleRoot, LookupEnv: s.lookupVar}
 	done, total := 0, len(f.Blocks)
@@ -157,11 +161,15 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 			if l.Directive != nil && len(l.Directive.Deps) > 0 {
 				s.declare(resolver, l.Directive, res)
 			}
+			if l.Directive != nil && l.Directive.Subst != nil {
+				s.declareSubst(l.Directive, res)
+			}
 		case parser.KindCommand:
 			if opts.Progress != nil {
 				opts.Progress(done, total, l.Block)
 			}
 			cr := s.runBlock(ctx, l.Block, opts.Timeout)
+			cr.Substs = s.substs
 			done++
 			res.Commands = append(res.Commands, cr)
 			if ctx.Err() != nil {

@@ -82,7 +82,7 @@ func blockEdit(cr *CommandResult, alloc *BinNamer) (*BlockEdit, []FileWrite) {
 		switch {
 		case ref != "":
 			files = append(files, FileWrite{Path: absIn(cr.Dir, ref), Data: data})
-		case len(data) == 0:
+		case len(data) == 0 && !hasStream(b, stream):
 			continue
 		case NeedsFile(data):
 			path := alloc.Next()
@@ -93,7 +93,7 @@ func blockEdit(cr *CommandResult, alloc *BinNamer) (*BlockEdit, []FileWrite) {
 			lines = append(lines, fmt.Sprintf("%d< %s", stream, ref))
 			continue
 		}
-		lines = append(lines, OutputLines(stream, data)...)
+		lines = append(lines, keepPatterns(cr, stream, data)...)
 	}
 	if cr.ExitCode != 0 {
 		lines = append(lines, "? "+strconv.Itoa(cr.ExitCode))
@@ -116,18 +116,75 @@ func blockEdit(cr *CommandResult, alloc *BinNamer) (*BlockEdit, []FileWrite) {
 
 // OutputLines renders text output of one stream (1 or 2) as transcript
 // lines: "1 text", "1" for an empty line, "% no-newline" after a last line
-// without a terminator.
-func OutputLines(stream int, data []byte) []string {
+// without a terminator. A line holding the value of an automatic
+// substitution of subs (nil for none) is written as a pattern line with
+// "[NAME]" in its place, so the transcript passes on other machines.
+func OutputLines(stream int, data []byte, subs *Substitutions) []string {
 	var lines []string
 	for _, it := range streamItems(stream, data) {
-		if it.text == "" {
-			lines = append(lines, strconv.Itoa(stream))
-		} else {
-			lines = append(lines, strconv.Itoa(stream)+" "+it.text)
-		}
+		lines = append(lines, spellLine(stream, it.text, subs))
 		if it.noNewline {
 			lines = append(lines, "% no-newline")
 		}
+	}
+	return lines
+}
+
+// spellLine writes one actual line as an expectation line.
+func spellLine(stream int, text string, subs *Substitutions) string {
+	if spelled, pattern := subs.Spell(text); pattern {
+		return strconv.Itoa(stream) + "* " + spelled
+	}
+	return literalLine(stream, text)
+}
+
+// hasStream reports whether b has an expectation of the stream.
+func hasStream(b *parser.Block, stream int) bool {
+	for _, e := range b.Expect {
+		if e.Stream == stream {
+			return true
+		}
+	}
+	return false
+}
+
+// keepPatterns writes the expectations of one text stream: aligned with
+// the actual lines as a diff would, an expectation that still matches its
+// line stays as written (a pattern stays a pattern), "..." stays, one that
+// matches nothing goes, and each unmatched actual line is written anew.
+func keepPatterns(cr *CommandResult, stream int, data []byte) []string {
+	items := streamItems(stream, data)
+	actual := make([]string, len(items))
+	for i, it := range items {
+		actual[i] = it.text
+	}
+	var pats []*linePattern
+	for _, e := range cr.Block.Expect {
+		if e.Stream != stream {
+			continue
+		}
+		p, err := compileExpectation(e, cr.Substs)
+		if err != nil {
+			continue // matches nothing: the actual line replaces it
+		}
+		pats = append(pats, p)
+	}
+	var lines []string
+	last := -1
+	for _, op := range alignLines(pats, actual) {
+		switch {
+		case op.w >= 0 && op.w == last:
+		case op.w >= 0 && (op.g >= 0 || pats[op.w].any):
+			lines = append(lines, pats[op.w].exp.Line.Text)
+		case op.g >= 0:
+			lines = append(lines, spellLine(stream, actual[op.g], cr.Substs))
+		}
+		if op.w >= 0 {
+			last = op.w
+		}
+	}
+	if len(items) > 0 && items[len(items)-1].noNewline {
+		lines = append(lines, "% no-newline")
 	}
 	return lines
 }

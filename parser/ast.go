@@ -16,8 +16,8 @@ const (
 	KindComment                  // a line starting with '#'
 	KindCommand                  // "$ CMD"
 	KindContinuation             // "> TEXT"
-	KindStdout                   // "1 TEXT"
-	KindStderr                   // "2 TEXT"
+	KindStdout                   // "1 TEXT", or a pattern "1* TEXT" / "1~ RE"
+	KindStderr                   // "2 TEXT", or a pattern "2* TEXT" / "2~ RE"
 	KindStdoutFile               // "1< PATH"
 	KindStderrFile               // "2< PATH"
 	KindExitStatus               // "? N"
@@ -159,6 +159,10 @@ type Expectation struct {
 	// the stream's last line has no trailing newline.
 	NoNewline     bool
 	NoNewlineLine *Line
+	// Pattern is set for the pattern opcodes "1*", "2*", "1~", "2~"; Text
+	// then holds the payload without a trailing '\r'. Its Regexp is nil
+	// when the regexp is invalid (see File.Errors).
+	Pattern *Pattern
 }
 
 // Directive is a "% NAME ARGS" line.
@@ -170,6 +174,8 @@ type Directive struct {
 	ArgsPos   Pos
 	// Deps holds the declarations of a "% dep" or "% depfile" directive.
 	Deps []*Dep
+	// Subst is the substitution a valid "% subst" directive declares.
+	Subst *Subst
 }
 
 // Directive names known to the parser.

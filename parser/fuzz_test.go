@@ -11,6 +11,8 @@ var seedTranscripts = []string{
 	"% dep file $(x) `y` $((1)) <(z) ${A:-b}\n",
 	"$ a\n? 999\n? 1\n1 z\n",
 	"$ a\r1 b\n\r\r\n  \t\n1 c\r\n% no-newline x\r\n\r",
+	"% subst V regexp v[0-9]+\n% subst H value \"$HOME\"\n$ x\n1* [ROOT]/a [..] [V] \\[x]\n2~ ^a+(b|c)$\n1* ...\n% no-newline\n",
+	"$ x\n1~ (\n1* [NOPE]\n% subst ROOT value x\n% subst\n",
 }
 
 // FuzzParse checks that parsing never panics and is lossless.
@@ -26,6 +28,14 @@ func FuzzParse(f *testing.F) {
 		for _, e := range file.Errors {
 			if e.Range.Start.Line < 1 || e.Range.Start.Line > len(file.Lines) {
 				t.Fatalf("error outside the file: %v", e)
+			}
+		}
+		for _, b := range file.Blocks {
+			for _, e := range b.Expect {
+				if e.Pattern == nil || e.Pattern.Kind != PatternGlob {
+					continue
+				}
+				checkSegments(t, e.Text, e.Pattern.Segments)
 			}
 		}
 		for _, d := range file.Deps() {
@@ -49,6 +59,36 @@ func FuzzParseDepfile(f *testing.F) {
 		}
 		if len(df.Entries) != len(df.EntryLines) {
 			t.Fatal("entries and lines out of step")
+		}
+	})
+}
+
+// checkSegments checks that segments tile the payload they came from.
+func checkSegments(t *testing.T, payload string, segs []Segment) {
+	t.Helper()
+	at := 0
+	for _, s := range segs {
+		if s.Start != at || s.End <= s.Start || s.End > len(payload) {
+			t.Fatalf("segments of %q do not tile it: %+v", payload, segs)
+		}
+		at = s.End
+	}
+	if at != len(payload) {
+		t.Fatalf("segments of %q stop at %d: %+v", payload, at, segs)
+	}
+}
+
+// FuzzGlob checks the glob grammar: segments tile the payload, and
+// escaping any text gives a glob that reads back as exactly that text.
+func FuzzGlob(f *testing.F) {
+	for _, s := range []string{"a [..] b", "[ROOT]/x", `\[..]`, `\\[..]`, `[[..]]`, `[A`, `x\`, "[..][..]", "[A_1]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkSegments(t, s, ParseGlob(s))
+		segs := ParseGlob(EscapeGlob(s))
+		if s != "" && (len(segs) != 1 || segs[0].Kind != SegLiteral || segs[0].Text != s) {
+			t.Fatalf("EscapeGlob(%q) = %q reads back as %+v", s, EscapeGlob(s), segs)
 		}
 	})
 }

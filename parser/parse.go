@@ -9,7 +9,7 @@ import (
 // Parse parses a transcript. It always returns a File; syntax errors are in
 // File.Errors, one per bad line, in line order.
 func Parse(name string, src []byte) *File {
-	p := &transcriptParser{f: &File{Name: name}}
+	p := &transcriptParser{f: &File{Name: name}, substs: map[string]*Subst{}}
 	if e := notText(name, src); e != nil {
 		// The lines are kept (as KindInvalid) so the file still prints
 		// back, but none is interpreted: one error says what is wrong.
@@ -75,6 +75,8 @@ type transcriptParser struct {
 	// lastOutput is the last inline output line of the pending block, for
 	// "% no-newline"; nil once something else came after it.
 	lastOutput *Expectation
+	// substs holds the "% subst" names declared so far.
+	substs map[string]*Subst
 }
 
 func (p *transcriptParser) errorf(r Range, code Code, format string, args ...any) {
@@ -117,7 +119,7 @@ func (p *transcriptParser) line(l *Line) {
 		}
 		l.Block = p.cur
 		p.cur.Continuations = append(p.cur.Continuations, l)
-	case "1", "2", "1<", "2<":
+	case "1", "2", "1<", "2<", "1*", "2*", "1~", "2~":
 		p.output(l)
 	case "?":
 		p.exitStatus(l)
@@ -131,7 +133,7 @@ func (p *transcriptParser) line(l *Line) {
 			hint = " (a carriage return inside a line is text; only one ending the line is dropped)"
 		}
 		p.errorf(l.OpcodeRange, CodeUnknownOpcode,
-			"unknown opcode %q: expected one of `$`, `>`, `1`, `2`, `1<`, `2<`, `?`, `%%`, `#` followed by a space, or a blank line%s", clip(l.Opcode), hint)
+			"unknown opcode %q: expected one of `$`, `>`, `1`, `2`, `1<`, `2<`, `1*`, `2*`, `1~`, `2~`, `?`, `%%`, `#` followed by a space, or a blank line%s", clip(l.Opcode), hint)
 	}
 }
 
@@ -151,9 +153,9 @@ func (p *transcriptParser) attach(l *Line) {
 
 func (p *transcriptParser) output(l *Line) {
 	switch l.Opcode {
-	case "1":
+	case "1", "1*", "1~":
 		l.Kind = KindStdout
-	case "2":
+	case "2", "2*", "2~":
 		l.Kind = KindStderr
 	case "1<":
 		l.Kind = KindStdoutFile
@@ -177,6 +179,9 @@ func (p *transcriptParser) output(l *Line) {
 		}
 		p.lastOutput = nil
 	} else {
+		if len(l.Opcode) == 2 {
+			p.pattern(l, e)
+		}
 		p.lastOutput = e
 	}
 	p.cur.Expect = append(p.cur.Expect, e)
@@ -241,8 +246,10 @@ func (p *transcriptParser) directive(l *Line) {
 		deps, errs := parseDepfileDirective(p.f.Name, d.Args, d.ArgsPos)
 		d.Deps = deps
 		p.f.Errors = append(p.f.Errors, errs...)
+	case DirectiveSubst:
+		p.subst(d)
 	default:
-		p.errorf(d.NameRange, CodeUnknownDirective, "unknown directive `%% %s`: expected `%% dep`, `%% depfile` or `%% no-newline`", clip(name))
+		p.errorf(d.NameRange, CodeUnknownDirective, "unknown directive `%% %s`: expected `%% dep`, `%% depfile`, `%% no-newline` or `%% subst`", clip(name))
 	}
 	p.lastOutput = nil
 }

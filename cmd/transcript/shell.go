@@ -165,7 +165,7 @@ func recordBlock(text string, cr *engine.CommandResult, files *engine.BinNamer, 
 			fmt.Fprintf(&b, "%d< %s\n", s.n, ref)
 			continue
 		}
-		for _, l := range engine.OutputLines(s.n, s.data) {
+		for _, l := range engine.OutputLines(s.n, s.data, cr.Substs) {
 			b.WriteString(l + "\n")
 		}
 	}
