@@ -218,7 +218,10 @@ func alignMiddle(pats []*linePattern, lines []string, w0, g0 int) []alignOp {
 			case j == m:
 				*at(i, j) = 1 + *at(i+1, j)
 			default:
-				c := 1 + min(*at(i+1, j), *at(i, j+1))
+				// Replacing a line costs what removing or adding one
+				// does, so a stale line is rewritten in place rather than
+				// a neighbouring "..." swallowing its replacement.
+				c := 1 + min(*at(i+1, j), *at(i, j+1), *at(i+1, j+1))
 				if pats[i].match(lines[j]) {
 					c = min(c, *at(i+1, j+1))
 				}
@@ -235,7 +238,9 @@ func alignMiddle(pats []*linePattern, lines []string, w0, g0 int) []alignOp {
 			ops = append(ops, alignOp{-1, g0 + j})
 			j++
 		case pats[i].any:
-			if j < m && *at(i, j+1) == *at(i, j) {
+			// On a tie the "..." ends: lines after it are paired or
+			// replaced rather than swallowed.
+			if j < m && *at(i, j+1) == *at(i, j) && *at(i+1, j) != *at(i, j) {
 				ops = append(ops, alignOp{w0 + i, g0 + j})
 				absorbed = true
 				j++
@@ -248,6 +253,9 @@ func alignMiddle(pats []*linePattern, lines []string, w0, g0 int) []alignOp {
 			i++
 		case j < m && pats[i].match(lines[j]) && *at(i+1, j+1) == *at(i, j):
 			ops = append(ops, alignOp{w0 + i, g0 + j})
+			i, j = i+1, j+1
+		case j < m && *at(i+1, j+1)+1 == *at(i, j):
+			ops = append(ops, alignOp{w0 + i, -1}, alignOp{-1, g0 + j})
 			i, j = i+1, j+1
 		case j == m || *at(i+1, j)+1 == *at(i, j):
 			ops = append(ops, alignOp{w0 + i, -1})

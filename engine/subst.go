@@ -211,8 +211,8 @@ func (s *Substitutions) Spell(line string) (string, bool) {
 
 // valueAt returns the automatic substitution whose value starts at
 // line[i] (the longest literal, else the first regexp), with its length.
-// A literal value must end at a path-component boundary, so that the root
-// /src/app does not claim /src/app2.
+// A literal value must start and end at a path-component boundary, so that
+// the root /src/app does not claim /src/app2.
 func (s *Substitutions) valueAt(line string, i int) (string, int) {
 	for _, name := range s.order {
 		v := s.vals[name]
@@ -224,8 +224,11 @@ func (s *Substitutions) valueAt(line string, i int) (string, int) {
 			}
 			continue
 		}
+		if !pathBoundary(line, i-1) {
+			continue
+		}
 		for _, l := range v.lits {
-			if strings.HasPrefix(line[i:], l) && boundaryAfter(line, i+len(l)) {
+			if strings.HasPrefix(line[i:], l) && pathBoundary(line, i+len(l)) {
 				return name, len(l)
 			}
 		}
@@ -237,7 +240,12 @@ func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c >= 0x80
 }
 
-func boundaryAfter(line string, end int) bool { return end == len(line) || !isWordByte(line[end]) }
+// pathBoundary reports whether line[i] (out of range at either end
+// counts) cannot continue a path name: /tmp in /tmp/tmp.x is the temp dir
+// once, not twice, and /src/app is not the start of /src/app.d.
+func pathBoundary(line string, i int) bool {
+	return i < 0 || i >= len(line) || !isWordByte(line[i]) && line[i] != '.'
+}
 
 // boundaryBefore keeps a regexp substitution from starting inside a word
 // (a version regexp inside an unrelated identifier).

@@ -141,8 +141,11 @@ func printDryRun(w io.Writer, writes []engine.PlannedWrite, many bool) {
 		}
 		if pw.Transcript {
 			w.Write(pw.New)
-			if len(pw.New) > 0 && pw.New[len(pw.New)-1] != '\n' && headers {
-				fmt.Fprintln(w) // the next header starts a line
+			if len(pw.New) > 0 && pw.New[len(pw.New)-1] != '\n' {
+				// As the origin tool does, a dry run ends in a newline even
+				// when the transcript does not (and the next header starts
+				// a line).
+				fmt.Fprintln(w)
 			}
 			continue
 		}
