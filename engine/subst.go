@@ -28,7 +28,7 @@ type substValue struct {
 	lits    []string
 	re      *regexp.Regexp
 	reAt    *regexp.Regexp // re anchored at the start, for Spell
-	auto    bool // update and recording write it in place of its value
+	auto    bool           // update and recording write it in place of its value
 	builtin bool
 }
 
