@@ -75,6 +75,7 @@ type testClient struct {
 	// applies workspace/applyEdit to it, then tells the server (didChange).
 	docs      map[protocol.DocumentURI]*clientDoc
 	calls     []clientCall // server-to-client requests with their params
+	notes     []clientCall // server-to-client notifications (other than diagnostics and progress)
 	progress  []progressEvent
 	edits     []protocol.TextEdit // every text edit applied, in order
 	rejectAll bool                // answer workspace/applyEdit with applied: false
@@ -167,6 +168,10 @@ func (c *testClient) handle(ctx context.Context, reply jsonrpc2.Replier, req jso
 		c.mu.Lock()
 		c.requests = append(c.requests, req.Method())
 		c.calls = append(c.calls, clientCall{method: req.Method(), params: append(json.RawMessage(nil), req.Params()...)})
+		c.mu.Unlock()
+	} else {
+		c.mu.Lock()
+		c.notes = append(c.notes, clientCall{method: req.Method(), params: append(json.RawMessage(nil), req.Params()...)})
 		c.mu.Unlock()
 	}
 	if req.Method() == protocol.MethodWorkspaceApplyEdit {

@@ -70,6 +70,12 @@ func (s *Server) handleExecuteCommand(ctx context.Context, reply jsonrpc2.Replie
 		return reply(ctx, nil, errInvalidParams(err))
 	}
 	r, err := s.executeCommand(ctx, &p)
+	return s.replyLater(ctx, reply, p.Command, r, err)
+}
+
+// replyLater replies with r, or, when r is deferred (a run), detaches the
+// request from the queue and replies when the work is over.
+func (s *Server) replyLater(ctx context.Context, reply jsonrpc2.Replier, name string, r interface{}, err error) error {
 	if err != nil {
 		return reply(ctx, nil, wireError(err))
 	}
@@ -88,8 +94,8 @@ func (s *Server) handleExecuteCommand(ctx context.Context, reply jsonrpc2.Replie
 	go func() {
 		defer func() {
 			if rec := recover(); rec != nil {
-				s.bug("panic in a deferred command", p.Command, fmt.Errorf("%v\n%s", rec, debug.Stack()))
-				_ = later(ctx, nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "internal error in %s: %v", p.Command, rec))
+				s.bug("panic in a deferred command", name, fmt.Errorf("%v\n%s", rec, debug.Stack()))
+				_ = later(ctx, nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "internal error in %s: %v", name, rec))
 			}
 		}()
 		r, err := d.wait(ctx)

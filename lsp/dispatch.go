@@ -249,6 +249,17 @@ func (s *Server) dispatch(ctx context.Context, reply jsonrpc2.Replier, req jsonr
 		return s.handleExecuteCommand(ctx, reply, req)
 	case MethodCmdtStatus:
 		return call(ctx, reply, req, s.status)
+	case MethodCmdtTestTree:
+		return call(ctx, reply, req, s.testTree)
+	case MethodCmdtWatch:
+		return call(ctx, reply, req, s.watchTests)
+	case MethodCmdtRunTest:
+		var p RunTestParams
+		if err := decodeParams(req.Params(), &p); err != nil {
+			return reply(ctx, nil, errInvalidParams(err))
+		}
+		r, err := s.runTest(ctx, &p)
+		return s.replyLater(ctx, reply, MethodCmdtRunTest, r, err)
 	}
 	if isCall {
 		return reply(ctx, nil, jsonrpc2.Errorf(jsonrpc2.MethodNotFound, "method not found: %q", method))

@@ -142,6 +142,8 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 		switch {
 		case err != nil:
 			s.log.Warn("cache lookup failed: running", "uri", snap.URI, "err", err)
+		case v.State != cache.Fresh:
+			j.reasons = v.Reasons
 		case v.State == cache.Fresh:
 			out := &RunOutcome{Status: OutcomeCached, Text: "cached ✓ " + ago(v.RecordedAt, time.Now()), Commands: len(f.Blocks)}
 			endMsg = out.Text

@@ -56,6 +56,9 @@ type job struct {
 	// Written by the job before done is closed.
 	outcome *RunOutcome
 	err     error
+	rec     *runRecord // the run's record; nil when nothing ran
+	// reasons are why the cache's recorded result was not used.
+	reasons []string
 }
 
 // runningText describes the job for the status: "running: command 3 of 12".
@@ -192,6 +195,7 @@ func (s *Server) runJob(j *job, prev *job, token json.RawMessage) {
 			}
 		}()
 		j.outcome, rec, j.err = s.execJob(j, token)
+		j.rec = rec
 	}()
 
 	u := j.snap.URI
@@ -213,6 +217,11 @@ func (s *Server) runJob(j *job, prev *job, token json.RawMessage) {
 	s.diag.add(u)
 	s.refresh()
 	s.watches.update()
+	if rec != nil {
+		s.tests.ran(j.snap.Path, rec.Result)
+	} else if j.err == nil {
+		s.tests.ran(j.snap.Path, nil)
+	}
 	if j.err != nil {
 		s.log.Info("job failed", "kind", j.kind.verb(), "uri", u, "err", j.err)
 	} else {

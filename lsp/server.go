@@ -173,6 +173,7 @@ type Server struct {
 	runs        *runRegistry
 	statuses    *statusCache
 	watches     *depWatcher
+	tests       *testWatch // cmdt/watch (tests.go)
 	refresher   *refresher
 	progressSeq atomic.Int64
 	cacheMu     sync.Mutex // guards rcache and cacheErr, set on first use
@@ -213,6 +214,7 @@ func newServer(opts Options) *Server {
 	s.runs = newRunRegistry()
 	s.statuses = newStatusCache()
 	s.watches = newDepWatcher(s)
+	s.tests = &testWatch{}
 	s.refresher = newRefresher()
 	return s
 }
@@ -256,6 +258,7 @@ func (s *Server) shutdown() {
 	s.state = stateShutdown
 	s.mu.Unlock()
 	s.runs.stopAll(errStopping, 5*time.Second)
+	s.tests.stop()
 }
 
 // negotiateEncoding picks UTF-8 when the client offers it (no conversion
@@ -322,6 +325,9 @@ func (s *Server) initialize(ctx context.Context, p *InitializeParams317) (*Initi
 		CodeLensProvider:       &protocol.CodeLensOptions{},
 		SemanticTokensProvider: SemanticTokensOptions317{Legend: semanticLegend(), Full: true},
 		ExecuteCommandProvider: &protocol.ExecuteCommandOptions{Commands: s.commands.names()},
+		// The test capability (tests.go, docs/lsp.md "Tests"): clients
+		// look for it here before offering a test explorer.
+		Experimental: map[string]interface{}{"cmdtTests": map[string]bool{"testTree": true, "runTest": true, "watch": true}},
 	}, InlayHintProvider: InlayHintOptions{}}
 	if enc == UTF8 {
 		caps.PositionEncoding = PositionEncodingUTF8

@@ -35,6 +35,9 @@ type Options struct {
 	// starts (default 20 ms); MaxDelay bounds the wait from the first
 	// change (default 200 ms) under a steady stream of changes.
 	Quiet, MaxDelay time.Duration
+	// Env is the environment transcripts run in, for the cache's env
+	// inputs; nil means the process's.
+	Env []string
 }
 
 // Item is one transcript to run and why.
@@ -334,7 +337,7 @@ func (w *Watcher) verdictLocked(ctx context.Context, t *transcript, changes []ch
 		return nil
 	}
 	if w.opts.Cache != nil {
-		v, err := w.opts.Cache.Lookup(ctx, cache.Target{Path: t.path})
+		v, err := w.opts.Cache.Lookup(ctx, cache.Target{Path: t.path, Env: w.opts.Env})
 		switch {
 		case err != nil:
 			return []string{err.Error()}
