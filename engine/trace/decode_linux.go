@@ -135,6 +135,14 @@ type decoder struct {
 	baseGen  uint64
 
 	tr *tracee // the tracee being decoded
+
+	// ev, when set, is the event the eBPF tracer decodes: paths come from
+	// it, and working directories and descriptors from its process state,
+	// not from the tracee's memory and /proc (see ebpf_linux.go).
+	ev *eventSource
+	// lastAbs is the absolute path the last add resolved, ignored or not
+	// (the eBPF tracer follows descriptors and directory changes with it).
+	lastAbs string
 }
 
 // baseDir returns a descriptor of directory dir (see decoder.base).
@@ -163,6 +171,9 @@ func (d *decoder) close() {
 // reading /proc/PID/cwd for every relative path is a measurable part of a
 // stop.
 func (d *decoder) cwd(pid int) (string, bool) {
+	if d.ev != nil {
+		return d.ev.cwd()
+	}
 	tr := d.tr
 	if tr.cwd != "" && tr.cwdGen == d.cwdGen {
 		return tr.cwd, true
@@ -285,11 +296,15 @@ func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, ops
 		if flags&unix.AT_EMPTY_PATH == 0 || ops[0] != OpExec || dirfd == atFDCWD {
 			return // ENOENT, or nothing new
 		}
-		abs, ok = fdPath(pid, dirfd)
+		abs, ok = d.fdPath(pid, dirfd)
 	} else {
 		abs, base, ok = d.resolve(pid, dirfd, p)
 	}
-	if !ok || d.rec.ignored(abs) {
+	if !ok {
+		return
+	}
+	d.lastAbs = abs
+	if d.rec.ignored(abs) {
 		return
 	}
 	if ops[0] == OpExec {
@@ -322,7 +337,7 @@ func (d *decoder) resolve(pid int, dirfd int32, p string) (abs, base string, ok 
 	if dirfd == atFDCWD {
 		base, ok = d.cwd(pid)
 	} else {
-		base, ok = fdPath(pid, dirfd)
+		base, ok = d.fdPath(pid, dirfd)
 	}
 	if !ok {
 		return "", "", false
@@ -398,6 +413,14 @@ func (d *decoder) pathExists(p string) bool {
 
 // fdPath is the path of tracee pid's descriptor fd, if it names a file
 // (not a pipe or socket).
+func (d *decoder) fdPath(pid int, fd int32) (string, bool) {
+	if d.ev != nil {
+		return d.ev.fdPath(pid, fd)
+	}
+	return fdPath(pid, fd)
+}
+
+// fdPath reads /proc/PID/fd/N.
 func fdPath(pid int, fd int32) (string, bool) {
 	if fd < 0 {
 		return "", false
@@ -427,6 +450,9 @@ func (d *decoder) readString(pid int, addr uint64) (string, bool) {
 	if addr == 0 {
 		return "", false
 	}
+	if d.ev != nil {
+		return d.ev.str(addr)
+	}
 	const page = 4096
 	n, want := 0, 256
 	for n < len(d.buf) {
@@ -446,6 +472,9 @@ func (d *decoder) readString(pid int, addr uint64) (string, bool) {
 
 // read fills b from tracee memory at addr.
 func (d *decoder) read(pid int, addr uint64, b []byte) bool {
+	if d.ev != nil {
+		return d.ev.read(addr, b)
+	}
 	return d.readInto(pid, addr, b) == len(b)
 }
 

@@ -128,7 +128,7 @@ func TestEntryChecksEACCES(t *testing.T) {
 			// way; absent is the truth, and creating the file then only
 			// costs a needless re-run, where "there" would have a cache
 			// find a recorded input missing on every check.
-			exact := m.opts.Mode == ModePtraceAll || m.opts.ExactResults
+			exact := exactMode(m.opts)
 			want(t, rep, filepath.Join(dir, "locked/none"), OpStat, exact)
 			want(t, rep, filepath.Join(dir, "absent"), OpStat, false)
 		})
@@ -145,7 +145,7 @@ func TestEntryCheckOfCreatingOpen(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			p := filepath.Join(dir, "db-"+m.name)
 			rep := mustRun(t, helperCmd(t, "rdwrcreate", p), m.opts)
-			exact := m.opts.Mode == ModePtraceAll || m.opts.ExactResults
+			exact := exactMode(m.opts)
 			want(t, rep, p, OpRead, exact)
 			want(t, rep, p, OpWrite, true)
 		})

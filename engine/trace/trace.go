@@ -37,6 +37,12 @@ const (
 	// ModePtraceAll stops the tracee on entry and exit of every system
 	// call (plain PTRACE_SYSCALL). Slower; needs no seccomp support.
 	ModePtraceAll
+	// ModeEBPF does not stop the tracee: BPF programs on raw tracepoints
+	// (system call exits, fork, exec, exit) send the calls of the
+	// command's process tree through a ring buffer. It needs the
+	// privilege to load BPF programs (root, or CAP_BPF and CAP_PERFMON);
+	// existence comes from each call's return value, as in ExactResults.
+	ModeEBPF
 )
 
 func (m Mode) String() string {
@@ -45,6 +51,8 @@ func (m Mode) String() string {
 		return "seccomp"
 	case ModePtraceAll:
 		return "ptrace-all"
+	case ModeEBPF:
+		return "ebpf"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
@@ -150,4 +158,8 @@ type Report struct {
 	Accesses []Access
 	// Mode is the mode that actually ran (ModePtraceAll after a fallback).
 	Mode Mode
+	// Incomplete, when not empty, says why Accesses may miss some (events
+	// lost in the kernel, a path that could not be resolved): a result
+	// built on this report must not be cached.
+	Incomplete string
 }

@@ -67,6 +67,8 @@ type Process struct {
 	waitOnce sync.Once
 	report   *Report
 	err      error
+
+	bpf *bpfProcess // traced with eBPF (ModeEBPF): none of the above but cmd and the results
 }
 
 // Start starts cmd, which must not have been started, under the tracer. It
@@ -84,6 +86,9 @@ type Process struct {
 // another goroutine is fine; Wait then returns promptly (see Wait for
 // processes that left the group).
 func Start(cmd *exec.Cmd, opts Options) (*Process, error) {
+	if opts.Mode == ModeEBPF {
+		return startEBPF(cmd, opts)
+	}
 	probe := probeResult()
 	if probe.err != nil {
 		return nil, probe.err
@@ -269,6 +274,10 @@ func (p *Process) killLeftovers(exited time.Time) {
 //
 // Wait may be called more than once; it returns the same results.
 func (p *Process) Wait() (*Report, error) {
+	if p.bpf != nil {
+		p.waitOnce.Do(p.waitEBPF)
+		return p.report, p.waitErr
+	}
 	p.waitOnce.Do(func() {
 		<-p.done
 		<-p.reaped

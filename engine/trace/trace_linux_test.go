@@ -25,6 +25,7 @@ var modes = []struct {
 	{"seccomp-exact", Options{Mode: ModeSeccomp, ExactResults: true}},
 	{"seccomp-shim", Options{Mode: ModeSeccomp, Shim: true}},
 	{"ptrace-all", Options{Mode: ModePtraceAll}},
+	{"ebpf", Options{Mode: ModeEBPF}},
 }
 
 func requireTracing(t *testing.T) {
@@ -34,9 +35,22 @@ func requireTracing(t *testing.T) {
 	}
 }
 
+// requireMode skips a test of a mode this machine cannot run (eBPF needs
+// root or CAP_BPF); CI runs as root, so there every mode runs.
+func requireMode(t *testing.T, opts Options) {
+	t.Helper()
+	if opts.Mode != ModeEBPF {
+		return
+	}
+	if err := ebpfAvailable(); err != nil {
+		t.Skipf("eBPF unavailable here: %v", err)
+	}
+}
+
 // traced runs cmd under the tracer and returns the report and cmd's error.
 func traced(t *testing.T, cmd *exec.Cmd, opts Options) (*Report, error) {
 	t.Helper()
+	requireMode(t, opts)
 	p, err := Start(cmd, opts)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -55,8 +69,11 @@ func mustRun(t *testing.T, cmd *exec.Cmd, opts Options) *Report {
 	if err != nil {
 		t.Fatalf("%v: %v", cmd.Args, err)
 	}
-	if opts.Mode == ModeSeccomp && rep.Mode != ModeSeccomp {
-		t.Errorf("ran in %v, want seccomp", rep.Mode)
+	if (opts.Mode == ModeSeccomp || opts.Mode == ModeEBPF) && rep.Mode != opts.Mode {
+		t.Errorf("ran in %v, want %v", rep.Mode, opts.Mode)
+	}
+	if rep.Incomplete != "" {
+		t.Errorf("incomplete report: %s", rep.Incomplete)
 	}
 	return rep
 }
@@ -518,4 +535,10 @@ func TestUnavailableWhenAlreadyTraced(t *testing.T) {
 	if !strings.Contains(out.String(), ErrUnavailable.Error()) {
 		t.Errorf("Available() inside a traced process = %q, want an ErrUnavailable error", out.String())
 	}
+}
+
+// exactMode reports whether existence comes from each call's return value
+// in mode opts (the ptrace tracer's ExactResults, ptrace-all and eBPF).
+func exactMode(opts Options) bool {
+	return opts.Mode == ModePtraceAll || opts.Mode == ModeEBPF || opts.ExactResults
 }

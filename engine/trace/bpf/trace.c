@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+//
+// The kernel half of the eBPF tracer (engine/trace, ModeEBPF). Raw
+// tracepoints only: they need neither tracefs nor the kernel's BTF, so
+// nothing is parsed or relocated at load time. Arguments come from the
+// x86-64 struct pt_regs, whose layout is user ABI.
+//
+// The filter: a process is tracked when a tracked process (or the
+// adopter, the cmdt process itself) forks it. sched_process_fork runs in
+// the parent and knows the child only as a task pointer; the child's first
+// event, the exit of the fork call in the child (ret_from_fork), looks
+// that pointer up with bpf_get_current_task, so no field of task_struct
+// is read and no CO-RE relocation is needed.
+//
+// What is lost (a full ring buffer, a full map, an unreadable path) is
+// counted in lost[0]; user space makes the run uncacheable then.
+
+#include <linux/bpf.h>
+#include <asm/ptrace.h>
+
+typedef unsigned long long u64;
+typedef long long s64;
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+
+#define SEC(name) __attribute__((section(name), used))
+#undef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+
+static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)BPF_FUNC_map_lookup_elem;
+static long (*bpf_map_update_elem)(void *map, const void *key, const void *value, u64 flags) = (void *)BPF_FUNC_map_update_elem;
+static long (*bpf_map_delete_elem)(void *map, const void *key) = (void *)BPF_FUNC_map_delete_elem;
+static u64 (*bpf_get_current_pid_tgid)(void) = (void *)BPF_FUNC_get_current_pid_tgid;
+static u64 (*bpf_get_current_task)(void) = (void *)BPF_FUNC_get_current_task;
+static long (*bpf_probe_read_kernel)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_kernel;
+static long (*bpf_probe_read_user)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
+static long (*bpf_probe_read_user_str)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user_str;
+static void *(*bpf_ringbuf_reserve)(void *ringbuf, u64 size, u64 flags) = (void *)BPF_FUNC_ringbuf_reserve;
+static void (*bpf_ringbuf_submit)(void *data, u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
+static void (*bpf_ringbuf_discard)(void *data, u64 flags) = (void *)BPF_FUNC_ringbuf_discard;
+
+#define __uint(name, val) int(*name)[val]
+#define __type(name, val) typeof(val) *name
+
+char __license[] SEC("license") = "Dual MIT/GPL";
+
+// Event kinds; see ebpf_linux.go.
+enum {
+	EV_SYSCALL = 1, // a decoded call returned (or an exec failed): nr, args, ret, paths
+	EV_EXEC_ENTER,  // an execve/execveat is entered: its path (the exec replaces the memory)
+	EV_EXEC,        // an exec succeeded: aux is the thread id that called it
+	EV_FORK,        // a tracked task forked: aux is the child's task pointer
+	EV_BORN,        // a new task's first event: aux is its task pointer
+	EV_EXIT,        // a tracked task exited
+};
+
+// What sys_exit does with a system call number (spec map, set from Go).
+enum {
+	SP_EMIT = 1,     // a path call: emit it
+	SP_OPENAT2 = 2,  // arg 2 is struct open_how: copy its flags
+	SP_EXEC = 4,     // execve/execveat: path read at entry
+	SP_FORK = 8,     // fork, vfork, clone, clone3: returns 0 in the child
+	SP_EMPTY_OK = 16, // an empty path is meaningful (execveat AT_EMPTY_PATH)
+};
+
+struct sys_spec {
+	u8 flags;
+	u8 str0; // argument index + 1 of the first path, 0 for none
+	u8 str1; // of the second path
+	u8 pad;
+};
+
+struct event {
+	u32 kind;
+	u32 tid;
+	u32 tgid;
+	u32 root;
+	u64 aux;
+	s64 ret;
+	u64 args[6];
+	u32 nr;
+	u16 len0; // bytes of the first path, with its NUL; 0 for none
+	u16 len1;
+	u64 how;
+};
+
+#define SMALL 256
+#define BIG 4096
+
+struct event_small {
+	struct event h;
+	char s0[SMALL];
+};
+
+struct event_big {
+	struct event h;
+	char s0[BIG];
+	char s1[BIG];
+};
+
+struct tracked_val {
+	u32 root;
+	u32 threads;
+};
+
+struct pending_val {
+	u32 root; // 0: a child of the adopter, a new root
+	u32 ptid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, u32);
+	__type(value, struct tracked_val);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u64);
+	__type(value, struct pending_val);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, u32);
+	__type(value, struct sys_spec);
+} spec SEC(".maps");
+
+// config[0]: the adopter's tgid, whose children become roots.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u32);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+// The events the type generator should know about.
+const struct event *unused_event __attribute__((unused));
+
+static __always_inline void count_lost(void)
+{
+	u32 k = 0;
+	u64 *n = bpf_map_lookup_elem(&lost, &k);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline void fill(struct event *e, u32 kind, u64 id, u32 root)
+{
+	e->kind = kind;
+	e->tid = (u32)id;
+	e->tgid = id >> 32;
+	e->root = root;
+	e->aux = 0;
+	e->ret = 0;
+	e->nr = 0;
+	e->len0 = 0;
+	e->len1 = 0;
+	e->how = 0;
+	for (int i = 0; i < 6; i++)
+		e->args[i] = 0;
+}
+
+// emit sends an event without paths.
+static __always_inline void emit(u32 kind, u64 id, u32 root, u64 aux)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return;
+	}
+	fill(e, kind, id, root);
+	e->aux = aux;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline u64 arg(struct pt_regs *r, int i)
+{
+	switch (i) {
+	case 0: return r->rdi;
+	case 1: return r->rsi;
+	case 2: return r->rdx;
+	case 3: return r->r10;
+	case 4: return r->r8;
+	default: return r->r9;
+	}
+}
+
+// emit_call sends a system call with its paths, read from the caller's
+// memory: into a small record when the path fits, else a big one.
+static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct pt_regs *r, s64 ret, struct sys_spec *sp)
+{
+	u64 a[6];
+	for (int i = 0; i < 6; i++)
+		a[i] = arg(r, i);
+	u64 p0 = 0;
+	if (sp->str0 == 1) p0 = a[0];
+	if (sp->str0 == 2) p0 = a[1];
+	if (sp->str0 == 3) p0 = a[2];
+	u64 p1 = 0;
+	if (sp->str1 == 2) p1 = a[1];
+	if (sp->str1 == 4) p1 = a[3];
+	u64 how = 0;
+	if ((sp->flags & SP_OPENAT2) && bpf_probe_read_user(&how, sizeof(how), (void *)a[2]) < 0 && ret != -14)
+		count_lost();
+
+	if (!p1) {
+		struct event_small *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			count_lost();
+			return;
+		}
+		fill(&e->h, kind, id, root);
+		long n = 0;
+		if (p0) {
+			n = bpf_probe_read_user_str(e->s0, SMALL, (void *)p0);
+			if (n == 1 && !(sp->flags & SP_EMPTY_OK)) {
+				bpf_ringbuf_discard(e, 0); // fstat by AT_EMPTY_PATH: no path
+				return;
+			}
+		}
+		if (n < SMALL) {
+			if (n < 0) {
+				if (ret != -14) // EFAULT: the call read nothing either
+					count_lost();
+				n = 0;
+			}
+			e->h.nr = nr;
+			e->h.ret = ret;
+			e->h.how = how;
+			e->h.len0 = n;
+			for (int i = 0; i < 6; i++)
+				e->h.args[i] = a[i];
+			bpf_ringbuf_submit(e, 0);
+			return;
+		}
+		bpf_ringbuf_discard(e, 0); // longer: take a big record
+	}
+	struct event_big *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return;
+	}
+	fill(&e->h, kind, id, root);
+	long n0 = 0, n1 = 0;
+	if (p0) {
+		n0 = bpf_probe_read_user_str(e->s0, BIG, (void *)p0);
+		if (n0 < 0) {
+			if (ret != -14)
+				count_lost();
+			n0 = 0;
+		}
+	}
+	if (p1) {
+		n1 = bpf_probe_read_user_str(e->s1, BIG, (void *)p1);
+		if (n1 < 0) {
+			if (ret != -14)
+				count_lost();
+			n1 = 0;
+		}
+	}
+	e->h.nr = nr;
+	e->h.ret = ret;
+	e->h.how = how;
+	e->h.len0 = n0;
+	e->h.len1 = n1;
+	for (int i = 0; i < 6; i++)
+		e->h.args[i] = a[i];
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline struct sys_spec *spec_of(u64 nr)
+{
+	if (nr >= 512)
+		return 0;
+	u32 k = nr;
+	struct sys_spec *sp = bpf_map_lookup_elem(&spec, &k);
+	if (!sp || !sp->flags)
+		return 0;
+	return sp;
+}
+
+// sys_enter(struct pt_regs *regs, long id): only execs, whose path is
+// gone once they succeed.
+SEC("raw_tracepoint/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_spec *sp = spec_of(ctx->args[1]);
+	if (!sp || !(sp->flags & SP_EXEC))
+		return 0;
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32;
+	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
+	if (!t)
+		return 0;
+	struct pt_regs r;
+	if (bpf_probe_read_kernel(&r, sizeof(r), (void *)ctx->args[0]) < 0) {
+		count_lost();
+		return 0;
+	}
+	emit_call(EV_EXEC_ENTER, id, t->root, ctx->args[1], &r, 0, sp);
+	return 0;
+}
+
+// sys_exit(struct pt_regs *regs, long ret)
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs r;
+	if (bpf_probe_read_kernel(&r, sizeof(r), (void *)ctx->args[0]) < 0)
+		return 0;
+	u64 nr = r.orig_rax;
+	struct sys_spec *sp = spec_of(nr);
+	if (!sp)
+		return 0;
+	s64 ret = ctx->args[1];
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32;
+	if (sp->flags & SP_FORK) {
+		if (ret != 0)
+			return 0; // the parent: sched_process_fork did the work
+		u64 task = bpf_get_current_task();
+		struct pending_val *p = bpf_map_lookup_elem(&pending, &task);
+		if (!p)
+			return 0;
+		u32 root = p->root;
+		bpf_map_delete_elem(&pending, &task);
+		struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
+		if (root == 0) {
+			u32 k = 0;
+			u32 *adopter = bpf_map_lookup_elem(&config, &k);
+			if (adopter && *adopter == tgid)
+				return 0; // a thread of the adopter itself
+			root = tgid;
+		}
+		if (t) {
+			__sync_fetch_and_add(&t->threads, 1);
+		} else {
+			struct tracked_val v = {.root = root, .threads = 1};
+			if (bpf_map_update_elem(&tracked, &tgid, &v, BPF_NOEXIST) < 0) {
+				count_lost();
+				return 0;
+			}
+		}
+		emit(EV_BORN, id, root, task);
+		return 0;
+	}
+	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
+	if (!t)
+		return 0;
+	if (sp->flags & SP_EXEC) {
+		if (ret < 0) {
+			struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+			if (!e) {
+				count_lost();
+				return 0;
+			}
+			fill(e, EV_SYSCALL, id, t->root);
+			e->nr = nr;
+			e->ret = ret;
+			bpf_ringbuf_submit(e, 0);
+		}
+		return 0;
+	}
+	emit_call(EV_SYSCALL, id, t->root, nr, &r, ret, sp);
+	return 0;
+}
+
+// sched_process_fork(struct task_struct *parent, struct task_struct *child)
+SEC("raw_tracepoint/sched_process_fork")
+int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32;
+	struct pending_val p = {.ptid = (u32)id};
+	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
+	if (t) {
+		p.root = t->root;
+	} else {
+		u32 k = 0;
+		u32 *adopter = bpf_map_lookup_elem(&config, &k);
+		if (!adopter || *adopter != tgid)
+			return 0;
+	}
+	u64 child = ctx->args[1];
+	if (bpf_map_update_elem(&pending, &child, &p, BPF_ANY) < 0) {
+		count_lost();
+		return 0;
+	}
+	if (t)
+		emit(EV_FORK, id, t->root, child);
+	return 0;
+}
+
+// sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+SEC("raw_tracepoint/sched_process_exec")
+int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32;
+	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
+	if (t)
+		emit(EV_EXEC, id, t->root, (u32)ctx->args[1]);
+	return 0;
+}
+
+// sched_process_exit(struct task_struct *p): one per thread.
+SEC("raw_tracepoint/sched_process_exit")
+int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32;
+	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
+	if (!t)
+		return 0;
+	emit(EV_EXIT, id, t->root, 0);
+	if (__sync_fetch_and_add(&t->threads, -1) == 1)
+		bpf_map_delete_elem(&tracked, &tgid);
+	return 0;
+}

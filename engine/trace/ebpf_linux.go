@@ -1,0 +1,731 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+)
+
+// Event kinds and system call flags, as in bpf/trace.c.
+const (
+	evSyscall = 1 + iota
+	evExecEnter
+	evExec
+	evFork
+	evBorn
+	evExit
+)
+
+const (
+	spEmit    = 1
+	spOpenat2 = 2
+	spExec    = 4
+	spFork    = 8
+	spEmptyOK = 16
+)
+
+// Record layout: a header (bpfEvent), then the first path in a slot of
+// smallPath bytes (small records) or bigPath bytes followed by the second
+// path (big records).
+const (
+	eventHeader = 96
+	smallPath   = 256
+	bigPath     = 4096
+)
+
+// syscallSpecs derives what the kernel side copies for each system call from
+// fileSyscalls, the table the ptrace tracer decodes: the argument index
+// (+1) of each path, and flags.
+func syscallSpecs() map[uint32]bpfSysSpec {
+	m := make(map[uint32]bpfSysSpec, len(fileSyscalls)+4)
+	for _, s := range fileSyscalls {
+		sp := bpfSysSpec{Flags: spEmit}
+		switch s.kind {
+		case kOpen, kCreat, kStat, kLstat, kWrite:
+			sp.Str0 = 1
+		case kOpenat, kStatat, kStatx, kAccessat, kAccessat2, kReadlinkat, kWriteat:
+			sp.Str0 = 2
+		case kOpenat2:
+			sp.Str0, sp.Flags = 2, spEmit|spOpenat2
+		case kExecve:
+			sp.Str0, sp.Flags = 1, spEmit|spExec
+		case kExecveat:
+			sp.Str0, sp.Flags = 2, spEmit|spExec|spEmptyOK
+		case kRename, kLink:
+			sp.Str0, sp.Str1 = 1, 2
+		case kRenameat, kLinkat:
+			sp.Str0, sp.Str1 = 2, 4
+		case kSymlink:
+			sp.Str0 = 2
+		case kSymlinkat:
+			sp.Str0 = 3
+		case kChdir:
+			if s.nr == unix.SYS_CHDIR {
+				sp.Str0 = 1
+			}
+		}
+		m[s.nr] = sp
+	}
+	for _, nr := range []uint32{unix.SYS_CLONE, unix.SYS_CLONE3, unix.SYS_FORK, unix.SYS_VFORK} {
+		m[nr] = bpfSysSpec{Flags: spFork}
+	}
+	return m
+}
+
+// event is a decoded ring buffer record.
+type event struct {
+	kind, tid, tgid, root uint32
+	aux                   uint64
+	ret                   int64
+	args                  [6]uint64
+	nr                    uint32
+	s0, s1                []byte // the paths, without NUL; nil when absent
+	how                   uint64
+}
+
+func parseEvent(raw []byte, ev *event) bool {
+	if len(raw) < eventHeader {
+		return false
+	}
+	le := binary.LittleEndian
+	ev.kind, ev.tid, ev.tgid, ev.root = le.Uint32(raw), le.Uint32(raw[4:]), le.Uint32(raw[8:]), le.Uint32(raw[12:])
+	ev.aux, ev.ret = le.Uint64(raw[16:]), int64(le.Uint64(raw[24:]))
+	for i := range ev.args {
+		ev.args[i] = le.Uint64(raw[32+8*i:])
+	}
+	ev.nr = le.Uint32(raw[80:])
+	len0, len1 := int(le.Uint16(raw[84:])), int(le.Uint16(raw[86:]))
+	ev.how = le.Uint64(raw[88:])
+	ev.s0, ev.s1 = nil, nil
+	slot := smallPath
+	if len(raw) >= eventHeader+2*bigPath {
+		slot = bigPath
+	}
+	if len0 > 0 && eventHeader+len0 <= len(raw) && len0 <= slot {
+		ev.s0 = raw[eventHeader : eventHeader+len0-1]
+	}
+	if len1 > 0 && slot == bigPath && len1 <= bigPath {
+		ev.s1 = raw[eventHeader+bigPath : eventHeader+bigPath+len1-1]
+	}
+	return true
+}
+
+// bpfTracer is what is loaded in the kernel, shared by the runs of this
+// process: loading and verifying the programs costs milliseconds, once;
+// attaching them to raw tracepoints needs no tracefs and no kernel BTF.
+// Everything is released when the last run has been idle for bpfIdle (or
+// when the process exits: nothing is pinned, the kernel frees the
+// programs and maps with their last descriptor).
+type bpfTracer struct {
+	objs  bpfObjects
+	links []link.Link
+	rd    *ringbuf.Reader
+	done  chan struct{} // the reader goroutine has returned
+
+	// Guarded by bpfState.mu.
+	runs     map[uint32]*bpfRun   // claimed roots
+	backlogs map[uint32]*backlog  // events of children of this process not claimed (yet)
+	starting int                  // Starts between fork and claim
+}
+
+// bpfIdle is how long the programs stay loaded without a run.
+var bpfIdle = 2 * time.Second
+
+var bpfState struct {
+	mu     sync.Mutex
+	t      *bpfTracer
+	err    error // a load failure, kept: it is not retried
+	active int   // runs not finished
+	idle   *time.Timer
+}
+
+// ebpfAvailable loads the programs if they are not loaded, and reports
+// why they cannot be, wrapping ErrUnavailable.
+func ebpfAvailable() error {
+	_, err := acquireBPF()
+	if err == nil {
+		releaseBPF()
+	}
+	return err
+}
+
+// acquireBPF returns the loaded tracer for one more run.
+func acquireBPF() (*bpfTracer, error) {
+	bpfState.mu.Lock()
+	defer bpfState.mu.Unlock()
+	if bpfState.err != nil {
+		return nil, bpfState.err
+	}
+	if bpfState.t == nil {
+		t, err := loadBPF()
+		if err != nil {
+			bpfState.err = fmt.Errorf("%w: eBPF: %w", ErrUnavailable, err)
+			return nil, bpfState.err
+		}
+		bpfState.t = t
+	}
+	if bpfState.idle != nil {
+		bpfState.idle.Stop()
+	}
+	bpfState.active++
+	return bpfState.t, nil
+}
+
+func releaseBPF() {
+	bpfState.mu.Lock()
+	defer bpfState.mu.Unlock()
+	bpfState.active--
+	if bpfState.active > 0 {
+		return
+	}
+	if bpfState.idle == nil {
+		bpfState.idle = time.AfterFunc(bpfIdle, unloadIdleBPF)
+	} else {
+		bpfState.idle.Reset(bpfIdle)
+	}
+}
+
+// unloadIdleBPF detaches and closes everything if no run is active.
+func unloadIdleBPF() {
+	bpfState.mu.Lock()
+	t := bpfState.t
+	if bpfState.active > 0 || t == nil {
+		bpfState.mu.Unlock()
+		return
+	}
+	bpfState.t = nil
+	bpfState.mu.Unlock()
+	t.close()
+}
+
+// loadBPFHook, when set (by tests), replaces the load and can fail it.
+var loadBPFHook func() error
+
+func loadBPF() (t *bpfTracer, err error) {
+	if loadBPFHook != nil {
+		if err := loadBPFHook(); err != nil {
+			return nil, err
+		}
+	}
+	if !mayLoadBPF() {
+		return nil, errors.New("not root and without CAP_BPF and CAP_PERFMON")
+	}
+	t = &bpfTracer{runs: make(map[uint32]*bpfRun), backlogs: make(map[uint32]*backlog), done: make(chan struct{})}
+	if err := loadBpfObjects(&t.objs, nil); err != nil {
+		return nil, fmt.Errorf("loading the programs: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			t.close()
+		}
+	}()
+	for nr, sp := range syscallSpecs() {
+		if err := t.objs.Spec.Put(nr, sp); err != nil {
+			return nil, fmt.Errorf("filling the system call table: %w", err)
+		}
+	}
+	if err := t.objs.Config.Put(uint32(0), uint32(os.Getpid())); err != nil {
+		return nil, fmt.Errorf("setting the adopter: %w", err)
+	}
+	if t.rd, err = ringbuf.NewReader(t.objs.Events); err != nil {
+		return nil, fmt.Errorf("ring buffer: %w", err)
+	}
+	for _, a := range []struct {
+		name string
+		prog *ebpf.Program
+	}{
+		// Exits first: a fork's child must not be born before its
+		// parent's fork is seen; sys_exit reads what fork wrote.
+		{"sys_exit", t.objs.SysExit},
+		{"sys_enter", t.objs.SysEnter},
+		{"sched_process_exec", t.objs.SchedProcessExec},
+		{"sched_process_exit", t.objs.SchedProcessExit},
+		{"sched_process_fork", t.objs.SchedProcessFork},
+	} {
+		l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: a.name, Program: a.prog})
+		if err != nil {
+			return nil, fmt.Errorf("attaching to raw tracepoint %s: %w", a.name, err)
+		}
+		t.links = append(t.links, l)
+	}
+	go t.read()
+	return t, nil
+}
+
+// mayLoadBPF reports whether this process may load tracing programs:
+// root, or CAP_BPF with CAP_PERFMON.
+func mayLoadBPF() bool {
+	if os.Geteuid() == 0 {
+		return true
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
+	return has(unix.CAP_BPF) && has(unix.CAP_PERFMON)
+}
+
+func (t *bpfTracer) close() {
+	for _, l := range t.links {
+		l.Close()
+	}
+	if t.rd != nil {
+		t.rd.Close()
+		<-t.done
+	}
+	t.objs.Close()
+}
+
+// lost is the kernel's count of events it could not deliver.
+func (t *bpfTracer) lost() uint64 {
+	var n uint64
+	if err := t.objs.Lost.Lookup(uint32(0), &n); err != nil {
+		return ^uint64(0)
+	}
+	return n
+}
+
+// read is the reader goroutine: it hands each record to its run, or to
+// the backlog of a root not claimed yet.
+func (t *bpfTracer) read() {
+	defer close(t.done)
+	var rec ringbuf.Record
+	var ev event
+	for {
+		if err := t.rd.ReadInto(&rec); err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				return
+			}
+			continue
+		}
+		if !parseEvent(rec.RawSample, &ev) {
+			continue
+		}
+		bpfState.mu.Lock()
+		t.dispatch(&ev, rec.RawSample)
+		bpfState.mu.Unlock()
+	}
+}
+
+func (t *bpfTracer) dispatch(ev *event, raw []byte) {
+	if r := t.runs[ev.root]; r != nil {
+		r.handle(ev)
+		return
+	}
+	b := t.backlogs[ev.root]
+	if b == nil {
+		b = &backlog{}
+		t.backlogs[ev.root] = b
+	}
+	b.add(ev.kind, raw)
+	if t.starting == 0 && b.over() {
+		delete(t.backlogs, ev.root)
+	}
+}
+
+// sweep drops the backlogs of trees that ended unclaimed (another
+// launcher's commands, a Start that failed), when no Start may claim them.
+func (t *bpfTracer) sweep() {
+	if t.starting > 0 {
+		return
+	}
+	for root, b := range t.backlogs {
+		if b.over() {
+			delete(t.backlogs, root)
+		}
+	}
+}
+
+// maxBacklog bounds the events kept for one unclaimed root.
+const maxBacklog = 8 << 20
+
+// backlog keeps the events of a root until a Start claims it: the child
+// runs (and execs) before cmd.Start returns its pid.
+type backlog struct {
+	events   [][]byte
+	size     int
+	live     int
+	born     bool
+	overflow bool
+}
+
+func (b *backlog) add(kind uint32, raw []byte) {
+	switch kind {
+	case evBorn:
+		b.born = true
+		b.live++
+	case evExit:
+		b.live--
+	}
+	if b.size+len(raw) > maxBacklog {
+		b.overflow = true
+		return
+	}
+	b.size += len(raw)
+	b.events = append(b.events, append([]byte(nil), raw...))
+}
+
+// over reports whether the tree has ended.
+func (b *backlog) over() bool { return b.born && b.live <= 0 }
+
+// bpfRun is one command's tree, decoded as its events come.
+type bpfRun struct {
+	t     *tracer // the recorder, decoder (exact) and threads (by id)
+	root  uint32
+	procs map[uint32]*bpfProc
+	forks map[uint64]forkSnap // by the child's task pointer
+	live  map[uint32]struct{} // threads alive
+	born  bool
+	done  chan struct{} // closed when the tree has ended
+	ended bool
+	cwd0  string // the working directory the root is forked with
+	src   eventSource
+	// incomplete says why accesses may be missing.
+	incomplete string
+}
+
+// bpfProc is a process's state that its threads share.
+type bpfProc struct {
+	cwd     string
+	fds     map[int32]string // descriptors opened by path ("" : not a path)
+	threads int
+}
+
+// forkSnap is a parent's state when it forked.
+type forkSnap struct {
+	program, cwd string
+	fds          map[int32]string
+}
+
+// eventSource serves the decoder the paths of the event being decoded
+// and the state of its process (see decoder.ev).
+type eventSource struct {
+	addrs [2]uint64
+	strs  [2]string
+	n     int
+	how   uint64
+	proc  *bpfProc
+	run   *bpfRun
+}
+
+func (s *eventSource) str(addr uint64) (string, bool) {
+	for i := 0; i < s.n; i++ {
+		if s.addrs[i] == addr {
+			return s.strs[i], true
+		}
+	}
+	return "", false
+}
+
+func (s *eventSource) read(_ uint64, b []byte) bool {
+	if len(b) != 8 {
+		return false
+	}
+	binary.NativeEndian.PutUint64(b, s.how)
+	return true
+}
+
+func (s *eventSource) cwd() (string, bool) { return s.proc.cwd, s.proc.cwd != "" }
+
+// fdPath is the path a descriptor was opened with, followed from the
+// process's opens; else, while the process lives, /proc says. A
+// descriptor known neither way makes the report incomplete.
+func (s *eventSource) fdPath(pid int, fd int32) (string, bool) {
+	if p, ok := s.proc.fds[fd]; ok && p != "" {
+		return p, true
+	}
+	if p, ok := fdPath(pid, fd); ok {
+		return p, true
+	}
+	if s.run.incomplete == "" {
+		s.run.incomplete = fmt.Sprintf("eBPF trace: descriptor %d of process %d could not be resolved", fd, pid)
+	}
+	return "", false
+}
+
+func newBPFRun(opts Options, cwd string) *bpfRun {
+	t := newTracer(Options{Mode: ModeEBPF, IgnoreDirs: opts.IgnoreDirs}, "", nil, nil)
+	t.dec.exact = true
+	r := &bpfRun{t: t, procs: make(map[uint32]*bpfProc), forks: make(map[uint64]forkSnap),
+		live: make(map[uint32]struct{}), done: make(chan struct{}), cwd0: cwd}
+	r.src.run = r
+	t.dec.ev = &r.src
+	return r
+}
+
+// handle applies one event of the tree, in the order the kernel made them.
+func (r *bpfRun) handle(ev *event) {
+	switch ev.kind {
+	case evBorn:
+		r.born = true
+		r.live[ev.tid] = struct{}{}
+		snap, forked := r.forks[ev.aux]
+		delete(r.forks, ev.aux)
+		p := r.procs[ev.tgid]
+		if p == nil {
+			p = &bpfProc{cwd: r.cwd0, fds: make(map[int32]string)}
+			if forked {
+				p.cwd, p.fds = snap.cwd, snap.fds
+			}
+			r.procs[ev.tgid] = p
+		}
+		p.threads++
+		r.t.tracees[int(ev.tid)] = &tracee{program: snap.program}
+	case evFork:
+		var snap forkSnap
+		if p := r.procs[ev.tgid]; p != nil {
+			snap.cwd, snap.fds = p.cwd, maps.Clone(p.fds)
+		}
+		if tr := r.t.tracees[int(ev.tid)]; tr != nil {
+			snap.program = tr.program
+		}
+		r.forks[ev.aux] = snap
+	case evExit:
+		delete(r.live, ev.tid)
+		delete(r.t.tracees, int(ev.tid))
+		if p := r.procs[ev.tgid]; p != nil {
+			if p.threads--; p.threads <= 0 {
+				delete(r.procs, ev.tgid)
+			}
+		}
+		if r.born && len(r.live) == 0 && !r.ended {
+			r.ended = true
+			close(r.done)
+		}
+	case evExec:
+		if old := uint32(ev.aux); old != ev.tid {
+			// A thread other than the leader exec'd and took its id.
+			if tr := r.t.tracees[int(old)]; tr != nil {
+				delete(r.t.tracees, int(old))
+				r.t.tracees[int(ev.tid)] = tr
+			}
+			delete(r.live, old)
+			r.live[ev.tid] = struct{}{}
+		}
+		tr := r.t.tracees[int(ev.tid)]
+		if tr == nil {
+			return
+		}
+		if tr.execPath == "" {
+			// An ignored path (/proc/self/exe, /dev/fd/N).
+			path, _ := readlink(procPath(int(ev.tid), "exe"))
+			tr.execed(path)
+			return
+		}
+		path := tr.execPath
+		r.t.recordExec(path, tr.program)
+		tr.execed(path)
+	case evExecEnter, evSyscall:
+		tr, p := r.t.tracees[int(ev.tid)], r.procs[ev.tgid]
+		if tr == nil || p == nil {
+			return
+		}
+		kind := kindOf(uint64(ev.nr))
+		if ev.kind == evSyscall && (kind == kExecve || kind == kExecveat) {
+			if tr.pending { // a failed exec, decoded at its entry
+				r.t.exit(tr, ev.ret, true)
+			}
+			return
+		}
+		r.decode(ev, tr, p)
+		if ev.kind == evExecEnter {
+			return // recorded at its exec event or its failure
+		}
+		if tr.pending {
+			r.t.exit(tr, ev.ret, ev.ret < 0)
+		}
+		if ev.ret >= 0 {
+			r.follow(ev, kind, p)
+		}
+	}
+}
+
+// decode runs the ptrace tracer's decoder on the event: the same rules
+// make the same accesses of the same call.
+func (r *bpfRun) decode(ev *event, tr *tracee, p *bpfProc) {
+	s := &r.src
+	s.proc, s.n, s.how = p, 0, ev.how
+	sp := bpfSpecOf(ev.nr)
+	if sp.Str0 > 0 && ev.s0 != nil {
+		s.addrs[0], s.strs[0] = ev.args[sp.Str0-1], string(ev.s0)
+		s.n = 1
+	}
+	if sp.Str1 > 0 && ev.s1 != nil {
+		s.addrs[s.n], s.strs[s.n] = ev.args[sp.Str1-1], string(ev.s1)
+		s.n++
+	}
+	r.t.dec.lastAbs = ""
+	r.t.dec.decode(int(ev.tid), tr, uint64(ev.nr), &ev.args)
+	r.t.entered(tr)
+}
+
+// follow keeps the process state that later paths resolve against: the
+// descriptors opens return and the working directory.
+func (r *bpfRun) follow(ev *event, kind sysKind, p *bpfProc) {
+	switch kind {
+	case kOpen, kOpenat, kOpenat2, kCreat:
+		p.fds[int32(ev.ret)] = r.t.dec.lastAbs
+	case kChdir:
+		if ev.nr == unix.SYS_FCHDIR {
+			dir, ok := r.src.fdPath(int(ev.tid), int32(ev.args[0]))
+			if ok {
+				p.cwd = dir
+			}
+			return
+		}
+		rel, ok := r.src.str(ev.args[0])
+		if !ok || rel == "" {
+			return
+		}
+		abs, _, ok := r.t.dec.resolve(int(ev.tid), atFDCWD, rel)
+		if !ok {
+			return
+		}
+		// The kernel's working directory has its links resolved, as
+		// /proc/PID/cwd shows it to the ptrace tracer.
+		dir, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			dir = abs
+		}
+		p.cwd = dir
+	}
+}
+
+var bpfSpecTable = sync.OnceValue(func() *[maxSyscall]bpfSysSpec {
+	var t [maxSyscall]bpfSysSpec
+	for nr, sp := range syscallSpecs() {
+		t[nr] = sp
+	}
+	return &t
+})
+
+func bpfSpecOf(nr uint32) bpfSysSpec {
+	if nr >= maxSyscall {
+		return bpfSysSpec{}
+	}
+	return bpfSpecTable()[nr]
+}
+
+// killAll kills the tree's processes (WaitDelay expired).
+func (r *bpfRun) killAll() {
+	for tgid := range r.procs {
+		_ = unix.Kill(int(tgid), unix.SIGKILL)
+	}
+}
+
+// startEBPF starts cmd with the eBPF tracer: a plain cmd.Start, the tree
+// being followed from its fork on.
+func startEBPF(cmd *exec.Cmd, opts Options) (*Process, error) {
+	if cmd.Process != nil {
+		return nil, errors.New("trace: command already started")
+	}
+	bt, err := acquireBPF()
+	if err != nil {
+		return nil, err
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		releaseBPF()
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	run := newBPFRun(opts, cwd)
+	lost := bt.lost()
+	bpfState.mu.Lock()
+	bt.starting++
+	bpfState.mu.Unlock()
+	err = cmd.Start()
+	bpfState.mu.Lock()
+	bt.starting--
+	if err == nil {
+		run.root = uint32(cmd.Process.Pid)
+		bt.claim(run)
+	}
+	bt.sweep()
+	bpfState.mu.Unlock()
+	if err != nil {
+		releaseBPF()
+		return nil, err
+	}
+	return &Process{cmd: cmd, bpf: &bpfProcess{t: bt, run: run, lost: lost}}, nil
+}
+
+// bpfProcess is the eBPF side of a Process.
+type bpfProcess struct {
+	t    *bpfTracer
+	run  *bpfRun
+	lost uint64 // the kernel's lost count at Start
+}
+
+// claim makes run the owner of its root's events, replaying those that
+// came before.
+func (t *bpfTracer) claim(run *bpfRun) {
+	t.runs[run.root] = run
+	b := t.backlogs[run.root]
+	if b == nil {
+		return
+	}
+	delete(t.backlogs, run.root)
+	if b.overflow {
+		run.incomplete = "eBPF trace: too many events before the command started"
+	}
+	var ev event
+	for _, raw := range b.events {
+		if parseEvent(raw, &ev) {
+			run.handle(&ev)
+		}
+	}
+}
+
+// waitEBPF is Wait for a command traced with eBPF: cmd.Wait, then the
+// rest of the tree (killed WaitDelay after the command exited, if set),
+// then every event of the tree.
+func (p *Process) waitEBPF() {
+	b := p.bpf
+	defer releaseBPF()
+	p.waitErr = p.cmd.Wait()
+	exited := time.Now()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	killed := false
+wait:
+	for {
+		select {
+		case <-b.run.done:
+			break wait
+		case <-tick.C:
+		}
+		if b.t.lost() != b.lost {
+			break // the end may never be seen
+		}
+		if !killed && p.cmd.WaitDelay > 0 && time.Since(exited) >= p.cmd.WaitDelay {
+			killed = true
+			bpfState.mu.Lock()
+			b.run.killAll()
+			bpfState.mu.Unlock()
+		}
+	}
+	bpfState.mu.Lock()
+	delete(b.t.runs, b.run.root)
+	rep := &Report{Accesses: b.run.t.rec.list, Mode: ModeEBPF, Incomplete: b.run.incomplete}
+	bpfState.mu.Unlock()
+	if n := b.t.lost(); n != b.lost {
+		rep.Incomplete = fmt.Sprintf("eBPF trace: %d event(s) lost in the kernel (ring buffer or map full) while the command ran", n-b.lost)
+	}
+	resolveLinks(rep.Accesses, nil)
+	p.report = rep
+}
