@@ -53,6 +53,9 @@ type Result struct {
 	// Observed holds what the run used without a declaration: env lookups,
 	// redirect reads, programs, expected-output files, traced files.
 	Observed []Input
+	// Doubts say why the observed inputs may be incomplete (a tracer lost
+	// events): such a result must not be cached.
+	Doubts []string
 	// DeclErrors holds problems found while resolving declarations
 	// (unreadable or invalid depfiles); they fail the run.
 	DeclErrors parser.ErrorList
@@ -187,6 +190,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 	observed, outputs := s.obs.finish()
 	res.Observed = dropAncestorStats(dedupInputs(observed), opts.Dir)
 	res.Outputs = outputs
+	res.Doubts = s.obs.doubtsSoFar()
 	res.Declared = dedupInputs(res.Declared)
 	res.Duration = time.Since(start)
 	return res, runErr

@@ -33,6 +33,13 @@ type Observer interface {
 	Output(path string)
 }
 
+// Doubter is implemented by the engine's Observer: a launcher that may
+// have missed some of what a program read (events lost by a tracer) says
+// so, and the run's result is then not cached (Result.Doubts).
+type Doubter interface {
+	Doubt(reason string)
+}
+
 // observer collects the inputs a session uses as it runs. Background jobs
 // run on other goroutines, hence the lock.
 type observer struct {
@@ -44,6 +51,25 @@ type observer struct {
 	envNames map[string]bool
 	// toolCaches are directories whose contents are no inputs (outputs.go).
 	toolCaches []string
+	doubts     []string
+}
+
+func (o *observer) doubtsSoFar() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.doubts...)
+}
+
+// Doubt implements Doubter.
+func (o *observer) Doubt(reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, d := range o.doubts {
+		if d == reason {
+			return
+		}
+	}
+	o.doubts = append(o.doubts, reason)
 }
 
 func (o *observer) add(in Input) {

@@ -2,11 +2,12 @@
 // ratio of traced to untraced wall time in the same run:
 //
 //   - echo: 200 runs of /bin/echo, each started and waited for on its own
-//     (target ≤ 1.3×), in the inherited environment, and again with
+//     (targets: ptrace ≤ 1.4×, eBPF ≤ 1.1×), in the inherited environment, and again with
 //     LC_ALL=C: under a UTF-8 locale echo opens some 30 locale files,
 //     under C none, which separates the fixed cost of a traced command
 //     from the cost of each file access;
-//   - cat: one cat reading 1,000 small files (target ≤ 1.5×);
+//   - cat: one cat reading 1,000 small files (targets: ptrace ≤ 1.5×,
+//     eBPF ≤ 1.1×);
 //   - head: one shell running head -c1 on each of 1,000 files, that is
 //     1,000 processes (target ≤ 1.5×).
 //
@@ -14,14 +15,15 @@
 // the default), the same with Options.ExactResults (existence from each
 // call's exit stop instead of the tracer's check at entry), with the
 // filter installed by the re-exec shim, and without a filter
-// (ModePtraceAll). Variants are interleaved command by
+// (ModePtraceAll), and with eBPF (ModeEBPF, where this process may load
+// BPF programs). Variants are interleaved command by
 // command, in rotating order, so that load from other processes hits
 // them all alike; the median over rounds is reported. So is the CPU time
 // (this process's and its children's, from getrusage) that tracing adds
 // per command: on a machine shared with other jobs it varies much less
 // than wall time.
 //
-// Usage: go run ./bench/trace [-runs N] [-only echo,echo-C,cat,head]
+// Usage: go run ./bench/trace [-runs N] [-only echo,echo-C,cat,head] [-variants seccomp,ebpf]
 package main
 
 import (
@@ -46,7 +48,8 @@ type variant struct {
 
 type workload struct {
 	name, what string
-	target     float64
+	target     float64 // for the default ptrace mode (seccomp)
+	targetEBPF float64
 	units      int              // commands per run
 	command    func() *exec.Cmd // one of them
 }
@@ -54,6 +57,7 @@ type workload struct {
 func main() {
 	runs := flag.Int("runs", 15, "repetitions per measurement (the median is reported)")
 	only := flag.String("only", "", "comma-separated workloads to run (echo, echo-C, cat, head); all by default")
+	only2 := flag.String("variants", "", "comma-separated traced variants (seccomp, seccomp-exact, seccomp-shim, ptrace-all, ebpf); all by default")
 	flag.Parse()
 	if err := trace.Available(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-trace:", err)
@@ -91,11 +95,20 @@ func main() {
 		tracedVariant("seccomp-shim", trace.Options{Mode: trace.ModeSeccomp, Shim: true}),
 		tracedVariant("ptrace-all", trace.Options{Mode: trace.ModePtraceAll}),
 	}
+	if err := trace.AvailableMode(trace.ModeEBPF); err == nil {
+		variants = append(variants, tracedVariant("ebpf", trace.Options{Mode: trace.ModeEBPF}))
+	} else {
+		fmt.Fprintln(os.Stderr, "bench-trace: no ebpf variant:", err)
+	}
+	if *only2 != "" {
+		names := strings.Split(*only2, ",")
+		variants = slices.DeleteFunc(variants, func(v variant) bool { return v.name != "untraced" && !slices.Contains(names, v.name) })
+	}
 	workloads := []workload{
-		{"echo", "200 × /bin/echo", 1.3, 200, echo(nil)},
-		{"echo-C", "200 × /bin/echo, LC_ALL=C", 1.3, 200, echo(append(os.Environ(), "LC_ALL=C"))},
-		{"cat", "cat over 1,000 files", 1.5, 1, func() *exec.Cmd { return command("cat", files...) }},
-		{"head", "sh: head -c1 on 1,000 files", 1.5, 1, func() *exec.Cmd {
+		{"echo", "200 × /bin/echo", 1.4, 1.1, 200, echo(nil)},
+		{"echo-C", "200 × /bin/echo, LC_ALL=C", 1.4, 1.1, 200, echo(append(os.Environ(), "LC_ALL=C"))},
+		{"cat", "cat over 1,000 files", 1.5, 1.1, 1, func() *exec.Cmd { return command("cat", files...) }},
+		{"head", "sh: head -c1 on 1,000 files", 1.5, 1.1, 1, func() *exec.Cmd {
 			return command("/bin/sh", "-c", `for f in f*; do head -c1 "$f"; done`)
 		}},
 	}
@@ -105,6 +118,7 @@ func main() {
 		workloads = slices.DeleteFunc(workloads, func(w workload) bool { return !slices.Contains(names, w.name) })
 	}
 
+	loadBefore := loadAvg()
 	times := make(map[[2]string][]time.Duration)
 	cpus := make(map[[2]string][]time.Duration)
 	accesses := make(map[[2]string]int)
@@ -133,6 +147,7 @@ func main() {
 		}
 	}
 
+	fmt.Printf("load average: before %s, after %s\n", loadBefore, loadAvg())
 	fmt.Printf("median of %d runs; ratio = traced / untraced in this run; per access = extra time / accesses;\n", *runs)
 	fmt.Printf("cpu/cmd = CPU time per command (this process and its children), + what tracing adds\n\n")
 	fmt.Printf("%-30s %-13s %12s %7s %9s %11s %21s\n", "workload", "variant", "median", "ratio", "accesses", "per access", "cpu/cmd")
@@ -151,8 +166,9 @@ func main() {
 				if accesses[k] > 0 {
 					per = ((m - base) / time.Duration(accesses[k])).Round(10 * time.Nanosecond).String()
 				}
-				if v.name == "seccomp" {
-					verdict = fmt.Sprintf("  target ≤ %.1f×: %s", w.target, map[bool]string{true: "met", false: "MISSED"}[r <= w.target])
+				target := map[string]float64{"seccomp": w.target, "ebpf": w.targetEBPF}[v.name]
+				if target > 0 {
+					verdict = fmt.Sprintf("  target ≤ %.2f×: %s", target, map[bool]string{true: "met", false: "MISSED"}[r <= target])
 				}
 			}
 			fmt.Printf("%-30s %-13s %12v %7s %9d %11s %21s%s\n", w.what, v.name, m.Round(time.Microsecond), ratio, accesses[k], per, cpu, verdict)
@@ -185,6 +201,17 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
 	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
 	return tv(self.Utime) + tv(self.Stime) + tv(children.Utime) + tv(children.Stime)
+}
+
+// loadAvg is the machine's load over the last 1, 5 and 15 minutes: the
+// benchmark's numbers mean little on a busy machine.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -95,6 +95,7 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) (err error) {
 		outcomes = bad
 		return parseFailure(bad, len(paths))
 	}
+	o.run.verbose = o.verbose
 	env, err := o.run.prepare(cmd)
 	if err != nil {
 		return err

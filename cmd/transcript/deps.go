@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
@@ -92,7 +93,7 @@ files subprocesses read; those no declaration covers are marked
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&observed, "observed", false, "run the transcript and list the inputs it used, marking undeclared ones")
 	cmd.Flags().BoolVar(&all, "all", false, "with --observed: include inputs outside the module root (system files)")
-	cmd.Flags().StringVar(&traceSetting, "trace", "auto", "with --observed: trace subprocesses: auto, on, off")
+	cmd.Flags().StringVar(&traceSetting, "trace", "auto", "with --observed: trace subprocesses: "+trace.Settings)
 	return cmd
 }
 
@@ -125,6 +126,10 @@ func printObserved(cmd *cobra.Command, f *parser.File, traceSetting string, asJS
 	l, why, err := trace.NewLauncher(traceSetting, nil)
 	if err != nil {
 		return usageError("%v", err)
+	}
+	if tl, ok := l.(*trace.Launcher); ok && tl.Name() == "off" {
+		why = errors.New(tl.Backend().Why)
+		l = nil
 	}
 	if l == nil && why != nil && traceSetting != "off" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "transcript: note: files read by subprocesses are not observed: %v\n", why)

@@ -53,7 +53,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitCode{code: 2, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
 	})
-	root.AddCommand(newCheckCmd(), newUpdateCmd(), newShellCmd(), newDepsCmd(), newVersionCmd())
+	root.AddCommand(newCheckCmd(), newUpdateCmd(), newShellCmd(), newDepsCmd(), newVersionCmd(), newDoctorCmd())
 	for _, f := range extraCommands {
 		root.AddCommand(f())
 	}

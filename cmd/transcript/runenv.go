@@ -26,6 +26,7 @@ type runOptions struct {
 	remoteUpload bool
 	shard        string
 	trace        string
+	verbose      bool // print why tracing fell back, if it does
 }
 
 func (o *runOptions) register(cmd *cobra.Command) {
@@ -33,7 +34,7 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	f.BoolVar(&o.noCache, "no-cache", false, "run every transcript, ignoring and not recording cached results")
 	registerCacheFlags(cmd, &o.cacheDir, &o.remoteURL, &o.remoteUpload)
 	f.StringVar(&o.shard, "shard", "", "run only shard `i/n` of the transcripts (1-based), balanced by recorded durations")
-	f.StringVar(&o.trace, "trace", "auto", "observe the files subprocesses read: auto (where supported), on, off")
+	f.StringVar(&o.trace, "trace", "auto", "observe the files subprocesses read: auto (eBPF where BPF programs may load, else ptrace), ebpf, ptrace, on (any tracer), off; see `transcript doctor`")
 }
 
 // registerCacheFlags adds the flags that locate the cache.
@@ -121,6 +122,9 @@ func (o *runOptions) prepare(cmd *cobra.Command) (*runEnv, error) {
 	l, _, err := trace.NewLauncher(o.trace, ignore)
 	if err != nil {
 		return nil, usageError("%v", err)
+	}
+	if tl, ok := l.(*trace.Launcher); ok && o.verbose {
+		tl.Note = func(line string) { fmt.Fprintf(e.stderr, "transcript: note: %s\n", line) }
 	}
 	e.launcher = l
 	return e, nil

@@ -63,6 +63,10 @@ func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error 
 		// A cancelled run: what did not run cannot have passed.
 		return fmt.Errorf("cache: %s: %w: the run did not finish", id.transcript, ErrNotRecorded)
 	}
+	if len(res.Doubts) > 0 {
+		// The inputs may be incomplete: a hit could be false.
+		return fmt.Errorf("cache: %s: %w: %s", id.transcript, ErrNotRecorded, strings.Join(res.Doubts, "; "))
+	}
 	m, why, err := c.manifest(ctx, t, id, res, runSince(res))
 	if err != nil {
 		return err

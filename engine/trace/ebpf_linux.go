@@ -133,12 +133,21 @@ type bpfTracer struct {
 	objs  bpfObjects
 	links []link.Link
 	rd    *ringbuf.Reader
-	done  chan struct{} // the reader goroutine has returned
+	stop  chan struct{} // ends the pump
+	done  chan struct{} // the pump has returned
+
+	// drainMu is held by whoever reads the ring buffer: a waiting run,
+	// which reads its own tree's last events on its own goroutine (a
+	// hand-off to a reader goroutine costs a scheduling delay per command
+	// on a busy machine), or the pump between waits.
+	drainMu sync.Mutex
+	rec     ringbuf.Record
+	ev      event
 
 	// Guarded by bpfState.mu.
-	runs     map[uint32]*bpfRun   // claimed roots
-	backlogs map[uint32]*backlog  // events of children of this process not claimed (yet)
-	starting int                  // Starts between fork and claim
+	runs     map[uint32]*bpfRun  // claimed roots
+	backlogs map[uint32]*backlog // events of children of this process not claimed (yet)
+	starting int                 // Starts between fork and claim
 }
 
 // bpfIdle is how long the programs stay loaded without a run.
@@ -223,7 +232,8 @@ func loadBPF() (t *bpfTracer, err error) {
 	if !mayLoadBPF() {
 		return nil, errors.New("not root and without CAP_BPF and CAP_PERFMON")
 	}
-	t = &bpfTracer{runs: make(map[uint32]*bpfRun), backlogs: make(map[uint32]*backlog), done: make(chan struct{})}
+	t = &bpfTracer{runs: make(map[uint32]*bpfRun), backlogs: make(map[uint32]*backlog),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	if err := loadBpfObjects(&t.objs, nil); err != nil {
 		return nil, fmt.Errorf("loading the programs: %w", err)
 	}
@@ -261,7 +271,7 @@ func loadBPF() (t *bpfTracer, err error) {
 		}
 		t.links = append(t.links, l)
 	}
-	go t.read()
+	go t.pump()
 	return t, nil
 }
 
@@ -285,8 +295,11 @@ func (t *bpfTracer) close() {
 		l.Close()
 	}
 	if t.rd != nil {
-		t.rd.Close()
+		close(t.stop)
 		<-t.done
+		t.drainMu.Lock()
+		t.rd.Close()
+		t.drainMu.Unlock()
 	}
 	t.objs.Close()
 }
@@ -300,25 +313,46 @@ func (t *bpfTracer) lost() uint64 {
 	return n
 }
 
-// read is the reader goroutine: it hands each record to its run, or to
-// the backlog of a root not claimed yet.
-func (t *bpfTracer) read() {
+// pumpEvery is how often the pump empties the ring buffer while the
+// programs are loaded, so that a long command's events do not fill it.
+const pumpEvery = 5 * time.Millisecond
+
+// pump drains the ring buffer periodically, unless a waiting run does.
+func (t *bpfTracer) pump() {
 	defer close(t.done)
-	var rec ringbuf.Record
-	var ev event
+	tick := time.NewTicker(pumpEvery)
+	defer tick.Stop()
 	for {
-		if err := t.rd.ReadInto(&rec); err != nil {
-			if errors.Is(err, os.ErrClosed) {
-				return
-			}
-			continue
+		select {
+		case <-t.stop:
+			return
+		case <-tick.C:
 		}
-		if !parseEvent(rec.RawSample, &ev) {
+		if t.drainMu.TryLock() {
+			t.drain(0, nil)
+			t.drainMu.Unlock()
+		}
+	}
+}
+
+// drain hands every record in the ring buffer to its run (or backlog),
+// waiting up to block for more, until enough says so. The caller holds
+// drainMu.
+func (t *bpfTracer) drain(block time.Duration, enough func() bool) {
+	t.rd.SetDeadline(time.Now().Add(block))
+	for {
+		if err := t.rd.ReadInto(&t.rec); err != nil {
+			return // os.ErrDeadlineExceeded: empty; ErrClosed
+		}
+		if !parseEvent(t.rec.RawSample, &t.ev) {
 			continue
 		}
 		bpfState.mu.Lock()
-		t.dispatch(&ev, rec.RawSample)
+		t.dispatch(&t.ev, t.rec.RawSample)
 		bpfState.mu.Unlock()
+		if enough != nil && enough() {
+			return
+		}
 	}
 }
 
@@ -699,18 +733,23 @@ func (p *Process) waitEBPF() {
 	defer releaseBPF()
 	p.waitErr = p.cmd.Wait()
 	exited := time.Now()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	killed := false
-wait:
-	for {
+	ended := func() bool {
 		select {
 		case <-b.run.done:
-			break wait
-		case <-tick.C:
+			return true
+		default:
+			return false
 		}
-		if b.t.lost() != b.lost {
-			break // the end may never be seen
+	}
+	killed := false
+	for !ended() {
+		b.t.drainMu.Lock()
+		if !ended() {
+			b.t.drain(20*time.Millisecond, ended)
+		}
+		b.t.drainMu.Unlock()
+		if ended() || b.t.lost() != b.lost {
+			break // lost: the end may never be seen
 		}
 		if !killed && p.cmd.WaitDelay > 0 && time.Since(exited) >= p.cmd.WaitDelay {
 			killed = true
@@ -728,4 +767,12 @@ wait:
 	}
 	resolveLinks(rep.Accesses, nil)
 	p.report = rep
+}
+
+// bpfWho says why this process may load BPF programs.
+func bpfWho() string {
+	if os.Geteuid() == 0 {
+		return "running as root, the BPF programs load"
+	}
+	return "CAP_BPF and CAP_PERFMON, the BPF programs load"
 }

@@ -6,47 +6,133 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // Launcher implements engine.Launcher: it runs each program the shell
-// executes under the tracer and reports the files it read, stat'ed or
+// executes under a tracer and reports the files it read, stat'ed or
 // executed as observed inputs (Origin traced), and the files it wrote as
 // outputs.
+//
+// With --trace=auto the backend is chosen when the first program runs,
+// not before: a check that runs no program probes nothing.
 type Launcher struct {
 	Options Options
+	// Note, if set, receives the one line that says why auto tracing fell
+	// back from eBPF (to ptrace, or to running untraced), when it does.
+	Note func(line string)
+
+	setting string
+	backend func() Backend
 }
 
-// NewLauncher returns the launcher for a --trace setting: "off" (nil),
-// "on" (an error when tracing is unavailable here) or "auto" (tracing
-// where available, else nil and the reason in why).
+// Backend says which tracer a --trace setting uses here, and why.
+type Backend struct {
+	// Name is "ebpf", "ptrace" (ptrace with the seccomp filter) or "off".
+	Name string
+	// Why explains the choice, with the reason each better backend failed.
+	Why string
+	// Fallback is set when auto wanted eBPF and could not have it.
+	Fallback bool
+}
+
+func (b Backend) String() string { return b.Name + ": " + b.Why }
+
+// Settings lists the accepted --trace values.
+const Settings = "auto, ebpf, ptrace, on or off"
+
+// SelectBackend decides, now, which backend setting gives here: "auto"
+// (eBPF where this process may load BPF programs and they load, else
+// ptrace where it works, else off), "on" (the same, an error if none
+// works), "ebpf" or "ptrace" (that one or an error), "off". Deciding on
+// eBPF loads the programs (once per process); on ptrace, runs the probe.
+func SelectBackend(setting string) (Backend, error) {
+	switch setting {
+	case "off":
+		return Backend{Name: "off", Why: "--trace=off"}, nil
+	case "ebpf":
+		if err := AvailableMode(ModeEBPF); err != nil {
+			return Backend{}, fmt.Errorf("--trace=ebpf: %w", err)
+		}
+		return Backend{Name: "ebpf", Why: "--trace=ebpf; " + bpfWho()}, nil
+	case "ptrace":
+		if err := Available(); err != nil {
+			return Backend{}, fmt.Errorf("--trace=ptrace: %w", err)
+		}
+		return Backend{Name: "ptrace", Why: "--trace=ptrace"}, nil
+	case "auto", "on", "":
+	default:
+		return Backend{}, fmt.Errorf("--trace must be %s, not %q", Settings, setting)
+	}
+	ebpfErr := AvailableMode(ModeEBPF)
+	if ebpfErr == nil {
+		return Backend{Name: "ebpf", Why: bpfWho()}, nil
+	}
+	if err := Available(); err != nil {
+		b := Backend{Name: "off", Fallback: true, Why: fmt.Sprintf("%v; %v", ebpfErr, err)}
+		if setting == "on" {
+			return Backend{}, fmt.Errorf("--trace=on: no tracer works here: %s", b.Why)
+		}
+		return b, nil
+	}
+	return Backend{Name: "ptrace", Fallback: true, Why: fmt.Sprintf("ptrace+seccomp, since %v", ebpfErr)}, nil
+}
+
+// NewLauncher returns the launcher for a --trace setting (see
+// SelectBackend): nil for "off"; for "auto", a launcher that chooses when
+// it first launches (why is nil then); for the others, a launcher on the
+// backend chosen now, or an error when it is unavailable.
 func NewLauncher(setting string, ignoreDirs []string) (l engine.Launcher, why error, err error) {
+	opts := Options{IgnoreDirs: ignoreDirs}
 	switch setting {
 	case "off":
 		return nil, errors.New("tracing is off"), nil
-	case "auto", "on", "":
-		if err := Available(); err != nil {
-			if setting == "on" {
-				return nil, err, fmt.Errorf("--trace=on: %w", err)
-			}
-			return nil, err, nil
-		}
-		return &Launcher{Options: Options{IgnoreDirs: ignoreDirs}}, nil, nil
+	case "auto", "":
+		return &Launcher{Options: opts, setting: "auto",
+			backend: sync.OnceValue(func() Backend { b, _ := SelectBackend("auto"); return b })}, nil, nil
 	}
-	return nil, nil, fmt.Errorf("--trace must be auto, on or off, not %q", setting)
+	b, err := SelectBackend(setting)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Launcher{Options: opts, setting: setting, backend: func() Backend { return b }}, nil, nil
 }
+
+// Backend returns the backend the launcher uses (choosing it if it has
+// not yet).
+func (l *Launcher) Backend() Backend {
+	if l.backend == nil { // a Launcher made by hand: ptrace, as Options say
+		return Backend{Name: "ptrace", Why: "Options"}
+	}
+	return l.backend()
+}
+
+// Name is the backend's name, "ebpf", "ptrace" or "off": what a cache
+// manifest records as the way inputs were observed.
+func (l *Launcher) Name() string { return l.Backend().Name }
+
+var noteOnce sync.Once
 
 // Launch implements engine.Launcher.
 func (l *Launcher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error, error) {
-	p, err := Start(cmd, l.Options)
+	b := l.Backend()
+	if b.Fallback && l.Note != nil {
+		noteOnce.Do(func() { l.Note("tracing with " + b.Name + ": " + b.Why) })
+	}
+	opts := l.Options
+	switch b.Name {
+	case "off":
+		return plainStart(cmd)
+	case "ebpf":
+		opts.Mode = ModeEBPF
+	}
+	p, err := Start(cmd, opts)
 	if errors.Is(err, ErrUnavailable) {
 		// Denied for this program (already traced, a container rule):
 		// run it untraced rather than fail the transcript.
-		if err := cmd.Start(); err != nil {
-			return nil, err
-		}
-		return cmd.Wait, nil
+		return plainStart(cmd)
 	}
 	if err != nil {
 		return nil, err
@@ -55,9 +141,21 @@ func (l *Launcher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error, err
 		rep, err := p.Wait()
 		if rep != nil {
 			report(rep.Accesses, obs)
+			if rep.Incomplete != "" {
+				if d, ok := obs.(engine.Doubter); ok {
+					d.Doubt(rep.Incomplete)
+				}
+			}
 		}
 		return err
 	}, nil
+}
+
+func plainStart(cmd *exec.Cmd) (func() error, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return cmd.Wait, nil
 }
 
 // report turns a trace into engine observations: every successful write

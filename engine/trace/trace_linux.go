@@ -355,3 +355,13 @@ func threadIsClean() bool {
 		unix.WEXITED|unix.WNOHANG|unix.WNOWAIT|unix.WALL|unix.WNOTHREAD, 0, 0)
 	return e == unix.ECHILD
 }
+
+// AvailableMode is Available for one mode: for ModeEBPF, whether the BPF
+// programs load here (which loads them, once per process; see
+// docs/tracing.md), else whether ptrace works.
+func AvailableMode(m Mode) error {
+	if m == ModeEBPF {
+		return ebpfAvailable()
+	}
+	return Available()
+}

@@ -22,3 +22,8 @@ func Start(cmd *exec.Cmd, opts Options) (*Process, error) { return nil, errPlatf
 
 // Wait fails with an error wrapping ErrUnavailable.
 func (p *Process) Wait() (*Report, error) { return nil, errPlatform }
+
+// AvailableMode reports why no mode works here.
+func AvailableMode(Mode) error { return errPlatform }
+
+func bpfWho() string { return "" }
