@@ -35,6 +35,7 @@ const (
 	spExec    = 4
 	spFork    = 8
 	spEmptyOK = 16
+	spFcntl   = 32
 )
 
 // Record layout: a header (bpfEvent), then the first path in a slot of
@@ -82,6 +83,12 @@ func syscallSpecs() map[uint32]bpfSysSpec {
 	for _, nr := range []uint32{unix.SYS_CLONE, unix.SYS_CLONE3, unix.SYS_FORK, unix.SYS_VFORK} {
 		m[nr] = bpfSysSpec{Flags: spFork}
 	}
+	// Descriptor copies, so that a directory descriptor copied by dup or
+	// fcntl (as fts does, for rm -r and find) still resolves.
+	for _, nr := range []uint32{unix.SYS_DUP, unix.SYS_DUP2, unix.SYS_DUP3} {
+		m[nr] = bpfSysSpec{Flags: spEmit}
+	}
+	m[unix.SYS_FCNTL] = bpfSysSpec{Flags: spEmit | spFcntl}
 	return m
 }
 
@@ -611,6 +618,14 @@ func (r *bpfRun) decode(ev *event, tr *tracee, p *bpfProc) {
 // follow keeps the process state that later paths resolve against: the
 // descriptors opens return and the working directory.
 func (r *bpfRun) follow(ev *event, kind sysKind, p *bpfProc) {
+	switch ev.nr {
+	case unix.SYS_DUP, unix.SYS_FCNTL: // fcntl: F_DUPFD(_CLOEXEC) only, see bpf/trace.c
+		p.fds[int32(ev.ret)] = p.fds[int32(ev.args[0])]
+		return
+	case unix.SYS_DUP2, unix.SYS_DUP3:
+		p.fds[int32(ev.args[1])] = p.fds[int32(ev.args[0])]
+		return
+	}
 	switch kind {
 	case kOpen, kOpenat, kOpenat2, kCreat:
 		p.fds[int32(ev.ret)] = r.t.dec.lastAbs

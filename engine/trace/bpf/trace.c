@@ -62,6 +62,7 @@ enum {
 	SP_EXEC = 4,     // execve/execveat: path read at entry
 	SP_FORK = 8,     // fork, vfork, clone, clone3: returns 0 in the child
 	SP_EMPTY_OK = 16, // an empty path is meaningful (execveat AT_EMPTY_PATH)
+	SP_FCNTL = 32,    // fcntl: emit F_DUPFD and F_DUPFD_CLOEXEC only (descriptors are followed)
 };
 
 struct sys_spec {
@@ -361,6 +362,8 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		emit(EV_BORN, id, root, task);
 		return 0;
 	}
+	if ((sp->flags & SP_FCNTL) && r.rsi != 0 && r.rsi != 1030)
+		return 0;
 	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
 	if (!t)
 		return 0;
