@@ -6,7 +6,8 @@
 --   * detects the filetypes (lua/cmdt/filetype.lua),
 --   * starts one server per module root for cmdt/cmdtdeps buffers,
 --   * maps :CmdtRun, :CmdtRunNoCache, :CmdtUpdate, :CmdtAccept, :CmdtCancel to
---     the server's commands (plus :CmdtStatus, :CmdtRestart),
+--     the server's commands (plus :CmdtStatus, :CmdtRestart, and :CmdtWatch in
+--     lua/cmdt/watch.lua),
 --   * keeps code lenses fresh and turns on inlay hints where Neovim has them.
 --
 -- It works on Neovim 0.7 and newer; version differences are confined to
@@ -379,6 +380,12 @@ local function create_commands()
   cmd("CmdtRestart", function()
     M.restart()
   end, { desc = "cmdt: restart the language server(s)" })
+  cmd("CmdtWatch", function()
+    require("cmdt.watch").start(0)
+  end, { desc = "cmdt: re-run what each file change makes stale; failures in the quickfix list" })
+  cmd("CmdtWatchStop", function()
+    require("cmdt.watch").stop()
+  end, { desc = "cmdt: stop :CmdtWatch" })
 end
 
 --- Configures the plugin. Safe to call more than once (the last call wins).
