@@ -117,3 +117,17 @@ func TestHugeTranscript(t *testing.T) {
 		t.Fatalf("failures %v", fails)
 	}
 }
+
+// An update that changes an expectation of a CRLF transcript writes "\n"
+// line endings throughout (spec §1); one that changes nothing leaves the
+// file as it is.
+func TestUpdateCRLFTranscript(t *testing.T) {
+	f, _ := writeTranscript(t, "c.cmdt", "# c\r\n$ echo new\r\n1 old\r\n\r\n$ echo same\r\n1 same\r\n")
+	plan, err := PlanUpdate(run(t, f, Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "# c\n$ echo new\n1 new\n\n$ echo same\n1 same\n"; string(plan.Source) != want {
+		t.Fatalf("update wrote %q, want %q", plan.Source, want)
+	}
+}

@@ -59,6 +59,13 @@ func PlanUpdate(res *Result) (*UpdatePlan, error) {
 			plan.Edits = append(plan.Edits, *edit)
 		}
 	}
+	if len(plan.Edits) == 0 {
+		// Nothing to change: the file stays byte for byte, line endings
+		// included (a passing CRLF transcript is not rewritten).
+		plan.Source = res.File.Bytes()
+		return plan, nil
+	}
+	// A rewrite writes "\n" line endings throughout (spec §1).
 	plan.Source = applyEdits(res.File, plan.Edits)
 	return plan, nil
 }
