@@ -43,6 +43,41 @@ func (fs *fuzzSession) frame(body string) {
 	}
 }
 
+func (fs *fuzzSession) write(raw string) {
+	_ = fs.conn.SetWriteDeadline(time.Now().Add(callTimeout))
+	if _, err := io.WriteString(fs.conn, raw); err != nil {
+		fs.t.Fatalf("server stopped reading: %v (Serve returned %v)", err, <-fs.done)
+	}
+}
+
+// brokenFrame returns one of the malformed frames of issue 18, sized by n.
+func brokenFrame(kind, n int) string {
+	body := `{"jsonrpc":"2.0","id":"lost","method":"cmdt/status","params":{"uri":"file:///x"}}`
+	garbage := func(size int) string {
+		b := make([]byte, size)
+		rand.New(rand.NewSource(int64(n))).Read(b)
+		return strings.NewReplacer("C", "c", "c", "x").Replace(string(b)) // no accidental header
+	}
+	switch kind % 8 {
+	case 0:
+		return "Content-Type: application/vscode-jsonrpc\r\n\r\n" + body // missing Content-Length
+	case 1:
+		return fmt.Sprintf("Content-Length: -%d\r\n\r\n%s", n, body)
+	case 2:
+		return "Content-Length: 99999999999999\r\n\r\n" + body
+	case 3:
+		return garbage(n * 256) // up to 64 KB
+	case 4:
+		return strings.Repeat("not a header\r\n", n*40)
+	case 5:
+		return "Content-Length: banana\r\n\r\n" + body
+	case 6:
+		return "Content-Length: 10\r\nX-" + strings.Repeat("a", 5000) + "\r\n\r\n" + body
+	default:
+		return "Content-Length:" // dangling, glued to the next frame's header
+	}
+}
+
 func (fs *fuzzSession) send(method string, params interface{}, call bool) int {
 	msg := map[string]interface{}{"jsonrpc": "2.0", "method": method, "params": params}
 	id := 0
@@ -131,7 +166,7 @@ func runFuzzSessionIn(t testing.TB, dir string, data []byte) {
 	}
 	version := 1
 	for len(data) > 0 {
-		switch next() % 21 {
+		switch next() % 23 {
 		case 0:
 			d := doc()
 			d["languageId"], d["version"], d["text"] = []string{"cmdt", "cmdt-deps", "plaintext"}[next()%3], version, text()
@@ -201,6 +236,12 @@ func runFuzzSessionIn(t testing.TB, dir string, data []byte) {
 		case 20:
 			m := []string{"textDocument/codeLens", "textDocument/inlayHint"}[next()%2]
 			fs.send(m, map[string]interface{}{"textDocument": doc(), "range": map[string]interface{}{"start": pos(), "end": pos()}}, true)
+		case 21:
+			// A broken frame; the server must resynchronise on the next one.
+			fs.write(brokenFrame(next(), next()))
+		case 22:
+			// Any method string, the empty one included, gets an answer.
+			fs.send([]string{"", " ", "\x00", "textDocument/", "$/", "rpc.x"}[next()%6], nil, next()%2 == 0)
 		}
 	}
 	// Liveness: a final request must be answered.

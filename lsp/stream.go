@@ -9,56 +9,52 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync"
 
 	"go.lsp.dev/jsonrpc2"
 )
 
-// maxBadFrames bounds how many unreadable frames (bad headers, not bad
-// JSON) the server skips in one Read before it decides the stream itself
-// is broken: a transport that returns the same error forever would
-// otherwise spin.
-const maxBadFrames = 10000
-
-// resilientStream wraps jsonrpc2's Content-Length stream so that one bad
-// message does not end the session. As shipped, jsonrpc2.Conn treats any
+// resilientStream wraps jsonrpc2's Content-Length stream so that bad
+// input does not end the session. As shipped, jsonrpc2.Conn treats any
 // Read error, including a body that is not valid JSON-RPC, as fatal and
-// closes the connection: a single malformed message would kill the server.
-// Here a message whose frame was read but whose body does not decode gets a
-// ParseError response (id null, as JSON-RPC 2.0 requires) and reading goes
-// on; a malformed header line is skipped, which resynchronises on the next
-// well-formed header. Only end of input and closed transports are fatal.
+// closes the connection, and its frame reader loses step after one bad
+// header. Here frames are read by frameReader (framing.go), which skips a
+// bad frame and resynchronises on the next Content-Length header; a
+// message whose frame was read but whose body does not decode gets a
+// ParseError response (id null, as JSON-RPC 2.0 requires) and reading
+// goes on. Only errors of the transport itself (end of input, a closed
+// pipe) end the stream, and Serve logs them.
 type resilientStream struct {
-	inner jsonrpc2.Stream
-	raw   io.Writer
-	log   *slog.Logger
+	inner  jsonrpc2.Stream // for writing
+	frames *frameReader
+	raw    io.Writer
+	log    *slog.Logger
 
 	mu sync.Mutex // serialises writes: conn's Write and our ParseError replies
 }
 
 func newResilientStream(rwc io.ReadWriteCloser, log *slog.Logger) *resilientStream {
-	return &resilientStream{inner: jsonrpc2.NewStream(rwc), raw: rwc, log: log}
+	return &resilientStream{inner: jsonrpc2.NewStream(rwc), frames: newFrameReader(rwc, log), raw: rwc, log: log}
 }
 
 // Read implements jsonrpc2.Stream.
 func (s *resilientStream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
-	for bad := 0; ; {
-		msg, n, err := s.inner.Read(ctx)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, total, err
+		}
+		body, n, err := s.frames.next()
+		total += n
+		if err != nil {
+			return nil, total, err
+		}
+		msg, err := decodeMessage(body)
 		if err == nil {
-			return msg, n, nil
+			return msg, total, nil
 		}
-		// Decode errors first: a truncated JSON body wraps
-		// io.ErrUnexpectedEOF although the transport is fine.
-		if isDecodeError(err) {
-			s.log.Warn("skipping undecodable message", "err", err)
-			s.writeParseError(err)
-			continue
-		}
-		if bad++; fatalReadError(ctx, err) || bad > maxBadFrames {
-			return nil, n, err
-		}
-		s.log.Warn("skipping unreadable frame", "err", err)
+		s.log.Warn("skipping undecodable message", "err", err)
+		s.writeParseError(err)
 	}
 }
 
@@ -68,17 +64,6 @@ func fatalReadError(ctx context.Context, err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, os.ErrClosed)
-}
-
-// isDecodeError reports whether the frame was read whole but its body is
-// not a JSON-RPC message, so the sender deserves an answer.
-func isDecodeError(err error) bool {
-	if errors.Is(err, jsonrpc2.ErrInvalidRequest) {
-		return true
-	}
-	// jsonrpc2.DecodeMessage wraps the JSON error in this text and offers
-	// no sentinel for it.
-	return strings.Contains(err.Error(), "unmarshaling jsonrpc message")
 }
 
 // writeParseError answers an undecodable message. jsonrpc2.ID cannot
