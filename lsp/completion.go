@@ -51,7 +51,9 @@ func (s *Server) completion(ctx context.Context, p *protocol.CompletionParams) (
 // opcodeItems are offered at the start of a transcript line.
 var opcodeItems = []struct{ label, detail string }{
 	{"$ ", "command"}, {"> ", "continuation"}, {"1 ", "expected stdout line"}, {"2 ", "expected stderr line"},
-	{"1< ", "expected stdout from a file"}, {"2< ", "expected stderr from a file"}, {"? ", "expected exit status"},
+	{"1< ", "expected stdout from a file"}, {"2< ", "expected stderr from a file"},
+	{"1* ", "expected stdout line: a pattern"}, {"2* ", "expected stderr line: a pattern"},
+	{"1~ ", "expected stdout line: a regexp"}, {"2~ ", "expected stderr line: a regexp"}, {"? ", "expected exit status"},
 	{"% ", "directive"}, {"# ", "comment"},
 }
 
@@ -75,6 +77,8 @@ func (s *Server) completeTranscript(snap *Snapshot, pos parser.Pos, prefix strin
 		s.completeDirective(snap, pos, rest, len(op)+1, out)
 	case "1<", "2<":
 		s.completePath(s.cwdAt(snap, pos.Line+1), rest, pos, len(op)+1, snap, out, "")
+	case "1*", "2*":
+		completeSubstName(snap, pos, rest, len(op)+1, out)
 	}
 }
 
@@ -83,7 +87,7 @@ func (s *Server) completeTranscript(snap *Snapshot, pos parser.Pos, prefix strin
 func (s *Server) completeDirective(snap *Snapshot, pos parser.Pos, rest string, col int, out *completionItems) {
 	name, args, hasArgs := strings.Cut(rest, " ")
 	if !hasArgs {
-		for _, d := range []string{parser.DirectiveDep, parser.DirectiveDepfile, parser.DirectiveNoNewline} {
+		for _, d := range []string{parser.DirectiveDep, parser.DirectiveDepfile, parser.DirectiveNoNewline, parser.DirectiveSubst} {
 			if strings.HasPrefix(d, name) {
 				out.add(protocol.CompletionItem{Label: d, Kind: protocol.CompletionItemKindKeyword, Documentation: docMarkup(directiveDocs[d])})
 			}

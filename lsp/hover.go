@@ -22,7 +22,7 @@ var opcodeDocs = map[parser.Kind]string{
 	parser.KindStdoutFile:   "**`1< PATH`** — expected stdout held in a file, relative to the session's current directory. A text file stands for its lines; a binary file must match exactly.",
 	parser.KindStderrFile:   "**`2< PATH`** — expected stderr held in a file, relative to the session's current directory.",
 	parser.KindExitStatus:   "**`? N`** — expected exit status (0–255). Absent means 0; ends the block's checks.",
-	parser.KindDirective:    "**`% NAME ARGS`** — a directive: `% dep`, `% depfile` or `% no-newline`.",
+	parser.KindDirective:    "**`% NAME ARGS`** — a directive: `% dep`, `% depfile`, `% no-newline` or `% subst`.",
 	parser.KindComment:      "**`#`** — a comment; ends any pending command block.",
 }
 
@@ -34,6 +34,7 @@ var directiveDocs = map[string]string{
 		"- `% dep PATH... '$NAME'...` compatible form; `% dep < PATH` reads a depfile\n\nRelative paths resolve against the session's current directory at this point.",
 	parser.DirectiveDepfile:   "**`% depfile PATH`** — declares every entry of a depfile (lines `file`, `glob`, `env`, `exe`; relative to the depfile's directory).",
 	parser.DirectiveNoNewline: "**`% no-newline`** — the output line just before it is the last of its stream and has no trailing newline.",
+	parser.DirectiveSubst:     substDirectiveDoc,
 }
 
 // depfileKeywordDocs explain depfile line keywords (spec §4).
@@ -84,6 +85,9 @@ func (s *Server) hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 	}
 	if f := a.fileAt(pos); f != nil {
 		return markdown(describeOutputFile(f)), nil
+	}
+	if h := s.patternHover(snap, l, pos); h != nil {
+		return h, nil
 	}
 	if d := l.Directive; d != nil {
 		if d.NameRange.Contains(pos) {

@@ -20,6 +20,8 @@ const (
 	tokVariable         // env names, $VAR in commands
 	tokFunction         // programs in commands
 	tokParameter        // dependency values, "1<" paths
+	tokRegexp           // "1~" regexps, "% subst ... regexp" values
+	tokOperator         // wildcards: "[..]" and "..."
 )
 
 func semanticLegend() protocol.SemanticTokensLegend {
@@ -28,6 +30,7 @@ func semanticLegend() protocol.SemanticTokensLegend {
 			protocol.SemanticTokenKeyword, protocol.SemanticTokenComment, protocol.SemanticTokenString,
 			protocol.SemanticTokenNumber, protocol.SemanticTokenMacro, protocol.SemanticTokenType,
 			protocol.SemanticTokenVariable, protocol.SemanticTokenFunction, protocol.SemanticTokenParameter,
+			protocol.SemanticTokenRegexp, protocol.SemanticTokenOperator,
 		},
 		TokenModifiers: []protocol.SemanticTokenModifiers{},
 	}
@@ -72,7 +75,7 @@ func (s *Server) transcriptTokens(snap *Snapshot) []token {
 		toks = append(toks, rangeToken(l.OpcodeRange, tokKeyword))
 		switch l.Kind {
 		case parser.KindStdout, parser.KindStderr:
-			toks = append(toks, rangeToken(l.PayloadRange(), tokString))
+			toks = append(toks, outputTokens(l)...)
 		case parser.KindStdoutFile, parser.KindStderrFile:
 			toks = append(toks, rangeToken(l.PayloadRange(), tokParameter))
 		case parser.KindExitStatus:
@@ -81,12 +84,64 @@ func (s *Server) transcriptTokens(snap *Snapshot) []token {
 			d := l.Directive
 			toks = append(toks, rangeToken(d.NameRange, tokMacro))
 			toks = append(toks, depTokens(d)...)
+			toks = append(toks, substTokens(d)...)
 		}
 	}
 	for _, b := range s.analysis(snap).Blocks {
 		toks = append(toks, shellTokens(b)...)
 	}
 	return toks
+}
+
+// outputTokens marks an expected-output line's payload: literal text as a
+// string; in a pattern line, wildcards as operators, substitutions as
+// variables, a regexp as a regexp.
+func outputTokens(l *parser.Line) []token {
+	payload := l.PayloadRange()
+	if l.Block == nil {
+		return []token{rangeToken(payload, tokString)}
+	}
+	var e *parser.Expectation
+	for _, x := range l.Block.Expect {
+		if x.Line == l {
+			e = x
+		}
+	}
+	if e == nil || e.Pattern == nil {
+		return []token{rangeToken(payload, tokString)}
+	}
+	switch e.Pattern.Kind {
+	case parser.PatternRegexp:
+		return []token{rangeToken(payload, tokRegexp)}
+	case parser.PatternAnyLines:
+		return []token{rangeToken(payload, tokOperator)}
+	}
+	toks := make([]token, 0, len(e.Pattern.Segments))
+	for _, seg := range e.Pattern.Segments {
+		typ := uint32(tokString)
+		switch seg.Kind {
+		case parser.SegWildcard:
+			typ = tokOperator
+		case parser.SegSubst:
+			typ = tokVariable
+		}
+		toks = append(toks, token{line: l.Num, start: payload.Start.Col + seg.Start, end: payload.Start.Col + seg.End, typ: typ})
+	}
+	return toks
+}
+
+// substTokens marks a "% subst" directive: the name as a variable, the
+// form as a type, the value as a parameter or a regexp.
+func substTokens(d *parser.Directive) []token {
+	s := d.Subst
+	if s == nil {
+		return nil
+	}
+	typ := uint32(tokParameter)
+	if s.Kind == parser.SubstRegexp {
+		typ = tokRegexp
+	}
+	return []token{rangeToken(s.NameRange, tokVariable), rangeToken(s.KindRange, tokType), rangeToken(s.RawRange, typ)}
 }
 
 // depTokens marks a dependency directive's kind keyword and values.

@@ -32,6 +32,17 @@ syn match cmdtStderrOp    "^2\ze\( \|$\)"   nextgroup=cmdtStderr
 syn match cmdtStdout      " .*$" contained
 syn match cmdtStderr      " .*$" contained
 
+" 1* PATTERN  /  2* PATTERN: [..] wildcards, [NAME] substitutions, \[ \\
+" escapes; "..." alone is any number of lines. 1~ RE  /  2~ RE: a regexp.
+syn match cmdtPatternOp   "^[12]\*\ze\( \|$\)" nextgroup=cmdtPattern,cmdtAnyLines
+syn match cmdtPattern     " .*$" contained contains=cmdtEscape,cmdtWildcard,cmdtSubst
+syn match cmdtAnyLines    " \.\.\.$" contained
+syn match cmdtEscape      "\\[[\\]" contained
+syn match cmdtWildcard    "\[\.\.\]" contained
+syn match cmdtSubst       "\[\u[A-Z0-9_]*\]" contained
+syn match cmdtRegexpOp    "^[12]\~\ze\( \|$\)" nextgroup=cmdtRegexp
+syn match cmdtRegexp      " .*$" contained
+
 " 1< PATH  /  2< PATH
 syn match cmdtFileOp      "^[12]<\ze\( \|$\)" nextgroup=cmdtPath
 syn match cmdtPath        " .*$" contained
@@ -42,13 +53,18 @@ syn match cmdtBadStatus   " .*$" contained
 syn match cmdtStatus      " \d\+$" contained
 
 " % directives
-syn match cmdtDirectiveOp "^%\ze\( \|$\)"   nextgroup=cmdtDirective
+syn match cmdtDirectiveOp "^%\ze\( \|$\)"   nextgroup=cmdtDirective,cmdtSubstDirective
 syn match cmdtDirective   " \S*" contained nextgroup=cmdtDepKind,cmdtRedirect,cmdtDepArgs
 " Listed before the kinds: among nextgroup items matching at one spot the
 " last defined wins.
 syn match cmdtDepArgs     ".*$" contained contains=cmdtVar,cmdtString
 syn match cmdtDepKind     " \(file\|glob\|env\|exe\)\>" contained nextgroup=cmdtDepArgs
 syn match cmdtRedirect    " <\ze\( \|$\)" contained nextgroup=cmdtDepArgs
+" % subst NAME value WORD  /  % subst NAME regexp RE
+syn match cmdtSubstDirective " subst\ze " contained nextgroup=cmdtSubstName
+syn match cmdtSubstName   " \u[A-Z0-9_]*" contained nextgroup=cmdtSubstValue,cmdtSubstRegexp
+syn match cmdtSubstValue  " value\>" contained nextgroup=cmdtDepArgs
+syn match cmdtSubstRegexp " regexp\>" contained nextgroup=cmdtRegexp
 
 hi def link cmdtError       Error
 hi def link cmdtComment     Comment
@@ -61,6 +77,18 @@ hi def link cmdtStdoutOp    Special
 hi def link cmdtStderrOp    Special
 hi def link cmdtStdout      String
 hi def link cmdtStderr      Character
+hi def link cmdtPatternOp   Special
+hi def link cmdtPattern     String
+hi def link cmdtAnyLines    Operator
+hi def link cmdtEscape      SpecialChar
+hi def link cmdtWildcard    Operator
+hi def link cmdtSubst       Identifier
+hi def link cmdtRegexpOp    Special
+hi def link cmdtRegexp      SpecialChar
+hi def link cmdtSubstDirective PreProc
+hi def link cmdtSubstName   Identifier
+hi def link cmdtSubstValue  Type
+hi def link cmdtSubstRegexp Type
 hi def link cmdtFileOp      Special
 hi def link cmdtPath        Underlined
 hi def link cmdtStatusOp    Special

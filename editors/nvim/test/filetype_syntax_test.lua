@@ -35,6 +35,11 @@ H.run("filetype, syntax and root detection", function()
     "% dep file data.txt",
     "% depfile cmdt.deps",
     "bogus",
+    "1* a [..] [ROOT] \\[..]",
+    "2* ...",
+    "1~ go\\d+",
+    "% subst VER regexp v[0-9]+",
+    "% subst USER value $LOGNAME",
   })
   write(ws .. "/ft/sub/cmdt.deps", { "# c", "file a b", "env GOFLAGS", "$HOME", "some/path" })
   write(ws .. "/ft/sub/x.cmdtdeps", { "glob src/**" })
@@ -61,6 +66,21 @@ H.run("filetype, syntax and root detection", function()
     { 8, 12, "cmdtDepArgs" },
     { 9, 3, "cmdtDirective" },
     { 10, 1, "cmdtError" },
+    { 11, 1, "cmdtPatternOp" },
+    { 11, 4, "cmdtPattern" },
+    { 11, 6, "cmdtWildcard" },
+    { 11, 12, "cmdtSubst" },
+    { 11, 18, "cmdtEscape" },
+    { 11, 21, "cmdtPattern" },
+    { 12, 4, "cmdtAnyLines" },
+    { 13, 1, "cmdtRegexpOp" },
+    { 13, 4, "cmdtRegexp" },
+    { 14, 3, "cmdtSubstDirective" },
+    { 14, 9, "cmdtSubstName" },
+    { 14, 13, "cmdtSubstRegexp" },
+    { 14, 20, "cmdtRegexp" },
+    { 15, 14, "cmdtSubstValue" },
+    { 15, 21, "cmdtVar" },
   }
   for _, w in ipairs(want) do
     H.eq(w[3], syn_at(w[1], w[2]), string.format("syntax group at %d:%d", w[1], w[2]))

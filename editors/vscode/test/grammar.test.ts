@@ -140,6 +140,32 @@ test('cmdt: directives and dependency kinds', async () => {
   assert.match(scopeOf(other, 'future-directive'), /keyword\.other\.directive\.cmdt/);
 });
 
+test('cmdt: pattern lines, regexp lines and substitutions', async () => {
+  const [glob, any, re, substRe, substVal, plain] = await tokenize('source.cmdt', [
+    '1* took [..] in [ROOT]/x \\[..]',
+    '2* ...',
+    '1~ go1\\.\\d+ (ok|fail)',
+    '% subst VERSION regexp go1\\.[0-9]+',
+    '% subst USER value "$LOGNAME"',
+    '1 [..] stays literal',
+  ].join('\n'));
+  assert.match(scopeOf(glob, '1*'), /keyword\.control\.opcode\.pattern/);
+  assert.match(scopeOf(glob, '[..]'), /keyword\.operator\.wildcard/);
+  assert.match(scopeOf(glob, 'ROOT'), /variable\.other\.substitution/);
+  assert.match(scopeOf(glob, '\\['), /constant\.character\.escape/);
+  assert.match(scopeOf(glob, 'took '), /string\.unquoted\.output\.pattern/);
+  assert.match(scopeOf(any, '...'), /keyword\.operator\.wildcard\.any-lines/);
+  assert.match(scopeOf(re, '1~'), /keyword\.control\.opcode\.regexp/);
+  assert.match(scopeOf(re, 'go1\\.\\d+ (ok|fail)'), /string\.regexp/);
+  assert.match(scopeOf(substRe, 'subst'), /keyword\.other\.directive\.subst/);
+  assert.match(scopeOf(substRe, 'VERSION'), /variable\.other\.substitution/);
+  assert.match(scopeOf(substRe, 'regexp'), /support\.type\.subst-kind/);
+  assert.match(scopeOf(substRe, 'go1\\.[0-9]+'), /string\.regexp/);
+  assert.match(scopeOf(substVal, 'value'), /support\.type\.subst-kind/);
+  assert.match(scopeOf(substVal, 'LOGNAME'), /variable\.other/);
+  assert.match(scopeOf(plain, '[..] stays literal'), /string\.unquoted\.output\.stdout/);
+});
+
 test('cmdt-deps: kinds, compatible forms, escapes, comments', async () => {
   const [c, file, glob, env, exe, compatEnv, compatFile, esc] = await tokenize('source.cmdt-deps', [
     '# comment',
