@@ -267,7 +267,7 @@ func TestHoverCompletionDefinition(t *testing.T) {
 	if got := complete(6, 8); !reflect.DeepEqual(got, []string{"exe"}) {
 		t.Errorf("kind completion = %v", got)
 	}
-	if got := complete(7, 0); len(got) != 9 {
+	if got := complete(7, 0); len(got) != 13 {
 		t.Errorf("opcode completion = %v", got)
 	}
 
