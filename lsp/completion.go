@@ -125,8 +125,13 @@ func (s *Server) completeDepfile(snap *Snapshot, pos parser.Pos, prefix string, 
 		}
 		return
 	}
-	// A depfile value is the rest of the line, spaces included.
-	s.completeValue(snap, kind, snap.Dir(), val, pos, len(kind)+1, out)
+	// A depfile value is the rest of the line, spaces included; paths are
+	// relative to the session that declares the depfile (spec §4).
+	cwd := snap.Dir()
+	if d := s.analysis(snap).depfileCwd; d != "" {
+		cwd = d
+	}
+	s.completeValue(snap, kind, cwd, val, pos, len(kind)+1, out)
 }
 
 // completeValue completes one dependency value of the given kind.

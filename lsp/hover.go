@@ -32,15 +32,15 @@ var directiveDocs = map[string]string{
 		"- `file PATH...` files or directories (a directory means every file under it)\n- `glob PATTERN...` every file matching a `**` pattern\n" +
 		"- `env NAME...` environment variables\n- `exe NAME-OR-PATH...` programs (names resolve on `PATH`)\n" +
 		"- `% dep PATH... '$NAME'...` compatible form; `% dep < PATH` reads a depfile\n\nRelative paths resolve against the session's current directory at this point.",
-	parser.DirectiveDepfile:   "**`% depfile PATH`** — declares every entry of a depfile (lines `file`, `glob`, `env`, `exe`; relative to the depfile's directory).",
+	parser.DirectiveDepfile:   "**`% depfile PATH`** — declares every entry of a depfile (lines `file`, `glob`, `env`, `exe`; relative paths resolve against the session's current directory at this point, not the depfile's).",
 	parser.DirectiveNoNewline: "**`% no-newline`** — the output line just before it is the last of its stream and has no trailing newline.",
 	parser.DirectiveSubst:     substDirectiveDoc,
 }
 
 // depfileKeywordDocs explain depfile line keywords (spec §4).
 var depfileKeywordDocs = map[string]string{
-	"file": "**`file PATH`** — a file or directory, relative to the depfile's directory.",
-	"glob": "**`glob PATTERN`** — every file matching a `**` pattern, relative to the depfile's directory.",
+	"file": "**`file PATH`** — a file or directory, relative to the session's directory where the depfile is declared.",
+	"glob": "**`glob PATTERN`** — every file matching a `**` pattern, relative to the session's directory where the depfile is declared.",
 	"env":  "**`env NAME`** — an environment variable.",
 	"exe":  "**`exe NAME-OR-PATH`** — a program; a name resolves on `PATH`.",
 }
