@@ -44,31 +44,3 @@ func coveredBy(d, in Input) bool {
 	}
 	return false
 }
-
-// NeedsDeclaration reports whether an observed input is one the spec
-// wants declared (§5): something a subprocess read (seen only by tracing)
-// that no declaration covers and the shell did not observe by itself
-// (redirections, expansions and the programs it ran need none).
-func NeedsDeclaration(res *Result, in Input) bool {
-	if in.Origin != OriginTraced || Covered(res.Declared, in) {
-		return false
-	}
-	for _, o := range res.Observed {
-		if o.Origin != OriginTraced && o.Path == in.Path {
-			return false
-		}
-	}
-	return true
-}
-
-// Undeclared returns the observed inputs inside the module root that need
-// a declaration and have none (see NeedsDeclaration).
-func Undeclared(res *Result) []Input {
-	var out []Input
-	for _, in := range res.Observed {
-		if in.InRoot && NeedsDeclaration(res, in) {
-			out = append(out, in)
-		}
-	}
-	return out
-}

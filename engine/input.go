@@ -95,6 +95,10 @@ type Input struct {
 	// Matches holds the sorted absolute paths a glob matched, or the files
 	// under a directory.
 	Matches []string `json:"matches,omitempty"`
+	// StatOnly: the traced programs only looked at the path's metadata or
+	// existence (stat), never at its content. Declarations suggested for
+	// a run fold such probes into what a person would declare (Suggest).
+	StatOnly bool `json:"statOnly,omitempty"`
 }
 
 // Key identifies an input for de-duplication: kind plus path or name.
@@ -116,16 +120,42 @@ func (in Input) String() string {
 // dedupInputs keeps the first occurrence of each input (by Key) and sorts
 // the result by key so lists are stable across runs.
 func dedupInputs(ins []Input) []Input {
-	seen := make(map[string]bool, len(ins))
+	seen := make(map[string]int, len(ins))
 	out := ins[:0:0]
 	for _, in := range ins {
 		k := in.Key()
-		if seen[k] {
+		if i, ok := seen[k]; ok {
+			// One observation of the content makes it more than a probe.
+			out[i].StatOnly = out[i].StatOnly && in.StatOnly
 			continue
 		}
-		seen[k] = true
+		seen[k] = len(out)
 		out = append(out, in)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out
+}
+
+// tracedPerLine keeps the traced in-root inputs, one per input and line
+// (a file read and stat'ed on a line is read there).
+func tracedPerLine(ins []Input) []Input {
+	type key struct {
+		k    string
+		line int
+	}
+	seen := map[key]int{}
+	var out []Input
+	for _, in := range ins {
+		if in.Origin != OriginTraced || !in.InRoot {
+			continue
+		}
+		k := key{in.Key(), in.Line}
+		if i, ok := seen[k]; ok {
+			out[i].StatOnly = out[i].StatOnly && in.StatOnly
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, in)
+	}
 	return out
 }

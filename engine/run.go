@@ -56,6 +56,10 @@ type Result struct {
 	// Doubts say why the observed inputs may be incomplete (a tracer lost
 	// events): such a result must not be cached.
 	Doubts []string
+	// Traced holds what traced programs used inside the module root, one
+	// entry per input and command line (Observed keeps only the first
+	// command): what each command did, for Suggest.
+	Traced []Input
 	// DeclErrors holds problems found while resolving declarations
 	// (unreadable or invalid depfiles); they fail the run.
 	DeclErrors parser.ErrorList
@@ -189,6 +193,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 	// otherwise be "changed during the run" on every run (outputs.go).
 	observed, outputs := s.obs.finish()
 	res.Observed = dropAncestorStats(dedupInputs(observed), opts.Dir)
+	res.Traced = dropAncestorStats(tracedPerLine(observed), opts.Dir)
 	res.Outputs = outputs
 	res.Doubts = s.obs.doubtsSoFar()
 	res.Declared = dedupInputs(res.Declared)

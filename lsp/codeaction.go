@@ -8,6 +8,7 @@ import (
 
 	"go.lsp.dev/protocol"
 
+	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/parser"
 )
 
@@ -105,22 +106,23 @@ func (s *Server) declareActions(snap *Snapshot, want, wantEnd parser.Pos) []prot
 	var fixes []fix
 	if ov != nil {
 		for _, it := range ov.items {
-			fixes = append(fixes, fix{it.Range, it.diag(), it.Title, it.Decls})
+			fixes = append(fixes, fix{it.Range, it.diag(s.depSeverity()), it.Title, it.Decls})
 		}
 	}
-	for _, u := range a.Undeclared {
-		if ov != nil && ov.shadowed[u.Path] {
-			continue // the run saw it read: its observed warning has the fix
+	for _, g := range undeclaredGroups(a) {
+		if ov != nil && ov.hides(g.diag) {
+			continue // the run saw the command read: its observed warning has the fix
 		}
-		decl := "% dep file " + quoteWord(u.Rel)
-		fixes = append(fixes, fix{u.Range, u.diag(), "Declare dependency: " + decl, []string{decl}})
+		d := g.diag
+		d.Severity = s.depSeverity()
+		fixes = append(fixes, fix{d.Range, d, g.title, g.decls})
 	}
 	if len(fixes) == 0 {
 		return nil
 	}
 	sort.SliceStable(fixes, func(i, j int) bool { return fixes[i].rng.Start.Before(fixes[j].rng.Start) })
 	var actions []protocol.CodeAction
-	at, atEOF := depInsertLine(snap.File())
+	at, atEOF := engine.DeclInsertLine(snap.File())
 	for _, f := range fixes {
 		if f.rng.End.Before(want) || wantEnd.Before(f.rng.Start) {
 			continue
@@ -150,33 +152,8 @@ func (s *Server) declareActions(snap *Snapshot, want, wantEnd parser.Pos) []prot
 	return actions
 }
 
-// depInsertLine picks where new declarations go: after the `% dep` lines
-// that precede the first command, else just before the first command, else
-// at the end. Before the first command the session is still in the
-// transcript's directory, which is what the fix's relative paths assume.
-// It returns the 1-based line to insert before, and whether that is past
-// the last line.
-func depInsertLine(f *parser.File) (int, bool) {
-	lastDep := 0
-	for _, l := range f.Lines {
-		if l.Kind == parser.KindCommand {
-			if lastDep > 0 {
-				return lastDep + 1, false
-			}
-			return l.Num, false
-		}
-		if l.Kind == parser.KindDirective && l.Block == nil && (l.Directive.Name == parser.DirectiveDep || l.Directive.Name == parser.DirectiveDepfile) {
-			lastDep = l.Num
-		}
-	}
-	if lastDep > 0 && lastDep < len(f.Lines) {
-		return lastDep + 1, false
-	}
-	return len(f.Lines) + 1, true
-}
-
 // declareEdit inserts declaration lines ("% dep file x") before line
-// (see depInsertLine).
+// (see engine.DeclInsertLine).
 func declareEdit(snap *Snapshot, line int, atEOF bool, decls []string) *protocol.WorkspaceEdit {
 	var b strings.Builder
 	for _, d := range decls {

@@ -45,9 +45,11 @@ type Diag struct {
 	Message  string
 	Related  []relatedLine
 	Data     interface{}
-	// path is the absolute file an undeclared-dependency warning is
-	// about, so a run that saw it read can replace the warning.
-	path string
+	// paths are the absolute files an undeclared-dependency warning is
+	// about, so a run that saw them read can replace the warning; line is
+	// its command's `$` line.
+	paths []string
+	line  int
 }
 
 // relatedLine points at a whole line of another file (a depfile entry);
@@ -97,8 +99,8 @@ func transcriptDiagnostics(a *Analysis) []Diag {
 		}
 	}
 	diags = append(diags, depDiagnostics(a)...)
-	for _, u := range a.Undeclared {
-		diags = append(diags, u.diag())
+	for _, g := range undeclaredGroups(a) {
+		diags = append(diags, g.diag)
 	}
 	sort.SliceStable(diags, func(i, j int) bool { return diags[i].Range.Start.Before(diags[j].Range.Start) })
 	return diags
@@ -356,8 +358,11 @@ func (s *Server) publish(ctx context.Context, u protocol.DocumentURI) {
 	observed, shadowed := s.observedDiagnostics(a)
 	diags := make([]protocol.Diagnostic, 0, len(a.Diagnostics)+len(observed))
 	for _, d := range a.Diagnostics {
-		if d.Code == CodeUndeclared && shadowed[d.path] {
-			continue
+		if d.Code == CodeUndeclared {
+			if shadowed.hides(d) {
+				continue
+			}
+			d.Severity = s.depSeverity()
 		}
 		diags = append(diags, d.toProtocol(snap.Mapper))
 	}

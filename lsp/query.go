@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"go.lsp.dev/protocol"
-	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/parser"
@@ -117,13 +116,7 @@ func (s *Server) cwdAt(snap *Snapshot, n int) string {
 }
 
 // quoteWord quotes s for a shell word when it needs it.
-func quoteWord(s string) string {
-	q, err := syntax.Quote(s, syntax.LangBash)
-	if err != nil {
-		return s
-	}
-	return q
-}
+func quoteWord(s string) string { return engine.QuoteWord(s) }
 
 // wholeLine returns the LSP range of a parser line's content.
 func wholeLine(m *Mapper, l *parser.Line) protocol.Range {

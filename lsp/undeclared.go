@@ -60,14 +60,51 @@ type undeclaredArg struct {
 	Prog string
 }
 
-func (u *undeclaredArg) diag() Diag {
-	return Diag{
-		Range: u.Range, Severity: protocol.DiagnosticSeverityWarning, Code: CodeUndeclared,
-		Message: fmt.Sprintf("%s reads %s, which no declaration covers: cached results will not notice when it changes. Declare it with `%% dep file %s`.",
-			u.Prog, u.Arg, quoteWord(u.Rel)),
-		Data: map[string]string{"path": u.Rel},
-		path: u.Path,
+// undeclaredGroup is the one undeclared-dependency diagnostic of a
+// command: every argument of it naming an undeclared file.
+type undeclaredGroup struct {
+	diag  Diag
+	decls []string
+	title string
+}
+
+// undeclaredGroups gathers a.Undeclared by command block, at most one
+// diagnostic per command, on its first argument.
+func undeclaredGroups(a *Analysis) []undeclaredGroup {
+	var out []undeclaredGroup
+	for i := 0; i < len(a.Undeclared); {
+		j := i + 1
+		for j < len(a.Undeclared) && a.Undeclared[j].block == a.Undeclared[i].block && a.Undeclared[j].Prog == a.Undeclared[i].Prog {
+			j++
+		}
+		us := a.Undeclared[i:j]
+		i = j
+		g := undeclaredGroup{}
+		var args, paths []string
+		for _, u := range us {
+			d := "% dep file " + quoteWord(u.Rel)
+			if !contains(g.decls, d) {
+				g.decls = append(g.decls, d)
+				args = append(args, u.Arg)
+				paths = append(paths, u.Path)
+			}
+		}
+		first := us[0]
+		g.diag = Diag{Range: first.Range, Severity: protocol.DiagnosticSeverityWarning, Code: CodeUndeclared,
+			paths: paths, line: first.block.Block.Command.Num}
+		if len(g.decls) == 1 {
+			g.diag.Message = fmt.Sprintf("%s reads %s, which no declaration covers: cached results will not notice when it changes. Declare it with `%s`.",
+				first.Prog, first.Arg, g.decls[0])
+			g.diag.Data = map[string]string{"path": first.Rel}
+			g.title = "Declare dependency: " + g.decls[0]
+		} else {
+			g.diag.Message = fmt.Sprintf("%s reads %s, which no declaration covers: cached results will not notice when they change. Declare them with `%s`.",
+				first.Prog, strings.Join(args, ", "), strings.Join(g.decls, "` and `"))
+			g.title = "Declare dependencies: " + strings.Join(g.decls, ", ")
+		}
+		out = append(out, g)
 	}
+	return out
 }
 
 // undeclaredCandidates collects a command's arguments that name existing

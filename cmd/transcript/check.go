@@ -26,6 +26,7 @@ type checkOptions struct {
 	junit   string
 	format  string
 	watch   bool
+	strict  bool
 	run     runOptions
 }
 
@@ -54,6 +55,7 @@ so results do not depend on where the command is typed.`,
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to `FILE`")
 	f.StringVar(&o.format, "format", "", "text, or github: also print failures as GitHub Actions annotations at file:line (the default under GITHUB_ACTIONS=true)")
 	f.BoolVarP(&o.watch, "watch", "w", false, "keep watching: re-run exactly the transcripts each file change makes stale (--json: one event per line)")
+	f.BoolVar(&o.strict, "strict-deps", false, "fail a transcript whose traced run read an in-root input no declaration covers (runs every transcript; needs tracing)")
 	o.run.register(cmd)
 	return cmd
 }
@@ -66,9 +68,12 @@ type fileOutcome struct {
 	reasons []string // why it was not served from the cache
 	// notCached says why a passing run was not cached ("" when it was).
 	notCached string
-	err       error
-	result    *engine.Result
-	duration  time.Duration
+	// undeclared are --strict-deps failures: inputs the run read that no
+	// declaration covers, one message per command.
+	undeclared []string
+	err        error
+	result     *engine.Result
+	duration   time.Duration
 }
 
 func runCheck(cmd *cobra.Command, args []string, o *checkOptions) (err error) {
@@ -101,6 +106,12 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) (err error) {
 		return err
 	}
 	defer env.close()
+	if o.strict {
+		if env.launcher == nil {
+			return usageError("--strict-deps needs a traced run, and runs here are not traced (--trace=off, or tracing is unavailable: see transcript doctor)")
+		}
+		env.strictDeps = true
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	paths = env.selectShard(ctx, paths)

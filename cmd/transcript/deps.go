@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -14,7 +15,7 @@ import (
 )
 
 func newDepsCmd() *cobra.Command {
-	var asJSON, observed, all bool
+	var asJSON, observed, all, write bool
 	var traceSetting string
 	cmd := &cobra.Command{
 		Use:   "deps FILE",
@@ -30,7 +31,14 @@ With --observed, the transcript IS run (traced where supported) and the
 inputs it used are listed instead: environment variables the shell read,
 files it redirected from, programs it ran, expected-output files, and
 files subprocesses read; those no declaration covers are marked
-"undeclared". Files outside the module root are left out unless --all.`,
+"undeclared". Files outside the module root are left out unless --all.
+
+With --observed --write, the declarations those undeclared inputs need are
+added to the transcript (atomically, after the % dep lines that precede
+the first command): the ones the language server's quick fix writes, one
+or a few per command, e.g. "% dep glob *.go" and "% dep file go.mod" for a
+Go build, "% dep glob d/*" for "ls d". Absent paths a toolchain probes
+(go.work, vendor, ...) need none: the traced cache notices them.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := readTranscript(args[0])
@@ -45,8 +53,11 @@ files subprocesses read; those no declaration covers are marked
 				}
 				return &exitCode{code: 2, err: err}
 			}
+			if write && !observed {
+				return usageError("--write needs --observed (it declares what a run observed)")
+			}
 			if observed {
-				return printObserved(cmd, f, traceSetting, asJSON, all)
+				return printObserved(cmd, f, args[0], traceSetting, asJSON, all, write)
 			}
 			dir := engine.TranscriptDir(args[0])
 			root := engine.FindModuleRoot(dir)
@@ -94,6 +105,7 @@ files subprocesses read; those no declaration covers are marked
 	cmd.Flags().BoolVar(&observed, "observed", false, "run the transcript and list the inputs it used, marking undeclared ones")
 	cmd.Flags().BoolVar(&all, "all", false, "with --observed: include inputs outside the module root (system files)")
 	cmd.Flags().StringVar(&traceSetting, "trace", "auto", "with --observed: trace subprocesses: "+trace.Settings)
+	cmd.Flags().BoolVar(&write, "write", false, "with --observed: add the declarations the undeclared inputs need to the transcript")
 	return cmd
 }
 
@@ -122,7 +134,7 @@ type observedInput struct {
 	Undeclared bool `json:"undeclared"`
 }
 
-func printObserved(cmd *cobra.Command, f *parser.File, traceSetting string, asJSON, all bool) error {
+func printObserved(cmd *cobra.Command, f *parser.File, path, traceSetting string, asJSON, all, write bool) error {
 	l, why, err := trace.NewLauncher(traceSetting, nil)
 	if err != nil {
 		return usageError("%v", err)
@@ -138,13 +150,25 @@ func printObserved(cmd *cobra.Command, f *parser.File, traceSetting string, asJS
 	if err != nil {
 		return &exitCode{code: 2, err: err}
 	}
+	sugs := engine.Suggest(res)
+	undeclared := map[string]bool{}
+	for _, s := range sugs {
+		for _, in := range s.Inputs {
+			undeclared[in.Key()] = true
+		}
+	}
 	var rows []observedInput
 	for _, in := range res.Observed {
 		if !in.InRoot && !all {
 			continue
 		}
 		rows = append(rows, observedInput{Input: in, Declared: engine.Covered(res.Declared, in),
-			Undeclared: engine.NeedsDeclaration(res, in)})
+			Undeclared: undeclared[in.Key()]})
+	}
+	if write {
+		if err := writeDeclarations(cmd, f, path, res, sugs); err != nil {
+			return err
+		}
 	}
 	if asJSON {
 		if rows == nil {
@@ -175,6 +199,48 @@ func printObserved(cmd *cobra.Command, f *parser.File, traceSetting string, asJS
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Kind, name, yesNo(r.Exists), r.Line, seen, declared)
 	}
 	return tw.Flush()
+}
+
+// writeDeclarations adds the suggested declarations to the transcript at
+// path, atomically, refusing a transcript outside the module root or one
+// edited while it ran.
+func writeDeclarations(cmd *cobra.Command, f *parser.File, path string, res *engine.Result, sugs []engine.Suggestion) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return &exitCode{code: 2, err: err}
+	}
+	decls := engine.DeclarationLines(sugs, filepath.Dir(abs))
+	if len(decls) == 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "transcript: %s: nothing to declare\n", path)
+		return nil
+	}
+	if !engine.IsWithin(res.Root, abs) {
+		return &exitCode{code: 2, err: fmt.Errorf("%s: %w %s", path, engine.ErrOutsideRoot, res.Root)}
+	}
+	src, err := os.ReadFile(abs)
+	if err != nil {
+		return &exitCode{code: 2, err: err}
+	}
+	if cur := parser.Parse(abs, src); len(cur.Lines) != len(f.Lines) || !sameText(cur, f) {
+		return &exitCode{code: 2, err: fmt.Errorf("%s changed while it ran; nothing written", path)}
+	}
+	if _, err := engine.WriteFileAtomic(abs, engine.InsertDeclarations(src, f, decls)); err != nil {
+		return &exitCode{code: 2, err: err}
+	}
+	for _, d := range decls {
+		fmt.Fprintf(cmd.ErrOrStderr(), "transcript: %s: added %s\n", path, d)
+	}
+	return nil
+}
+
+// sameText reports whether two parses hold the same lines.
+func sameText(a, b *parser.File) bool {
+	for i := range a.Lines {
+		if a.Lines[i].Text != b.Lines[i].Text {
+			return false
+		}
+	}
+	return true
 }
 
 func yesNo(b bool) string {

@@ -97,6 +97,9 @@ func renderOutcome(o *fileOutcome, st style, verbose bool) string {
 		}
 		b.WriteString(indent(renderFailure(o.path, c.Failure, st), "    "))
 	}
+	for _, u := range o.undeclared {
+		fmt.Fprintf(&b, "    %s\n", u)
+	}
 	return b.String()
 }
 

@@ -100,6 +100,8 @@ type runEnv struct {
 	shard    string
 	stderr   io.Writer
 	warn     func(error)
+	// strictDeps: check --strict-deps (strictdeps.go).
+	strictDeps bool
 }
 
 func (o *runOptions) prepare(cmd *cobra.Command) (*runEnv, error) {
@@ -205,7 +207,7 @@ func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, tim
 	out := &fileOutcome{path: path}
 	start := time.Now()
 	t := target(path)
-	if e.cache != nil {
+	if e.cache != nil && !e.strictDeps {
 		v, err := e.cache.Lookup(ctx, t)
 		switch {
 		case err != nil:
@@ -229,6 +231,11 @@ func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, tim
 		out.status = "pass"
 	default:
 		out.status = "fail"
+	}
+	if e.strictDeps && out.status == "pass" {
+		if out.undeclared = undeclaredErrors(path, res); len(out.undeclared) > 0 {
+			out.status = "fail"
+		}
 	}
 	if e.cache != nil && err == nil {
 		// ErrNotRecorded (an input changed during the run) only means the

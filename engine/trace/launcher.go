@@ -195,7 +195,7 @@ func report(accesses []Access, obs engine.Observer) {
 					Path: filepath.Join(p, "*"), Exists: a.Exists, Via: a.Program})
 			default:
 				obs.Input(engine.Input{Kind: engine.InputFile, Origin: engine.OriginTraced, Path: p,
-					Exists: a.Exists, Via: a.Program})
+					Exists: a.Exists, Via: a.Program, StatOnly: a.Op == OpStat})
 			}
 		}
 	}

@@ -1,0 +1,2 @@
+module example.com/real
+go 1.21

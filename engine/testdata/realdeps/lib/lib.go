@@ -1,0 +1,3 @@
+package lib
+
+func Two() int { return 2 }
