@@ -189,7 +189,10 @@ export class CodeServer {
         if (e.isDirectory()) {
           walk(p);
         } else if (match.test(e.name)) {
-          found.push(`--- ${path.relative(this.dataDir, p)}\n${fs.readFileSync(p, 'utf8').split('\n').slice(-60).join('\n')}`);
+          // The language server's channel whole (it says what was asked and answered when); other logs' tails.
+          const text = fs.readFileSync(p, 'utf8');
+          const keep = /Language Server/.test(e.name) ? text : text.split('\n').slice(-60).join('\n');
+          found.push(`--- ${path.relative(this.dataDir, p)}\n${keep}`);
         }
       }
     };

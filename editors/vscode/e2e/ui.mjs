@@ -170,20 +170,26 @@ export async function hasLens(page, prefix) {
 }
 
 export async function clickLens(page, prefix, timeout = 60_000) {
-  await waitFor(page, () => hasLens(page, prefix), `a code lens "${prefix}…" (lenses: shown on failure)`, timeout).catch(async (err) => {
+  // Lenses are re-rendered whenever the server refreshes them (after a run, a status change): one found may be
+  // replaced before the click lands. Find and click in one step, and try again until a click lands.
+  let clicked = null;
+  await waitFor(page, async () => {
+    const all = page.locator(`${EDITOR} .codelens-decoration a`);
+    const n = await all.count();
+    for (let i = 0; i < n; i++) {
+      const t = ((await all.nth(i).textContent({ timeout: 1_000 }).catch(() => '')) ?? '').trim();
+      if (t.startsWith(prefix)) {
+        await all.nth(i).click({ timeout: 5_000 });
+        clicked = t;
+        return true;
+      }
+    }
+    return false;
+  }, `a code lens "${prefix}…" to click`, timeout).catch(async (err) => {
     throw new AssertionFailed(`${err.message}; lenses: ${JSON.stringify(await lenses(page))}`);
   });
-  const all = page.locator(`${EDITOR} .codelens-decoration a`);
-  const n = await all.count();
-  for (let i = 0; i < n; i++) {
-    const t = (await all.nth(i).textContent()).trim();
-    if (t.startsWith(prefix)) {
-      log(`clicking lens "${t}"`);
-      await all.nth(i).click();
-      return t;
-    }
-  }
-  throw new AssertionFailed(`lens "${prefix}" vanished before the click`);
+  log(`clicked lens "${clicked}"`);
+  return clicked;
 }
 
 async function clickLine(page, text) {
