@@ -201,6 +201,43 @@ func (e *runEnv) prefetch(ctx context.Context, paths []string) {
 	cache.Prefetch(ctx, e.cache, targets)
 }
 
+// freshSet looks every path up in the cache (jobs at a time) and returns
+// those it serves as they are: every input still hashes as when they
+// passed. Empty without a cache.
+func (e *runEnv) freshSet(ctx context.Context, paths []string, jobs int) map[string]bool {
+	fresh := map[string]bool{}
+	if e.cache == nil {
+		return fresh
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan string)
+	for range max(jobs, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				v, err := e.cache.Lookup(ctx, target(p))
+				if err != nil {
+					e.warn(err)
+					continue
+				}
+				if v.State == cache.Fresh {
+					mu.Lock()
+					fresh[p] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, p := range paths {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	return fresh
+}
+
 // checkFile runs one parsed transcript, or serves it from the cache when
 // every input it used still hashes the same.
 func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, timeout time.Duration) *fileOutcome {
@@ -260,6 +297,7 @@ func readTranscript(path string) (*parser.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	fitGCToInput(int64(len(src)))
 	f := parser.Parse(path, src)
 	if len(f.Errors) > 0 {
 		return nil, fmt.Errorf("%w", f.Errors)

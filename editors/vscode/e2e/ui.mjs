@@ -161,8 +161,18 @@ export async function problemRows(page) {
   );
 }
 
+// Code lenses of the editor part. Not scoped to the active group's editor: there is one group here, and its
+// "active" class comes and goes with focus (the Problems panel takes it), which hid lenses that were on screen.
+const LENS = '.part.editor .monaco-editor .codelens-decoration';
+
+/** Titles of the clickable code lenses (`a` elements: VS Code renders a lens without a command as a span). */
 export async function lenses(page) {
-  return page.locator(`${EDITOR} .codelens-decoration a`).evaluateAll((els) => els.map((e) => e.textContent.trim()));
+  return page.locator(`${LENS} a`).evaluateAll((els) => els.map((e) => e.textContent.trim()));
+}
+
+/** Every code lens element as TAG:text, for failure messages. */
+export async function lensElements(page) {
+  return page.locator(`${LENS} > *`).evaluateAll((els) => els.map((e) => `${e.tagName.toLowerCase()}:${e.textContent.trim()}`).filter((s) => !s.endsWith(':|')));
 }
 
 export async function hasLens(page, prefix) {
@@ -174,7 +184,7 @@ export async function clickLens(page, prefix, timeout = 60_000) {
   // replaced before the click lands. Find and click in one step, and try again until a click lands.
   let clicked = null;
   await waitFor(page, async () => {
-    const all = page.locator(`${EDITOR} .codelens-decoration a`);
+    const all = page.locator(`${LENS} a`);
     const n = await all.count();
     for (let i = 0; i < n; i++) {
       const t = ((await all.nth(i).textContent({ timeout: 1_000 }).catch(() => '')) ?? '').trim();
@@ -186,7 +196,7 @@ export async function clickLens(page, prefix, timeout = 60_000) {
     }
     return false;
   }, `a code lens "${prefix}…" to click`, timeout).catch(async (err) => {
-    throw new AssertionFailed(`${err.message}; lenses: ${JSON.stringify(await lenses(page))}`);
+    throw new AssertionFailed(`${err.message}; lens elements: ${JSON.stringify(await lensElements(page))}`);
   });
   log(`clicked lens "${clicked}"`);
   return clicked;
