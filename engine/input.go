@@ -48,9 +48,13 @@ const (
 	OriginEnvLookup                // a variable the shell expanded
 	OriginExpectFile               // a "1<"/"2<" expected-output file
 	OriginTraced                   // a file a subprocess touched (engine/trace)
+	// OriginShell: a path the shell itself looked at without running a
+	// program: `test -e`/`[ -s f ]` (stat, access), a glob it expanded (a
+	// listing), a program `command -v`/`type` looked up.
+	OriginShell
 )
 
-var originNames = [...]string{"declared", "depfile", "redirect", "exec", "env-lookup", "expect-file", "traced"}
+var originNames = [...]string{"declared", "depfile", "redirect", "exec", "env-lookup", "expect-file", "traced", "shell"}
 
 func (o Origin) String() string { return originNames[o] }
 

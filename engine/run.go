@@ -63,6 +63,11 @@ type Result struct {
 	// DeclErrors holds problems found while resolving declarations
 	// (unreadable or invalid depfiles); they fail the run.
 	DeclErrors parser.ErrorList
+	// ObservedBy says how programs were observed: the launcher's backend
+	// ("ptrace", "ebpf") or Untraced (no tracing, or a program it could not
+	// trace). A result cache never trusts a result recorded by a mode that
+	// could see less than the one checking it.
+	ObservedBy string
 	// Outputs are the absolute paths the run wrote, created, renamed or
 	// deleted (shell redirections, traced writes), sorted: not inputs,
 	// even where a later command read them.
@@ -192,13 +197,36 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 	// A file read before the run overwrote it is an output too: it would
 	// otherwise be "changed during the run" on every run (outputs.go).
 	observed, outputs := s.obs.finish()
-	res.Observed = dropAncestorStats(dedupInputs(observed), opts.Dir)
+	res.Observed = dropAncestorStats(dedupInputs(s.dropAssigned(observed)), opts.Dir)
 	res.Traced = dropAncestorStats(tracedPerLine(observed), opts.Dir)
 	res.Outputs = outputs
 	res.Doubts = s.obs.doubtsSoFar()
+	res.ObservedBy = ObservedBy(opts.Launcher)
+	if s.obs.unobserved {
+		res.ObservedBy = Untraced
+	}
 	res.Declared = dedupInputs(res.Declared)
 	res.Duration = time.Since(start)
 	return res, runErr
+}
+
+// dropAssigned drops the lookups of variables the transcript assigns
+// itself (`who=world`) that were not inherited: assigning a variable reads
+// its previous value first, which is no input. A read before the
+// assignment (`echo ${who:-x}; who=1`) is covered without it: in the
+// default mode every inherited variable is keyed (EnvInherit), and in
+// EnvDeclared mode an undeclared variable never reaches the session.
+func (s *session) dropAssigned(ins []Input) []Input {
+	out := ins[:0]
+	for _, in := range ins {
+		if in.Kind == InputEnv && in.Origin == OriginEnvLookup && !in.Exists {
+			if _, assigned := s.runner.Vars[in.Name]; assigned {
+				continue
+			}
+		}
+		out = append(out, in)
+	}
+	return out
 }
 
 // dropAncestorStats drops traced inputs that are the start directory or
@@ -266,6 +294,10 @@ func newSession(opts Options) (*session, error) {
 		interp.StdIO(nil, s.stdout, s.stderr),
 		interp.ExecHandlers(s.execHandler),
 		interp.OpenHandler(s.openHandler),
+		interp.StatHandler(s.statHandler),
+		interp.AccessHandler(s.accessHandler),
+		interp.ReadDirHandler2(s.readDirHandler),
+		interp.CallHandler(s.callHandler),
 	)
 	if err != nil {
 		s.close()

@@ -31,6 +31,37 @@ type Observer interface {
 	// Output records a file the program wrote: it is not an input of the
 	// transcript, even if a later command reads it.
 	Output(path string)
+	// Unobserved says a program ran without being observed (tracing was
+	// denied for it): the run saw less than its launcher's mode claims,
+	// and its result is recorded as untraced.
+	Unobserved(program string)
+}
+
+// Untraced is Result.ObservedBy for a run whose programs were not traced.
+const Untraced = "untraced"
+
+// Observing is implemented by launchers that observe what programs read:
+// Name names the backend ("ptrace", "ebpf"), or "off" (or "") when it
+// observes nothing. A result cache never trusts a result recorded by a
+// mode that saw less than the current one (see ObservedBy).
+type Observing interface {
+	Name() string
+}
+
+// ObservedBy names how a launcher observes programs: Untraced for nil or
+// a launcher whose Name is "off" or "", its backend name, or "traced"
+// for a launcher that does not say (a launcher exists to observe).
+func ObservedBy(l Launcher) string {
+	if l == nil {
+		return Untraced
+	}
+	if o, ok := l.(Observing); ok {
+		if n := o.Name(); n != "" && n != "off" {
+			return n
+		}
+		return Untraced
+	}
+	return "traced"
 }
 
 // Doubter is implemented by the engine's Observer: a launcher that may
@@ -52,6 +83,7 @@ type observer struct {
 	// toolCaches are directories whose contents are no inputs (outputs.go).
 	toolCaches []string
 	doubts     []string
+	unobserved bool // a program ran untraced (Unobserved)
 }
 
 func (o *observer) doubtsSoFar() []string {
@@ -89,7 +121,7 @@ func (o *observer) add(in Input) {
 	if in.Path != "" && in.Kind != InputEnv {
 		in.InRoot = IsWithin(o.root, in.Path)
 	}
-	if in.Kind == InputGlob && in.Origin == OriginTraced && !in.InRoot {
+	if in.IsListing() && !in.InRoot {
 		return // a program listing a system directory: noise, not an input
 	}
 	o.inputs = append(o.inputs, in)
@@ -100,6 +132,13 @@ func (o *observer) Input(in Input) { o.add(in) }
 
 // Output implements Observer.
 func (o *observer) Output(path string) { o.wrote(path) }
+
+// Unobserved implements Observer.
+func (o *observer) Unobserved(string) {
+	o.mu.Lock()
+	o.unobserved = true
+	o.mu.Unlock()
+}
 
 func (o *observer) wrote(path string) {
 	o.mu.Lock()

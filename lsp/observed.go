@@ -67,6 +67,9 @@ func (r *readRecorder) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error,
 	return r.inner.Launch(cmd, teeObserver{Observer: obs, r: r})
 }
 
+// Name implements engine.Observing: the wrapped launcher's backend.
+func (r *readRecorder) Name() string { return engine.ObservedBy(r.inner) }
+
 func (r *readRecorder) setLine(n int) { r.line.Store(int64(n)) }
 
 func (r *readRecorder) add(in engine.Input) {

@@ -130,13 +130,21 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 	endMsg := "error"
 	defer func() { prog.finish(endMsg) }()
 
-	env := s.environ()
+	// What the programs see is what the result is keyed on (the CLI's
+	// default --env=inherit).
+	env := engine.ProgramEnv(s.environ(), engine.EnvInherit, f)
 	target := cacheTargetOf(snap, env)
 	rc, cacheErr := s.resultCache()
 	if cacheErr != nil {
 		s.log.Warn("result cache unavailable: running without it", "err", cacheErr)
 		rc = nil
 	}
+	launcher, err := s.launcher(rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", j.kind.verb(), name, err)
+	}
+	// A result recorded untraced is not trusted by a traced run.
+	target.ObservedBy = engine.ObservedBy(launcher)
 	if j.kind == jobRun && rc != nil {
 		v, err := rc.Lookup(j.ctx, target)
 		switch {
@@ -151,10 +159,6 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 		}
 	}
 
-	launcher, err := s.launcher(rc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %w", j.kind.verb(), name, err)
-	}
 	// The recorder keeps every reader of each traced file (the engine
 	// keeps the first), for hovers and per-command diagnostics.
 	var reads *readRecorder
@@ -197,7 +201,7 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 			s.log.Warn("recording the result failed", "uri", snap.URI, "err", err)
 		} else if err != nil {
 			s.log.Info("result not cached", "uri", snap.URI, "why", err)
-			rec.NotCached = err.Error()
+			rec.NotCached = cache.NotCachedReason(err)
 		}
 	}
 	if j.kind == jobUpdate {

@@ -355,7 +355,7 @@ func TestPassedButNotCached(t *testing.T) {
 		t.Fatalf("run = %+v", out)
 	}
 	st := c.status(u)
-	if st.Status != StatusStale || st.Text != "passed, not cached: an input changed while it ran" || len(st.Reasons) != 1 || !strings.Contains(st.Reasons[0], "data.txt") {
+	if st.Status != StatusStale || st.Text != "passed, not cached: data.txt changed during the run" || len(st.Reasons) != 1 || !strings.Contains(st.Reasons[0], "data.txt") {
 		t.Errorf("status = %+v", st)
 	}
 }

@@ -153,8 +153,12 @@ func (s *Server) computeStatus(ctx context.Context, snap *Snapshot) statusInfo {
 	switch {
 	case v.State != cache.Fresh && sameText && rec.passed() && rec.NotCached != "":
 		// It passed, but the next run will not be skipped: say why.
-		info.Status, info.Text = StatusStale, "passed, not cached: an input changed while it ran"
+		info.Status, info.Text = StatusStale, "passed, not cached: "+rec.NotCached
 		info.Reasons = []string{rec.NotCached}
+	case v.State == cache.NeverRun && v.NotCached != "":
+		// The same, known from the cache (a check on the command line).
+		info.Status, info.Text = StatusNeverRun, "last pass not cacheable: "+v.NotCached
+		info.Reasons = []string{v.NotCached}
 	case v.State == cache.Fresh:
 		info.Status, info.Text = StatusFresh, "cached ✓ "+ago(v.RecordedAt, time.Now())
 	case v.State == cache.Stale && len(v.Reasons) == 1 && v.Reasons[0] == "last run failed":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ type runOptions struct {
 	shard        string
 	trace        string
 	verbose      bool // print why tracing fell back, if it does
+	env          string
 }
 
 func (o *runOptions) register(cmd *cobra.Command) {
@@ -35,6 +37,21 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	registerCacheFlags(cmd, &o.cacheDir, &o.remoteURL, &o.remoteUpload)
 	f.StringVar(&o.shard, "shard", "", "run only shard `i/n` of the transcripts (1-based), balanced by recorded durations")
 	f.StringVar(&o.trace, "trace", "auto", "observe the files subprocesses read: auto (eBPF where BPF programs may load, else ptrace), ebpf, ptrace, on (any tracer), off; see `transcript doctor`")
+	registerEnvFlag(cmd, &o.env)
+}
+
+// registerEnvFlag adds --env, whose default comes from $CMDT_ENV.
+func registerEnvFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "env", os.Getenv("CMDT_ENV"), "what programs see of the environment: inherit (all but session-volatile variables, each one a cache input; the default) or declared (only PATH, HOME and the like, plus `% dep env` names: the mode for sharing results through a remote cache); default $CMDT_ENV")
+}
+
+// envMode parses an --env value.
+func envMode(s string) (engine.EnvMode, error) {
+	m, ok := engine.ParseEnvMode(s)
+	if !ok {
+		return "", usageError("--env must be inherit or declared, not %q", s)
+	}
+	return m, nil
 }
 
 // registerCacheFlags adds the flags that locate the cache.
@@ -97,6 +114,7 @@ func onceWarner(w io.Writer) func(error) {
 type runEnv struct {
 	cache    *cache.Cache // nil with --no-cache
 	launcher engine.Launcher
+	envMode  engine.EnvMode
 	shard    string
 	stderr   io.Writer
 	warn     func(error)
@@ -106,6 +124,10 @@ type runEnv struct {
 
 func (o *runOptions) prepare(cmd *cobra.Command) (*runEnv, error) {
 	e := &runEnv{shard: o.shard, stderr: cmd.ErrOrStderr()}
+	var err error
+	if e.envMode, err = envMode(o.env); err != nil {
+		return nil, err
+	}
 	e.warn = func(err error) { fmt.Fprintf(e.stderr, "transcript: warning: %v\n", err) }
 	if o.shard != "" {
 		if _, _, err := cache.ParseShard(o.shard); err != nil {
@@ -121,7 +143,8 @@ func (o *runOptions) prepare(cmd *cobra.Command) (*runEnv, error) {
 		e.cache = c
 		ignore = append(ignore, c.Dir())
 	}
-	l, _, err := trace.NewLauncher(o.trace, ignore)
+	l, _, lerr := trace.NewLauncher(o.trace, ignore)
+	err = lerr
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
@@ -244,6 +267,9 @@ func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, tim
 	out := &fileOutcome{path: path}
 	start := time.Now()
 	t := target(path)
+	t.ObservedBy = engine.ObservedBy(e.launcher)
+	// What the programs see is what the result is keyed on.
+	t.Env, t.EnvMode = engine.ProgramEnv(os.Environ(), e.envMode, f), e.envMode
 	if e.cache != nil && !e.strictDeps {
 		v, err := e.cache.Lookup(ctx, t)
 		switch {
@@ -256,7 +282,7 @@ func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, tim
 			out.reasons = v.Reasons
 		}
 	}
-	res, err := engine.Run(ctx, f, engine.Options{Timeout: timeout, Launcher: e.launcher})
+	res, err := engine.Run(ctx, f, engine.Options{Timeout: timeout, Launcher: e.launcher, Env: t.Env})
 	out.duration = time.Since(start)
 	out.result = res
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -12,13 +13,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/engine/cache"
+	"github.com/cmdt-dev/cmdt/engine/trace"
+	"github.com/cmdt-dev/cmdt/parser"
 )
 
 func init() { extraCommands = append(extraCommands, newStatusCmd) }
 
 func newStatusCmd() *cobra.Command {
 	var asJSON bool
+	var traceSetting, envSetting string
 	cmd := &cobra.Command{
 		Use:   "status [paths...]",
 		Short: "Say which transcripts are fresh, stale or never run, and why, without running them",
@@ -31,10 +36,16 @@ Paths are files, directories (searched recursively for *.cmdt) or dir/...;
 no path means ./... . The exit status is 0 unless an error occurs.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runStatus(cmd, args, asJSON)
+			mode, err := envMode(envSetting)
+			if err != nil {
+				return err
+			}
+			return runStatus(cmd, args, asJSON, traceSetting, mode)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON report instead of text")
+	registerEnvFlag(cmd, &envSetting)
+	cmd.Flags().StringVar(&traceSetting, "trace", "auto", "answer for a check with this --trace setting: a result recorded untraced is stale for a traced check")
 	var dir, remote string
 	var upload bool
 	registerCacheFlags(cmd, &dir, &remote, &upload)
@@ -54,7 +65,7 @@ type statusLine struct {
 	Error      string   `json:"error,omitempty"`
 }
 
-func runStatus(cmd *cobra.Command, args []string, asJSON bool) error {
+func runStatus(cmd *cobra.Command, args []string, asJSON bool, traceSetting string, env engine.EnvMode) error {
 	paths, err := collectTranscripts(args)
 	if err != nil {
 		return usageError("%v", err)
@@ -66,7 +77,15 @@ func runStatus(cmd *cobra.Command, args []string, asJSON bool) error {
 	if err != nil {
 		return &exitCode{code: 2, err: err}
 	}
-	lines := statusLookupAll(cmd.Context(), c, paths)
+	l, _, err := trace.NewLauncher(traceSetting, nil)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	q := statusQuery{mode: engine.ObservedBy(l), env: env, inherited: os.Environ()}
+	if env == engine.EnvInherit {
+		q.inheritEnv = engine.ProgramEnv(q.inherited, env, nil)
+	}
+	lines := statusLookupAll(cmd.Context(), c, paths, q)
 	if err := c.Flush(); err != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "transcript: warning:", err)
 	}
@@ -88,7 +107,16 @@ func runStatus(cmd *cobra.Command, args []string, asJSON bool) error {
 
 // statusLookupAll looks every path up, in parallel (a lookup is mostly waiting
 // on stat), keeping the input order.
-func statusLookupAll(ctx context.Context, c *cache.Cache, paths []string) []statusLine {
+// statusQuery is what check would run with: the observation mode and
+// the environment its programs would see.
+type statusQuery struct {
+	mode       string
+	env        engine.EnvMode
+	inherited  []string
+	inheritEnv []string // the programs' environment in EnvInherit mode
+}
+
+func statusLookupAll(ctx context.Context, c *cache.Cache, paths []string, q statusQuery) []statusLine {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -100,7 +128,7 @@ func statusLookupAll(ctx context.Context, c *cache.Cache, paths []string) []stat
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				lines[i] = statusLookupOne(ctx, c, paths[i])
+				lines[i] = statusLookupOne(ctx, c, paths[i], q)
 			}
 		}()
 	}
@@ -112,14 +140,24 @@ func statusLookupAll(ctx context.Context, c *cache.Cache, paths []string) []stat
 	return lines
 }
 
-func statusLookupOne(ctx context.Context, c *cache.Cache, path string) statusLine {
+func statusLookupOne(ctx context.Context, c *cache.Cache, path string, q statusQuery) statusLine {
 	l := statusLine{Path: path}
 	abs, err := filepath.Abs(path)
 	if err == nil {
 		// The same target check uses: the session starts in the
 		// transcript's directory, with this process's environment.
+		t := cache.Target{Path: abs, ObservedBy: q.mode, EnvMode: q.env, Env: q.inheritEnv}
+		if q.env == engine.EnvDeclared {
+			// Which variables get through depends on the declarations.
+			var f *parser.File
+			if f, err = readTranscript(path); err != nil {
+				l.Error = err.Error()
+				return l
+			}
+			t.Env = engine.ProgramEnv(q.inherited, q.env, f)
+		}
 		var v cache.Verdict
-		v, err = c.Lookup(ctx, cache.Target{Path: abs})
+		v, err = c.Lookup(ctx, t)
 		l.State, l.Reasons, l.NotCached = v.State, v.Reasons, v.NotCached
 		if !v.RecordedAt.IsZero() {
 			l.RecordedAt = &v.RecordedAt

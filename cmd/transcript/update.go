@@ -17,6 +17,7 @@ import (
 
 func newUpdateCmd() *cobra.Command {
 	var dryRun, diff bool
+	var envSetting string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "update FILE...",
@@ -32,6 +33,10 @@ if its content changes, atomically; a failed update leaves it untouched.`,
 					return usageError("%s is a directory: update takes transcript files (nothing was touched)", a)
 				}
 			}
+			mode, err := envMode(envSetting)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			status := 0
@@ -42,7 +47,9 @@ if its content changes, atomically; a failed update leaves it untouched.`,
 					status = 2
 					continue
 				}
-				res, err := engine.Run(ctx, f, engine.Options{Timeout: timeout})
+				// The environment check runs it with, so the expectations
+				// written are the ones check compares against.
+				res, err := engine.Run(ctx, f, engine.Options{Timeout: timeout, Env: engine.ProgramEnv(os.Environ(), mode, f)})
 				if err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "transcript: %s: %v (not updated)\n", path, err)
 					status = 2
@@ -94,6 +101,7 @@ if its content changes, atomically; a failed update leaves it untouched.`,
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "print the updated transcript, and diffs of the output files it references, and write nothing")
 	cmd.Flags().BoolVar(&diff, "diff", false, "print a unified diff of every file the update would change, and write nothing")
 	cmd.Flags().DurationVar(&timeout, "timeout", engine.DefaultTimeout, "timeout for each command")
+	registerEnvFlag(cmd, &envSetting)
 	cmd.MarkFlagsMutuallyExclusive("dry-run", "diff")
 	return cmd
 }

@@ -43,6 +43,7 @@ type Cache struct {
 	envKey   []byte
 	projects sync.Map // module root -> project id
 	roots    sync.Map // directory -> module root
+	envSets  sync.Map // environment fingerprint -> envSetDigest
 
 	counters struct {
 		filesRead atomic.Int64

@@ -24,6 +24,9 @@ type fixture struct {
 	env   []string
 	// launcher, when set, runs programs traced (engine/trace).
 	launcher engine.Launcher
+	// envMode is the targets' engine.EnvMode; runs see
+	// engine.ProgramEnv(env, envMode) as the CLI's do.
+	envMode engine.EnvMode
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -71,7 +74,7 @@ func (f *fixture) remove(rel string) {
 }
 
 func (f *fixture) target(rel string) cache.Target {
-	return cache.Target{Path: f.path(rel), Dir: filepath.Dir(f.path(rel)), Root: f.root, Env: f.env}
+	return cache.Target{Path: f.path(rel), Dir: filepath.Dir(f.path(rel)), Root: f.root, Env: f.env, EnvMode: f.envMode}
 }
 
 // run runs a transcript with the engine; it does not consult the cache.
@@ -82,7 +85,7 @@ func (f *fixture) run(rel string) *engine.Result {
 		f.t.Fatal(err)
 	}
 	file := parser.Parse(f.path(rel), src)
-	res, err := engine.Run(context.Background(), file, engine.Options{Env: f.env, ModuleRoot: f.root, Launcher: f.launcher})
+	res, err := engine.Run(context.Background(), file, engine.Options{Env: engine.ProgramEnv(f.env, f.envMode, file), ModuleRoot: f.root, Launcher: f.launcher})
 	if err != nil {
 		f.t.Fatalf("run %s: %v", rel, err)
 	}

@@ -78,7 +78,21 @@ type Target struct {
 	Dir    string   // session start directory; default: Path's directory
 	Root   string   // module root; default: engine.FindModuleRoot(Dir)
 	Env    []string // session environment; nil means os.Environ()
+	// ObservedBy is how the check would observe the run
+	// (engine.ObservedBy of its launcher). A manifest recorded by a mode
+	// that saw less (untraced, while this check traces) is not trusted.
+	// "" accepts any manifest.
+	ObservedBy string
+	// EnvMode is the engine.EnvMode the programs see; Env must then be
+	// what they see (engine.ProgramEnv). In EnvInherit mode (the zero
+	// value) the result is keyed on every variable of Env.
+	EnvMode engine.EnvMode
 }
+
+// traces reports whether an observation mode sees what subprocesses read.
+// Every tracing backend counts as full tracing; "" and unknown old
+// manifests (recorded before the field existed) count as untraced.
+func traces(mode string) bool { return mode != "" && mode != engine.Untraced }
 
 // Lookup reports whether t's last passing result still holds. Fresh
 // means the run can be skipped. A missing, truncated or corrupt entry is
@@ -219,6 +233,14 @@ func (ev *evaluator) changes(ctx context.Context, m *Manifest, all bool) ([]stri
 	if m.Version != engine.Version {
 		rs.add("tool version changed")
 	}
+	if m.EnvMode != ev.t.EnvMode {
+		rs.add("recorded with --env=" + m.EnvMode.String())
+	}
+	if traces(ev.t.ObservedBy) && !traces(m.ObservedBy) {
+		// Its subprocesses' reads were invisible: any of them may have
+		// changed since, and this check would see them.
+		rs.add("recorded untraced, checked traced")
+	}
 	// Env hashes under another key cannot be compared; that only matters
 	// if there are env inputs at all.
 	envSchemeOK := m.EnvScheme == envScheme(ev.c.envKey)
@@ -277,6 +299,10 @@ func fileChange(name, was, now string) string {
 func (ev *evaluator) inputChanges(in *InputRecord, rs *reasons) error {
 	switch in.Kind {
 	case engine.InputEnv:
+		if in.Name == envSetName {
+			ev.envSetChanges(in, rs)
+			return nil
+		}
 		v, set := lookupEnv(ev.t.Env, in.Name)
 		now := hashEnv(ev.c.envKey, in.Name, v, set)
 		switch {

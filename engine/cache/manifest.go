@@ -48,8 +48,15 @@ type Manifest struct {
 	// Version is engine.Version of the tool that ran it.
 	Version string `json:"version"`
 	// EnvScheme names how env values were hashed (see docs/caching.md).
-	EnvScheme  string    `json:"envScheme"`
-	RecordedAt time.Time `json:"recordedAt"`
+	EnvScheme string `json:"envScheme"`
+	// ObservedBy says how the run's programs were observed: a tracing
+	// backend ("ptrace", "ebpf") or "untraced" (engine.Result.ObservedBy).
+	// A lookup by a mode that sees more does not trust it (seesMore).
+	ObservedBy string `json:"observedBy,omitempty"`
+	// EnvMode is the engine.EnvMode the run's programs saw ("" inherit):
+	// a result is only trusted by a check in the same mode.
+	EnvMode    engine.EnvMode `json:"envMode,omitempty"`
+	RecordedAt time.Time      `json:"recordedAt"`
 	// Duration is the whole run's wall time; Commands break it down, for
 	// schedulers balancing shards by expected cost.
 	Duration time.Duration   `json:"durationNs"`
@@ -138,6 +145,8 @@ func (m *Manifest) state() string {
 	writeField(h, m.Source)
 	writeField(h, m.Version)
 	writeField(h, m.EnvScheme)
+	writeField(h, m.ObservedBy)
+	writeField(h, string(m.EnvMode))
 	for _, in := range m.Inputs {
 		writeField(h, in.Kind.String())
 		writeField(h, in.Path)

@@ -276,6 +276,10 @@ func TestVariants(t *testing.T) {
 // module checked out elsewhere (another machine, a CI workspace) is fresh.
 func TestRelocatedCheckout(t *testing.T) {
 	f := declaredFixture(t)
+	// Sharing between checkouts (and machines) is what --env=declared is
+	// for: in the default mode HOME is an input like any variable.
+	f.envMode = engine.EnvDeclared
+	f.record("t.cmdt")
 	moved := filepath.Join(t.TempDir(), "elsewhere")
 	if out, err := exec.Command("cp", "-a", f.root, moved).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, out)
@@ -310,7 +314,9 @@ func TestEnvValueNeverStored(t *testing.T) {
 	f.record("t.cmdt")
 	f.wantFresh("t.cmdt")
 
-	// Without env inputs, the key does not matter.
+	// Without env inputs, the key does not matter (in the default mode,
+	// every result is keyed on the inherited environment).
+	f.envMode = engine.EnvDeclared
 	f.write("u.cmdt", lines("$ echo u", "1 u"))
 	f.record("u.cmdt")
 	t.Setenv(cache.EnvKey, "")

@@ -50,7 +50,8 @@ func newMachine(t *testing.T, root, serverURL string, upload bool) *machine {
 
 func (m *machine) target(rel string) cache.Target {
 	p := filepath.Join(m.root, filepath.FromSlash(rel))
-	return cache.Target{Path: p, Dir: filepath.Dir(p), Root: m.root, Env: m.env}
+	// --env=declared, the mode for sharing: HOME differs between machines.
+	return cache.Target{Path: p, Dir: filepath.Dir(p), Root: m.root, Env: m.env, EnvMode: engine.EnvDeclared}
 }
 
 // runAndRecord runs a transcript with the engine and records the result.

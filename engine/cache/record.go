@@ -63,13 +63,13 @@ func (c *Cache) Record(ctx context.Context, t Target, res *engine.Result) error 
 		// A cancelled run: what did not run cannot have passed.
 		return fmt.Errorf("cache: %s: %w: the run did not finish", id.transcript, ErrNotRecorded)
 	}
-	if len(res.Doubts) > 0 {
-		// The inputs may be incomplete: a hit could be false.
-		return fmt.Errorf("cache: %s: %w: %s", id.transcript, ErrNotRecorded, strings.Join(res.Doubts, "; "))
-	}
 	m, why, err := c.manifest(ctx, t, id, res, runSince(res))
 	if err != nil {
 		return err
+	}
+	if len(res.Doubts) > 0 {
+		// The inputs may be incomplete: a hit could be false.
+		why = strings.Join(res.Doubts, "; ")
 	}
 	defer c.memo.flush()
 	old, err := c.getEntry(ctx, key)
@@ -129,6 +129,8 @@ func (c *Cache) manifest(ctx context.Context, t Target, id identity, res *engine
 		Source:     hashBytes(src),
 		Version:    engine.Version,
 		EnvScheme:  envScheme(c.envKey),
+		ObservedBy: res.ObservedBy,
+		EnvMode:    t.EnvMode,
 		RecordedAt: time.Now().UTC(),
 		Duration:   res.Duration,
 	}
@@ -138,6 +140,9 @@ func (c *Cache) manifest(ctx context.Context, t Target, id identity, res *engine
 			line = cr.Block.Command.Num
 		}
 		m.Commands = append(m.Commands, CommandTiming{Line: line, Duration: cr.Duration})
+	}
+	if m.ObservedBy == "" {
+		m.ObservedBy = engine.Untraced
 	}
 	ev := c.newEvaluator(t, m.Source)
 	var moved, unreadable []string
@@ -156,6 +161,9 @@ func (c *Cache) manifest(ctx context.Context, t Target, id identity, res *engine
 			moved = append(moved, rec.Display())
 		}
 		m.Inputs = append(m.Inputs, rec)
+	}
+	if t.EnvMode == engine.EnvInherit {
+		m.Inputs = append(m.Inputs, c.envSetRecord(t.Env))
 	}
 	switch {
 	case len(unreadable) > 0:

@@ -1,8 +1,11 @@
 package cache_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/engine/trace"
 )
 
@@ -87,4 +90,88 @@ func TestRunOutputsAreNotInputs(t *testing.T) {
 	f.wantFresh("t.cmdt")
 	f.write("d/b.txt", "b\n")
 	f.wantStale("t.cmdt", "d/ gained d/b.txt")
+}
+
+// TestEnvReadOnlyBySubprocess: a variable read only by a subprocess
+// (`sh -c 'echo $BAR'`, which the shell session never expands) re-runs the
+// transcript when it changes: in the default mode every inherited
+// variable is an input. Session-volatile variables are not passed and not
+// keyed. In --env=declared mode the subprocess does not see BAR at all.
+func TestEnvReadOnlyBySubprocess(t *testing.T) {
+	f := newFixture(t)
+	f.env = append(f.env, "BAR=bar", "SSH_CONNECTION=1.2.3.4 5 6.7.8.9 22")
+	f.write("t.cmdt", lines("$ sh -c 'echo $BAR; echo ${SSH_CONNECTION:-none}'", "1 bar", "1 none"))
+	f.record("t.cmdt")
+	f.wantFresh("t.cmdt")
+	f.env[len(f.env)-1] = "SSH_CONNECTION=another login"
+	f.wantFresh("t.cmdt")
+	f.env[len(f.env)-2] = "BAR=baz"
+	f.wantStale("t.cmdt", "env BAR changed")
+	f.env = f.env[:len(f.env)-2]
+	f.wantStale("t.cmdt", "env BAR unset")
+
+	f.envMode = engine.EnvDeclared
+	f.env = append(f.env, "BAR=bar")
+	f.write("d.cmdt", lines("$ sh -c 'echo ${BAR:-unseen}'", "1 unseen"))
+	f.record("d.cmdt")
+	f.env[len(f.env)-1] = "BAR=baz"
+	f.wantFresh("d.cmdt")
+	f.write("e.cmdt", lines("% dep env BAR", "$ sh -c 'echo $BAR'", "1 baz"))
+	f.record("e.cmdt")
+	f.env[len(f.env)-1] = "BAR=bar"
+	f.wantStale("e.cmdt", "env BAR changed")
+}
+
+// TestShellsOwnLookups: what the shell does itself, in this process where
+// no tracer sees it, is an input too: a test of a file's existence or
+// size, a glob it expands, a program `command -v` looks for, and a read
+// through /proc/self/cwd by a subprocess.
+func TestShellsOwnLookups(t *testing.T) {
+	f := tracedFixture(t)
+	f.write("f.txt", "x\n")
+	f.write("g/a.txt", "a\n")
+	f.write("p.txt", "p\n")
+	f.write("t.cmdt", lines(
+		"$ test -e conf && echo configured || echo default",
+		"1 default",
+		"$ [ -s f.txt ] && echo nonempty",
+		"1 nonempty",
+		"$ echo g/*.txt",
+		"1 g/a.txt",
+		"$ command -v cmdt-no-such-tool || echo none",
+		"1 none",
+		"$ sh -c 'cat /proc/self/cwd/p.txt'",
+		"1 p",
+	))
+	f.record("t.cmdt")
+	f.wantFresh("t.cmdt")
+
+	f.write("conf", "")
+	f.wantStale("t.cmdt", "conf created")
+	f.remove("conf")
+	f.wantFresh("t.cmdt")
+
+	f.write("f.txt", "")
+	f.wantStale("t.cmdt", "f.txt changed")
+	f.write("f.txt", "x\n")
+	f.wantFresh("t.cmdt")
+
+	f.write("p.txt", "P\n")
+	f.wantStale("t.cmdt", "p.txt changed")
+	f.write("p.txt", "p\n")
+	f.wantFresh("t.cmdt")
+
+	f.write("g/b.txt", "b\n")
+	f.wantStale("t.cmdt", "g/ gained g/b.txt")
+	f.remove("g/b.txt")
+	f.wantFresh("t.cmdt")
+
+	bin := t.TempDir()
+	f.env[0] = "PATH=" + bin + ":" + f.env[0][len("PATH="):]
+	f.wantStale("t.cmdt", "env PATH changed")
+	f.record("t.cmdt")
+	if err := os.WriteFile(filepath.Join(bin, "cmdt-no-such-tool"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.wantStale("t.cmdt", "exe cmdt-no-such-tool created ("+filepath.Join(bin, "cmdt-no-such-tool")+")")
 }

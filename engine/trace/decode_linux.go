@@ -299,6 +299,11 @@ func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, ops
 		abs, ok = d.fdPath(pid, dirfd)
 	} else {
 		abs, base, ok = d.resolve(pid, dirfd, p)
+		if ok && strings.HasPrefix(abs, "/proc/") {
+			if real, isAlias := procAlias(pid, abs); isAlias {
+				abs, base, p = real, "", real
+			}
+		}
 	}
 	if !ok {
 		return

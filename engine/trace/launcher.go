@@ -131,7 +131,9 @@ func (l *Launcher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error, err
 	p, err := Start(cmd, opts)
 	if errors.Is(err, ErrUnavailable) {
 		// Denied for this program (already traced, a container rule):
-		// run it untraced rather than fail the transcript.
+		// run it untraced rather than fail the transcript, and say so: the
+		// run's result is then an untraced one.
+		obs.Unobserved(cmd.Path)
 		return plainStart(cmd)
 	}
 	if err != nil {
