@@ -300,7 +300,7 @@ func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, ops
 	} else {
 		abs, base, ok = d.resolve(pid, dirfd, p)
 		if ok && strings.HasPrefix(abs, "/proc/") {
-			if real, isAlias := procAlias(pid, abs); isAlias {
+			if real, isAlias := d.procAlias(pid, abs); isAlias {
 				abs, base, p = real, "", real
 			}
 		}
