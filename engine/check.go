@@ -198,11 +198,14 @@ func expectedFileItems(e *parser.Expectation, dir string, seen func(Input)) ([]o
 func (s *session) check(cr *CommandResult) *Failure {
 	b := cr.Block
 	f := &Failure{Line: b.Command.Num, Command: b.Text(), WantStatus: b.ExitCode, GotStatus: cr.ExitCode, TimedOut: cr.TimedOut}
+	if cr.big[1] != nil || cr.big[2] != nil {
+		return s.checkBig(cr, f)
+	}
 	if b.HasPatterns() {
 		want, got, err := checkPatterns(cr, cr.Substs, s.obs.add)
 		f.Err = err
 		if want != got {
-			f.Diff = udiff.Unified("expected", "actual", want, got)
+			f.Diff = boundDiff(udiff.Unified("expected", "actual", want, got))
 		}
 		return f.orNil(cr, b)
 	}
@@ -216,7 +219,7 @@ func (s *session) check(cr *CommandResult) *Failure {
 				got[i].ref = want[i].ref
 			}
 		}
-		f.Diff = udiff.Unified("expected", "actual", renderItems(want), renderItems(got))
+		f.Diff = boundDiff(udiff.Unified("expected", "actual", renderItems(want), renderItems(got)))
 	}
 	return f.orNil(cr, b)
 }

@@ -129,6 +129,12 @@ type CommandResult struct {
 	Failure *Failure
 	// Substs are the substitutions its pattern lines were matched under.
 	Substs *Substitutions
+	// StdoutPath / StderrPath name the file a stream larger than
+	// BigOutput was kept in when the command failed; Stdout / Stderr are
+	// then nil. Output reads either.
+	StdoutPath, StderrPath string
+	// big holds the streams larger than BigOutput while they are checked.
+	big [3]*outSection
 }
 
 // session is one interpreter plus what it observes.
@@ -142,6 +148,9 @@ type session struct {
 	parser   *syntax.Parser
 	fsStart  time.Time // see Result.FSStart
 	substs   *Substitutions
+	// streamBig checks big outputs from disk (Run); a recording session
+	// reads everything.
+	streamBig bool
 }
 
 // Run runs every command of f in one shell session and checks it. It
@@ -163,6 +172,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 	}
 	defer s.close()
 	s.substs = builtinSubstitutions(opts.ModuleRoot, transcriptDir(f, opts.Dir), opts.Env)
+	s.streamBig = true
 	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot, Start: start, FSStart: s.fsStart}
 	resolver := &Resolver{Root: opts.ModuleRoot, LookupEnv: s.lookupVar}
 	done, total := 0, len(f.Blocks)
@@ -189,6 +199,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 				break
 			}
 			cr.Failure = s.check(cr)
+			cr.keepBig()
 		}
 		if runErr != nil {
 			break
@@ -386,8 +397,8 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	}
 	cr.Duration = time.Since(start)
 	cr.Dir = s.runner.Dir
-	cr.Stdout = readSince(s.stdout, outStart)
-	cr.Stderr = readSince(s.stderr, errStart)
+	cr.Stdout, cr.big[1] = s.capture(s.stdout, outStart)
+	cr.Stderr, cr.big[2] = s.capture(s.stderr, errStart)
 	return cr
 }
 
