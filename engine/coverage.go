@@ -30,6 +30,9 @@ func coveredBy(d, in Input) bool {
 	case d.Kind == InputDir:
 		return IsWithin(d.Path, in.Path)
 	case d.Kind == InputGlob:
+		if Excluded(d.Exclude, in.Path) {
+			return false // an artefact the declaration leaves out
+		}
 		if d.Path == filepath.Join(in.Path, "*") {
 			// `ls D` stats D and lists it: declaring the listing (D/*)
 			// covers looking at D itself.

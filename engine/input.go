@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // InputKind is the kind of thing a transcript's result depends on.
@@ -99,6 +100,9 @@ type Input struct {
 	// Matches holds the sorted absolute paths a glob matched, or the files
 	// under a directory.
 	Matches []string `json:"matches,omitempty"`
+	// Exclude holds a glob's absolute exclusion patterns (`% dep glob P
+	// !(X)`): files they match are not part of the glob.
+	Exclude []string `json:"exclude,omitempty"`
 	// StatOnly: the traced programs only looked at the path's metadata or
 	// existence (stat), never at its content. Declarations suggested for
 	// a run fold such probes into what a person would declare (Suggest).
@@ -109,6 +113,9 @@ type Input struct {
 func (in Input) Key() string {
 	if in.Kind == InputEnv {
 		return "env:" + in.Name
+	}
+	if len(in.Exclude) > 0 {
+		return in.Kind.String() + ":" + in.Path + " !" + strings.Join(in.Exclude, " !")
 	}
 	return in.Kind.String() + ":" + in.Path
 }

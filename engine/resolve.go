@@ -153,6 +153,53 @@ func (r *Resolver) resolveExe(value, cwd string, line int) Input {
 	return in
 }
 
+// ResolveDep resolves one declaration of a transcript: Resolve, plus the
+// exclusions of a `% dep glob` line (parser.Dep.Exclude).
+func (r *Resolver) ResolveDep(dep *parser.Dep, value, cwd string, line int) ([]Input, parser.ErrorList, error) {
+	if dep.Kind == parser.DepGlob && len(dep.Exclude) > 0 {
+		in, err := r.ResolveGlob(value, dep.Exclude, cwd, line)
+		return []Input{in}, nil, err
+	}
+	return r.Resolve(dep.Kind, value, cwd, line)
+}
+
+// ResolveGlob resolves a glob pattern minus the files exclusion patterns
+// match (both relative to cwd unless absolute): Input.Exclude holds them
+// absolute, and Matches leaves out what they match.
+func (r *Resolver) ResolveGlob(value string, exclude []string, cwd string, line int) (Input, error) {
+	in, err := r.resolveGlob(value, cwd, line)
+	if len(exclude) == 0 {
+		return in, err
+	}
+	for _, x := range exclude {
+		abs := absIn(cwd, x)
+		if _, rel := doublestar.SplitPattern(filepath.ToSlash(abs)); !doublestar.ValidatePattern(rel) {
+			return in, fmt.Errorf("invalid exclusion pattern %q", x)
+		}
+		in.Exclude = append(in.Exclude, abs)
+	}
+	kept := in.Matches[:0]
+	for _, m := range in.Matches {
+		if !Excluded(in.Exclude, m) {
+			kept = append(kept, m)
+		}
+	}
+	in.Matches = kept
+	in.Exists = len(kept) > 0
+	return in, err
+}
+
+// Excluded reports whether path matches one of a glob's absolute
+// exclusion patterns (Input.Exclude).
+func Excluded(exclude []string, path string) bool {
+	for _, x := range exclude {
+		if ok, err := doublestar.Match(filepath.ToSlash(x), filepath.ToSlash(path)); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *Resolver) resolveGlob(value, cwd string, line int) (Input, error) {
 	pattern := absIn(cwd, value)
 	in := Input{Kind: InputGlob, Path: pattern, Raw: value, Line: line}

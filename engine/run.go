@@ -351,7 +351,7 @@ func (s *session) declare(resolver *Resolver, d *parser.Directive, res *Result) 
 			}
 			value = v
 		}
-		ins, errs, err := resolver.Resolve(dep.Kind, value, s.runner.Dir, d.Line.Num)
+		ins, errs, err := resolver.ResolveDep(dep, value, s.runner.Dir, d.Line.Num)
 		if err != nil {
 			res.DeclErrors = append(res.DeclErrors, &parser.Error{File: res.File.Name, Range: dep.Range, Code: parser.CodeBadDep, Msg: err.Error()})
 		}

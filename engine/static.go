@@ -41,7 +41,7 @@ func ResolveStatic(f *parser.File, dir, root string, env []string) (inputs []Inp
 				}
 				value = v
 			}
-			ins, derrs, err := r.Resolve(dep.Kind, value, cwd, d.Line.Num)
+			ins, derrs, err := r.ResolveDep(dep, value, cwd, d.Line.Num)
 			if err != nil {
 				errs = append(errs, &parser.Error{File: f.Name, Range: dep.Range, Code: parser.CodeBadDep, Msg: err.Error()})
 			}

@@ -184,7 +184,7 @@ func (s *Server) resolveDep(a *Analysis, cwd string, d *parser.Dep, line int) *d
 		s.resolveDepfileDep(a, di)
 		return di
 	}
-	di.Inputs, di.Err = s.ws.resolve(a.Root, d.Kind, v, cwd, line)
+	di.Inputs, di.Err = s.ws.resolve(a.Root, d.Kind, v, cwd, line, d.Exclude...)
 	return di
 }
 

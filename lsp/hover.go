@@ -162,6 +162,13 @@ func (s *Server) describeDep(a *Analysis, di *depInfo) string {
 			plus = "+"
 		}
 		fmt.Fprintf(&b, "- %d%s file(s)", len(matches), plus)
+		if len(in.Exclude) > 0 {
+			var xs []string
+			for _, x := range in.Exclude {
+				xs = append(xs, "`"+filepath.ToSlash(relTo(a.Snap.Dir(), x))+"`")
+			}
+			fmt.Fprintf(&b, " (excluding %s)", strings.Join(xs, ", "))
+		}
 		for i, m := range matches {
 			if i == 10 {
 				fmt.Fprintf(&b, "\n  - … %d%s more", len(matches)-10, plus)

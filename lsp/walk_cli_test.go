@@ -83,3 +83,34 @@ func TestCLIAndServerResolveDepsAlike(t *testing.T) {
 		}
 	}
 }
+
+// A glob's `!(PATTERN)` exclusions: the server resolves the same matches
+// as the engine (ResolveDep), its hover says what is excluded, and an
+// excluded file is not covered.
+func TestGlobExclusionInServer(t *testing.T) {
+	dir := workspaceDir(t, map[string]string{
+		"src/a.py":                          "x = 1\n",
+		"src/__pycache__/a.cpython-311.pyc": "\x00",
+	})
+	src := "% dep glob src/** !(**/__pycache__/**)\n$ cat src/a.py src/__pycache__/a.cpython-311.pyc\n"
+	c := newTestClient(t)
+	c.initialize(dir, "")
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", src)
+	diags := c.waitDiagnostics(u, 1)
+	var h *protocol.Hover
+	c.mustCall(protocol.MethodTextDocumentHover, posParams(u, 0, 13), &h)
+	if h == nil || !strings.Contains(h.Contents.Value, "1 file(s) (excluding `**/__pycache__/**`)") || strings.Contains(h.Contents.Value, ".pyc") {
+		t.Errorf("hover = %+v", h)
+	}
+	// The heuristic: a.py is covered, the excluded bytecode is not.
+	var undeclared []string
+	for _, d := range diags {
+		if d.Code == CodeUndeclared {
+			undeclared = append(undeclared, d.Message)
+		}
+	}
+	if len(undeclared) != 1 || !strings.Contains(undeclared[0], "a.cpython-311.pyc") || strings.Contains(undeclared[0], "a.py,") {
+		t.Errorf("undeclared = %q", undeclared)
+	}
+}

@@ -43,6 +43,7 @@ type workspace struct {
 type resolveKey struct {
 	kind       parser.DepKind
 	value, cwd string
+	exclude    string // a glob's exclusion patterns, joined by NUL
 }
 
 type resolveResult struct {
@@ -167,15 +168,20 @@ func (w *workspace) exists(path string) bool {
 }
 
 // resolve resolves one declaration through the engine, memoised.
-func (w *workspace) resolve(root string, kind parser.DepKind, value, cwd string, line int) ([]engine.Input, error) {
-	key := resolveKey{kind, value, cwd}
+func (w *workspace) resolve(root string, kind parser.DepKind, value, cwd string, line int, exclude ...string) ([]engine.Input, error) {
+	key := resolveKey{kind, value, cwd, strings.Join(exclude, "\x00")}
 	w.lock()
 	r, ok := w.resolved[key]
 	w.mu.Unlock()
 	if !ok {
-		if kind == parser.DepFile {
+		switch {
+		case kind == parser.DepFile:
 			r = resolveResult{[]engine.Input{resolveFileShallow(value, cwd)}, nil}
-		} else {
+		case kind == parser.DepGlob && len(exclude) > 0:
+			res := &engine.Resolver{Root: root, LookupEnv: w.lookupEnv}
+			in, err := res.ResolveGlob(value, exclude, cwd, line)
+			r = resolveResult{[]engine.Input{in}, err}
+		default:
 			res := &engine.Resolver{Root: root, LookupEnv: w.lookupEnv}
 			ins, _, err := res.Resolve(kind, value, cwd, line)
 			r = resolveResult{ins, err}

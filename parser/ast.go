@@ -230,6 +230,13 @@ type Dep struct {
 	// Compat marks the compatible forms ("% dep PATH '$NAME'", "% dep < PATH",
 	// depfile lines without a keyword).
 	Compat bool
+	// Exclude holds the exclusion patterns of a `% dep glob` line
+	// (`!(PATTERN)` words, as written inside the parentheses), shared by
+	// every pattern of the line: files they match are not part of the
+	// glob.
+	Exclude []string
+	// exclusion marks a `!(PATTERN)` word while the line is parsed.
+	exclusion bool
 }
 
 // File is a parsed transcript.

@@ -33,6 +33,20 @@ func parseDepArgs(file, args string, at Pos) ([]*Dep, ErrorList) {
 	if words[0].Literal {
 		if kind, ok := ParseDepKind(words[0].Value); ok && kind != DepDepfile {
 			rest := words[1:]
+			if kind == DepGlob {
+				var excl []string
+				rest, excl = splitExclusions(rest)
+				if len(excl) > 0 && len(rest) == 0 {
+					return nil, ErrorList{{File: file, Range: words[0].Range, Code: CodeBadDep,
+						Msg: "`% dep glob` needs at least one pattern for `!(...)` to exclude from"}}
+				}
+				for _, w := range rest {
+					w.Exclude = excl
+				}
+			}
+			if errs := exclusionErrors(file, rest); len(errs) > 0 {
+				return nil, errs
+			}
 			if len(rest) == 0 {
 				return nil, ErrorList{{File: file, Range: words[0].Range, Code: CodeBadDep,
 					Msg: fmt.Sprintf("`%% dep %s` needs at least one value", words[0].Value)}}
@@ -45,6 +59,9 @@ func parseDepArgs(file, args string, at Pos) ([]*Dep, ErrorList) {
 			}
 			return rest, errs
 		}
+	}
+	if errs := exclusionErrors(file, words); len(errs) > 0 {
+		return nil, errs
 	}
 	// Compatible form: '$NAME' words are environment variables, the rest files.
 	for _, w := range words {
@@ -64,6 +81,9 @@ func parseDepArgs(file, args string, at Pos) ([]*Dep, ErrorList) {
 func parseDepfileDirective(file, args string, at Pos) ([]*Dep, ErrorList) {
 	words, errs := splitDepWords(file, args, at)
 	if len(errs) > 0 {
+		return nil, errs
+	}
+	if errs := exclusionErrors(file, words); len(errs) > 0 {
 		return nil, errs
 	}
 	if len(words) != 1 {
@@ -131,10 +151,16 @@ func splitDepWords(file, args string, at Pos) ([]*Dep, ErrorList) {
 	deps := make([]*Dep, 0, len(call.Args))
 	for _, w := range call.Args {
 		r := Range{Pos{at.Line, at.Col + int(w.Pos().Offset())}, Pos{at.Line, at.Col + int(w.End().Offset())}}
-		if bad := forbiddenPart(w); bad != "" {
+		if _, ok := exclusionPattern(w); !ok && forbiddenPart(w) != "" {
+			bad := forbiddenPart(w)
 			return fail(r, "%s is not allowed in a dependency declaration (only quoting and $VAR expansion are)", bad)
 		}
 		d := &Dep{Raw: args[w.Pos().Offset():w.End().Offset()], Range: r, Word: w}
+		if pat, ok := exclusionPattern(w); ok {
+			d.Value, d.Literal, d.exclusion = pat, true, true
+			deps = append(deps, d)
+			continue
+		}
 		if w.Lit() != "" || isQuotedLiteral(w) {
 			if v, err := expand.Literal(nil, w); err == nil {
 				d.Value, d.Literal = v, true

@@ -319,7 +319,11 @@ func (ev *evaluator) inputChanges(in *InputRecord, rs *reasons) error {
 			ev.listingChanges(in, rs)
 			return nil
 		}
-		ms, now, err := ev.matchSet(in.Kind, absPath(ev.t.Root, in.Path))
+		var exclude []string
+		for _, x := range in.Exclude {
+			exclude = append(exclude, absPath(ev.t.Root, x))
+		}
+		ms, now, err := ev.matchSet(in.Kind, absPath(ev.t.Root, in.Path), exclude...)
 		if err != nil {
 			return err
 		}
@@ -383,18 +387,18 @@ func setChanges(in *InputRecord, now []MatchRecord, rs *reasons) {
 	}
 }
 
-// matchSet re-evaluates a directory or glob the way the engine resolves
-// declarations, and hashes every match. A directory that is gone (or is
+// matchSet re-evaluates a directory or glob (minus its exclusions) the
+// way the engine resolves declarations, and hashes every match. A directory that is gone (or is
 // now a file) yields a nil set and a plain hash.
-func (ev *evaluator) matchSet(kind engine.InputKind, abs string) ([]MatchRecord, string, error) {
+func (ev *evaluator) matchSet(kind engine.InputKind, abs string, exclude ...string) ([]MatchRecord, string, error) {
 	r := &engine.Resolver{Root: ev.t.Root}
 	var matches []string
 	if kind == engine.InputGlob {
-		ins, _, err := r.Resolve(parser.DepGlob, abs, ev.t.Dir, 0)
+		in, err := r.ResolveGlob(abs, exclude, ev.t.Dir, 0)
 		if err != nil {
 			return nil, "", fmt.Errorf("cache: %w", err)
 		}
-		matches = ins[0].Matches
+		matches = in.Matches
 	} else {
 		ins, _, _ := r.Resolve(parser.DepFile, abs, ev.t.Dir, 0)
 		if ins[0].Kind != engine.InputDir {

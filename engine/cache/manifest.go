@@ -88,6 +88,9 @@ type InputRecord struct {
 	// Matches are a directory's files or a glob's matches, each hashed;
 	// for a listing, the names the directory held (no hashes).
 	Matches []MatchRecord `json:"matches,omitempty"`
+	// Exclude holds a declared glob's exclusion patterns (root-relative
+	// inside the root): its matches leave out what they match.
+	Exclude []string `json:"exclude,omitempty"`
 	// Ignore names, for a listing, the entries the run itself wrote:
 	// outputs, left out of the listing when it is compared later.
 	Ignore []string `json:"ignore,omitempty"`

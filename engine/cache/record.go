@@ -204,8 +204,11 @@ func (ev *evaluator) record(in engine.Input, since int64, outputs []string) (rec
 			return rec, changed, nil
 		}
 		var now []string
+		for _, x := range in.Exclude {
+			rec.Exclude = append(rec.Exclude, relPath(ev.t.Root, x))
+		}
 		if in.Kind == engine.InputGlob {
-			ms, _, err := ev.matchSet(in.Kind, in.Path)
+			ms, _, err := ev.matchSet(in.Kind, in.Path, in.Exclude...)
 			if err != nil {
 				return rec, false, err
 			}
