@@ -36,16 +36,17 @@ func newVersionCmd() *cobra.Command {
 }
 
 // printBuildDetails prints one "label: value" line per detail: the build's
-// provenance, the cache key version, and whether file tracing (which the
-// result cache relies on for undeclared inputs) works on this machine.
+// provenance, the cache key version, and which file tracer (the result
+// cache relies on it for undeclared inputs) runs here: ebpf, ptrace or off.
 func printBuildDetails(w io.Writer) {
 	for _, d := range engine.BuildDetails() {
 		fmt.Fprintf(w, "%s: %s\n", d[0], d[1])
 	}
 	fmt.Fprintf(w, "cache key version: %s\n", engine.Version)
-	if err := trace.Available(); err != nil {
-		fmt.Fprintf(w, "tracing: unavailable: %v\n", err)
+	// The backend --trace=auto picks here, now (see transcript doctor).
+	if b, err := trace.SelectBackend("auto"); err != nil {
+		fmt.Fprintf(w, "tracing: %v\n", err)
 	} else {
-		fmt.Fprintln(w, "tracing: available (ptrace)")
+		fmt.Fprintf(w, "tracing: %s\n", b)
 	}
 }
