@@ -13,7 +13,7 @@ import (
 // tracing sees: a file a subprocess reads with no declaration, and a file
 // a program looks for that does not exist yet.
 func TestUndeclaredTracedInputs(t *testing.T) {
-	l, why, err := trace.NewLauncher("auto", nil)
+	l, why, err := trace.NewLauncher(traceSetting(), nil)
 	if err != nil || l == nil {
 		t.Skipf("tracing unavailable here: %v %v", why, err)
 	}
@@ -40,7 +40,7 @@ func TestUndeclaredTracedInputs(t *testing.T) {
 
 func tracedFixture(t *testing.T) *fixture {
 	t.Helper()
-	l, why, err := trace.NewLauncher("auto", nil)
+	l, why, err := trace.NewLauncher(traceSetting(), nil)
 	if err != nil || l == nil {
 		t.Skipf("tracing unavailable here: %v %v", why, err)
 	}

@@ -16,9 +16,17 @@ import (
 // but absent, a program a script runs; files the transcript wrote are not
 // inputs.
 func TestLauncherObservesSubprocessReads(t *testing.T) {
-	if err := trace.Available(); err != nil {
-		t.Skipf("tracing unavailable here: %v", err)
+	for _, setting := range []string{"ptrace", "ebpf"} {
+		t.Run(setting, func(t *testing.T) {
+			if _, err := trace.SelectBackend(setting); err != nil {
+				t.Skipf("unavailable here: %v", err)
+			}
+			testLauncherObserves(t, setting)
+		})
 	}
+}
+
+func testLauncherObserves(t *testing.T, setting string) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module m\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "fixture.txt"), []byte("data\n"), 0o644)
@@ -27,9 +35,12 @@ func TestLauncherObservesSubprocessReads(t *testing.T) {
 	path := filepath.Join(dir, "t.cmdt")
 	os.WriteFile(path, []byte(src), 0o644)
 	f := parser.Parse(path, []byte(src))
-	l, why, err := trace.NewLauncher("on", nil)
+	l, why, err := trace.NewLauncher(setting, nil)
 	if err != nil || l == nil {
 		t.Fatalf("launcher: %v %v", why, err)
+	}
+	if name := l.(*trace.Launcher).Name(); name != setting {
+		t.Errorf("launcher for --trace=%s uses %s", setting, name)
 	}
 	res, err := engine.Run(context.Background(), f, engine.Options{Launcher: l})
 	if err != nil || !res.Passed() {
@@ -72,8 +83,21 @@ func TestNewLauncherSettings(t *testing.T) {
 	if _, _, err := trace.NewLauncher("sometimes", nil); err == nil {
 		t.Error("bad setting accepted")
 	}
+	// auto decides when it first runs a program, not before.
 	l, why, err := trace.NewLauncher("auto", nil)
-	if err != nil || (l == nil) == (why == nil) {
+	if err != nil || l == nil || why != nil {
 		t.Errorf("auto: %v %v %v", l, why, err)
+	}
+	for _, setting := range []string{"on", "ebpf", "ptrace"} {
+		if _, err := trace.SelectBackend(setting); err != nil {
+			if _, _, err2 := trace.NewLauncher(setting, nil); err2 == nil {
+				t.Errorf("--trace=%s is unavailable (%v) but the launcher was made", setting, err)
+			}
+			continue
+		}
+		l, _, err := trace.NewLauncher(setting, nil)
+		if err != nil || l == nil {
+			t.Errorf("%s: %v", setting, err)
+		}
 	}
 }

@@ -1,0 +1,212 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	// ebpfload: load the programs, print their ids, wait to be killed.
+	helpers["ebpfload"] = func([]string) error {
+		bt, err := acquireBPF()
+		if err != nil {
+			return err
+		}
+		progs, maps := bt.ids()
+		fmt.Println(joinIDs(progs), joinIDs(maps))
+		time.Sleep(time.Minute)
+		return nil
+	}
+	// ebpffail: select a backend for auto with the eBPF load failing.
+	helpers["ebpffail"] = func([]string) error {
+		loadBPFHook = func() error { return errors.New("forced load failure (test)") }
+		b, err := SelectBackend("auto")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s|%v|%s\n", b.Name, b.Fallback, b.Why)
+		return nil
+	}
+}
+
+// ids lists the ids of the loaded programs and maps.
+func (t *bpfTracer) ids() (progs []uint32, maps []uint32) {
+	for _, p := range []*ebpf.Program{t.objs.SysEnter, t.objs.SysExit, t.objs.SchedProcessFork, t.objs.SchedProcessExec, t.objs.SchedProcessExit} {
+		if info, err := p.Info(); err == nil {
+			if id, ok := info.ID(); ok {
+				progs = append(progs, uint32(id))
+			}
+		}
+	}
+	for _, m := range []*ebpf.Map{t.objs.Tracked, t.objs.Pending, t.objs.Spec, t.objs.Config, t.objs.Lost, t.objs.Events} {
+		if info, err := m.Info(); err == nil {
+			if id, ok := info.ID(); ok {
+				maps = append(maps, uint32(id))
+			}
+		}
+	}
+	return progs, maps
+}
+
+func joinIDs(ids []uint32) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.Itoa(int(id))
+	}
+	return strings.Join(s, ",")
+}
+
+func splitIDs(t *testing.T, s string) []uint32 {
+	var ids []uint32
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("bad id list %q", s)
+		}
+		ids = append(ids, uint32(n))
+	}
+	return ids
+}
+
+// waitGone fails unless no program or map with these ids exists within a
+// few seconds (the kernel frees them after an RCU grace period).
+func waitGone(t *testing.T, progs, maps []uint32) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var left []string
+		for _, id := range progs {
+			if p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id)); err == nil {
+				p.Close()
+				left = append(left, fmt.Sprintf("program %d", id))
+			}
+		}
+		for _, id := range maps {
+			if m, err := ebpf.NewMapFromID(ebpf.MapID(id)); err == nil {
+				m.Close()
+				left = append(left, fmt.Sprintf("map %d", id))
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left behind: %v", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestEBPFNothingLeftBehind: the programs and maps live while runs need
+// them, and are gone once the tracer has been idle, and when the process
+// dies (nothing is pinned).
+func TestEBPFNothingLeftBehind(t *testing.T) {
+	requireMode(t, Options{Mode: ModeEBPF})
+	mustRun(t, exec.Command("/bin/true"), Options{Mode: ModeEBPF})
+	bpfState.mu.Lock()
+	bt := bpfState.t
+	bpfState.mu.Unlock()
+	if bt == nil {
+		t.Fatal("not loaded after a run")
+	}
+	progs, maps := bt.ids()
+	if len(progs) != 5 || len(maps) != 6 {
+		t.Fatalf("ids: %v %v", progs, maps)
+	}
+	unloadIdleBPF() // what the idle timer does
+	waitGone(t, progs, maps)
+
+	// A process killed while loaded leaves nothing either.
+	cmd := helperCmd(t, "ebpfload")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("helper: %v", err)
+	}
+	f := strings.Fields(line)
+	progs, maps = splitIDs(t, f[0]), splitIDs(t, f[1])
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	waitGone(t, progs, maps)
+}
+
+// TestAutoFallsBackWhenEBPFFails: a load failure (forced) makes auto use
+// ptrace and say why; it never fails.
+func TestAutoFallsBackWhenEBPFFails(t *testing.T) {
+	requireTracing(t)
+	out, err := helperCmd(t, "ebpffail").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(got, "ptrace|true|") || !strings.Contains(got, "forced load failure") {
+		t.Errorf("auto with eBPF failing: %q", got)
+	}
+}
+
+// TestLostEventsMakeTheReportIncomplete: a tree producing more events
+// than the ring buffer holds before it is read loses some, and the report
+// says so instead of being taken as complete.
+func TestLostEventsMakeTheReportIncomplete(t *testing.T) {
+	requireMode(t, Options{Mode: ModeEBPF})
+	dir := tempDir(t)
+	writeFiles(t, dir, "f")
+	// Hold the ring buffer's reader while a command stats a file ~60,000
+	// times (one small record each: more than the 8 MiB buffer holds).
+	bt, err := acquireBPF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseBPF()
+	bt.drainMu.Lock()
+	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 30000 ]; do [ -e f ]; [ -e g ]; i=$((i+1)); done`)
+	cmd.Dir = dir
+	p, err := Start(cmd, Options{Mode: ModeEBPF})
+	if err != nil {
+		bt.drainMu.Unlock()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		// Release the reader once the command is over.
+		for {
+			var si unix.Siginfo
+			// Exited (a zombie: Wait will reap it), not waited for.
+			err := unix.Waitid(unix.P_PID, p.cmd.Process.Pid, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+			if err != nil || si.Signo != 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		close(done)
+	}()
+	<-done
+	bt.drainMu.Unlock()
+	rep, err := p.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rep.Incomplete, "lost") {
+		t.Errorf("Incomplete = %q, want lost events reported", rep.Incomplete)
+	}
+}
