@@ -79,8 +79,18 @@ func ourThreads(t *testing.T) map[int]bool {
 // process is still a child of, or traced by, the test process. Orphans
 // that died are handed to init; some container inits never reap them, so
 // zombies under pid 1 are only logged.
+//
+// A process of the group may still be finishing its exit when Wait
+// returns: the eBPF tracer sees a process's exit event at the start of
+// exit(2), before it is a zombie. That state passes within moments, so the
+// check is repeated for up to a second before it fails.
 func checkNothingLeft(t *testing.T, pgid int) {
 	t.Helper()
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if !groupRuns(t, pgid) {
+			break
+		}
+	}
 	self := os.Getpid()
 	threads := ourThreads(t)
 	for _, p := range readProc(t) {
@@ -95,6 +105,16 @@ func checkNothingLeft(t *testing.T, pgid int) {
 			t.Logf("zombie %d (%s) of the killed group, parent %d", p.pid, p.comm, p.ppid)
 		}
 	}
+}
+
+// groupRuns reports whether a process of group pgid is not a zombie.
+func groupRuns(t *testing.T, pgid int) bool {
+	for _, p := range readProc(t) {
+		if p.pgid == pgid && p.state != "Z" {
+			return true
+		}
+	}
+	return false
 }
 
 // waitForGroup waits until group pgid has at least n live processes.
