@@ -46,20 +46,21 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[i]
 }
 
-// TestDidChangeLatency10k measures didChange → publishDiagnostics on a
-// 10,000-line transcript, server side (from the start of handling the
-// didChange to the diagnostics written on the wire), and fails far above
-// the targets (p50 5 ms, p99 20 ms) so slow CI machines do not flake.
-func TestDidChangeLatency10k(t *testing.T) {
+// TestDidChangeDiagnostics10k: every one of 200 edits to a 10,000-line
+// transcript gets its own diagnostics. It logs the server-side latency
+// percentiles but asserts none: timing belongs to
+// BenchmarkDidChangeDiagnostics10k (bench/lsp/run.sh), compared on a quiet
+// machine, not to a test that a loaded CI core would make flaky.
+func TestDidChangeDiagnostics10k(t *testing.T) {
 	if testing.Short() {
-		t.Skip("latency measurement")
+		t.Skip("10,000-line document")
 	}
-	lat := measureDidChange(t, 10000, 200)
-	p50, p99 := percentile(lat, 50), percentile(lat, 99)
-	t.Logf("didChange → publishDiagnostics, 10,000 lines, %d edits, server side: p50 %s, p99 %s (targets 5ms, 20ms)", len(lat), p50, p99)
-	if p50 > 25*time.Millisecond || p99 > 250*time.Millisecond {
-		t.Errorf("latency far above target: p50 %s, p99 %s", p50, p99)
+	const edits = 200
+	lat := measureDidChange(t, 10000, edits)
+	if len(lat) != edits {
+		t.Fatalf("diagnostics for %d of %d edits", len(lat), edits)
 	}
+	t.Logf("didChange → publishDiagnostics, 10,000 lines, %d edits, server side: p50 %s, p99 %s (targets 5ms, 20ms; see the benchmark)", len(lat), percentile(lat, 50), percentile(lat, 99))
 }
 
 func measureDidChange(t testing.TB, lines, edits int) []time.Duration {
@@ -128,24 +129,21 @@ func BenchmarkParse100k(b *testing.B) {
 	}
 }
 
-// TestParse100k checks the 100,000-line parse target loosely (CI machines
-// vary) and logs the number.
+// TestParse100k: a 100,000-line transcript parses without errors and
+// prints back byte for byte; BenchmarkParse100k measures its speed.
 func TestParse100k(t *testing.T) {
 	if testing.Short() {
-		t.Skip("timing")
+		t.Skip("100,000-line document")
 	}
 	src := []byte(genTranscript(100000))
-	best := time.Hour
-	for i := 0; i < 5; i++ {
-		start := time.Now()
-		parser.Parse("bench.cmdt", src)
-		if d := time.Since(start); d < best {
-			best = d
-		}
+	start := time.Now()
+	f := parser.Parse("bench.cmdt", src)
+	t.Logf("parse 100,000 lines (%d bytes): %s (target 20ms; see the benchmark)", len(src), time.Since(start))
+	if len(f.Errors) != 0 {
+		t.Fatalf("syntax errors: %v", f.Errors[0])
 	}
-	t.Logf("parse 100,000 lines (%d bytes): best of 5 %s (target 20ms)", len(src), best)
-	if best > 100*time.Millisecond {
-		t.Errorf("parse far above target: %s", best)
+	if got := f.Bytes(); string(got) != string(src) {
+		t.Fatal("printing the parsed file does not give the input back")
 	}
 }
 
