@@ -49,13 +49,53 @@ func (p *linePattern) match(line string) bool {
 	return true
 }
 
+// patternSlab hands out patterns and part lists from shared chunks: a
+// transcript of 10,000 pattern lines costs a few allocations, not 20,000.
+type patternSlab struct {
+	pats  []linePattern
+	parts []string
+}
+
+const slabChunk = 256
+
+func (a *patternSlab) pattern() *linePattern {
+	if a == nil {
+		return &linePattern{}
+	}
+	if len(a.pats) == 0 {
+		a.pats = make([]linePattern, slabChunk)
+	}
+	p := &a.pats[0]
+	a.pats = a.pats[1:]
+	return p
+}
+
+// strings returns an empty slice with capacity n.
+func (a *patternSlab) strings(n int) []string {
+	if a == nil || n > slabChunk {
+		return make([]string, 0, n)
+	}
+	if cap(a.parts)-len(a.parts) < n {
+		a.parts = make([]string, 0, slabChunk)
+	}
+	out := a.parts[len(a.parts) : len(a.parts) : len(a.parts)+n]
+	a.parts = a.parts[:len(a.parts)+n]
+	return out
+}
+
 // compileExpectation compiles an inline expectation: a literal line, a
 // glob ("1*") or a regexp ("1~").
 func compileExpectation(e *parser.Expectation, subs *Substitutions) (*linePattern, error) {
-	p := &linePattern{exp: e}
+	return compileFrom(nil, e, subs)
+}
+
+// compileFrom is compileExpectation allocating from a slab (nil: none).
+func compileFrom(a *patternSlab, e *parser.Expectation, subs *Substitutions) (*linePattern, error) {
+	p := a.pattern()
+	p.exp = e
 	switch {
 	case e.Pattern == nil:
-		p.parts = []string{e.Text}
+		p.parts = append(a.strings(1), e.Text)
 	case e.Pattern.Kind == parser.PatternAnyLines:
 		p.any = true
 	case e.Pattern.Kind == parser.PatternRegexp:
@@ -64,14 +104,18 @@ func compileExpectation(e *parser.Expectation, subs *Substitutions) (*linePatter
 		}
 		p.re = e.Pattern.Regexp
 	default:
-		return compileGlob(p, e, subs)
+		return compileGlob(a, p, e, subs)
 	}
 	return p, nil
 }
 
 // compileGlob turns a glob into literal parts when every substitution in
 // it has one literal spelling (the fast path), else into a regexp.
-func compileGlob(p *linePattern, e *parser.Expectation, subs *Substitutions) (*linePattern, error) {
+func compileGlob(a *patternSlab, p *linePattern, e *parser.Expectation, subs *Substitutions) (*linePattern, error) {
+	if parts, ok := plainGlobParts(a, e.Pattern.Segments); ok {
+		p.parts = parts
+		return p, nil
+	}
 	var cur strings.Builder
 	simple := true
 	for _, s := range e.Pattern.Segments {
@@ -125,6 +169,32 @@ func compileGlob(p *linePattern, e *parser.Expectation, subs *Substitutions) (*l
 	}
 	p.parts, p.re = nil, compiled
 	return p, nil
+}
+
+// plainGlobParts returns the literal parts of a glob made only of text and
+// wildcards, without copying any text: the parser never leaves two literal
+// segments side by side.
+func plainGlobParts(a *patternSlab, segs []parser.Segment) ([]string, bool) {
+	n := 1
+	for _, s := range segs {
+		switch s.Kind {
+		case parser.SegSubst:
+			return nil, false
+		case parser.SegWildcard:
+			n++
+		}
+	}
+	parts := a.strings(n)
+	cur := ""
+	for _, s := range segs {
+		if s.Kind == parser.SegWildcard {
+			parts = append(parts, cur)
+			cur = ""
+		} else {
+			cur = s.Text
+		}
+	}
+	return append(parts, cur), true
 }
 
 // matchLines reports whether lines match pats, "..." matching any run of
@@ -268,6 +338,9 @@ func alignMiddle(pats []*linePattern, lines []string, w0, g0 int) []alignOp {
 	return ops
 }
 
+// matchNothing stands for an expectation that cannot be compiled.
+var matchNothing = regexp.MustCompile(`$.^`)
+
 // streamCheck is one stream of a pattern block: its compiled expectations
 // and its actual lines.
 type streamCheck struct {
@@ -293,6 +366,7 @@ func streamChecks(cr *CommandResult, subs *Substitutions, dir string, seen func(
 			data = cr.Stderr
 		}
 		sc.gotItems = streamItems(stream, data)
+		slab := &patternSlab{}
 		for _, e := range b.Expect {
 			if e.Stream != stream {
 				continue
@@ -310,16 +384,30 @@ func streamChecks(cr *CommandResult, subs *Substitutions, dir string, seen func(
 				}
 				continue
 			}
-			p, err := compileExpectation(e, subs)
+			p, err := compileFrom(slab, e, subs)
 			if err != nil {
 				errs = append(errs, err)
-				p = &linePattern{exp: e, re: regexp.MustCompile(`$.^`)} // matches nothing
+				p = &linePattern{exp: e, re: matchNothing}
 			}
 			sc.pats = append(sc.pats, p)
-			sc.wantItems = append(sc.wantItems, outputItem{stream: stream, text: e.Text, noNewline: e.NoNewline})
 		}
 		for _, it := range append(sc.gotItems, sc.wantItems...) {
 			sc.exact = sc.exact || it.binary != nil
+		}
+		if sc.exact {
+			// A binary side: compare items, the expectations as written.
+			sc.wantItems = sc.wantItems[:0]
+			for _, e := range b.Expect {
+				if e.Stream != stream {
+					continue
+				}
+				if e.File {
+					items, _ := expectedFileItems(e, dir, func(Input) {})
+					sc.wantItems = append(sc.wantItems, items...)
+					continue
+				}
+				sc.wantItems = append(sc.wantItems, outputItem{stream: stream, text: e.Text, noNewline: e.NoNewline})
+			}
 		}
 		if !sc.exact {
 			sc.lines = make([]string, len(sc.gotItems))

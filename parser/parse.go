@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -77,6 +78,8 @@ type transcriptParser struct {
 	lastOutput *Expectation
 	// substs holds the "% subst" names declared so far.
 	substs map[string]*Subst
+	// regexps holds the compiled "1~" regexps by text.
+	regexps map[string]*regexp.Regexp
 }
 
 func (p *transcriptParser) errorf(r Range, code Code, format string, args ...any) {

@@ -236,12 +236,22 @@ func (p *transcriptParser) pattern(l *Line, e *Expectation) {
 	text := strings.TrimSuffix(l.Payload, "\r")
 	e.Text = text
 	if strings.HasSuffix(l.Opcode, "~") {
+		if re := p.regexps[text]; re != nil {
+			// One compiled regexp per distinct text: a transcript repeating
+			// a line regexp shares its matcher state.
+			e.Pattern = &Pattern{Kind: PatternRegexp, Regexp: re}
+			return
+		}
 		re, err := compileLineRegexp(text)
 		if err != nil {
 			p.errorf(l.PayloadRange(), CodeBadRegexp, "invalid regexp in `%s` line: %s", l.Opcode, regexpMessage(err))
 			e.Pattern = &Pattern{Kind: PatternRegexp}
 			return
 		}
+		if p.regexps == nil {
+			p.regexps = map[string]*regexp.Regexp{}
+		}
+		p.regexps[text] = re
 		e.Pattern = &Pattern{Kind: PatternRegexp, Regexp: re}
 		return
 	}
