@@ -169,7 +169,10 @@ function problemMessage(row) {
 }
 
 async function expectLens(page, title, what) {
-  await ui.waitFor(page, async () => (await ui.lenses(page)).includes(title), `the lens "${title}" (${what})`, 30_000).catch(async (err) => {
+  await ui.waitFor(page, async () => {
+    await ui.nudgeUnclickableLenses(page, title);
+    return (await ui.lenses(page)).includes(title);
+  }, `the lens "${title}" (${what})`, 30_000).catch(async (err) => {
     throw new AssertionFailed(`${err.message}; lens elements: ${JSON.stringify(await ui.lensElements(page))}`);
   });
 }
