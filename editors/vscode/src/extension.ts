@@ -15,6 +15,7 @@ import { RESTART_COMMAND, SERVER_COMMANDS } from './commands';
 import { depfilePaths } from './depfiles';
 import { INSTALL_COMMAND, Resolution, resolveServerPath } from './serverPath';
 import { STATUS_METHOD, formatStatus, isMethodNotFound } from './status';
+import { TranscriptTests } from './testing';
 
 const CLIENT_ID = 'cmdt';
 const CLIENT_NAME = 'cmdt Language Server';
@@ -24,13 +25,15 @@ let client: LanguageClient | undefined;
 let starting: Promise<LanguageClient | undefined> | undefined;
 let output: vscode.OutputChannel;
 let statusBar: StatusBar;
+let tests: TranscriptTests;
 /** The last "server not found" message shown, so it is shown once, not on every file or save. */
 let shownMissing: string | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel(CLIENT_NAME);
   statusBar = new StatusBar();
-  context.subscriptions.push(output, statusBar);
+  tests = new TranscriptTests(() => startClient(), output);
+  context.subscriptions.push(output, statusBar, tests);
 
   for (const [id, cmd] of Object.entries(SERVER_COMMANDS)) {
     context.subscriptions.push(
@@ -196,6 +199,7 @@ function startClient(opts: { forceMessage?: boolean } = {}): Promise<LanguageCli
     }
     client = c;
     statusBar.update();
+    tests.attach(c);
     return c;
   })().finally(() => {
     starting = undefined;
