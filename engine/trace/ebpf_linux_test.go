@@ -210,3 +210,33 @@ func TestLostEventsMakeTheReportIncomplete(t *testing.T) {
 		t.Errorf("Incomplete = %q, want lost events reported", rep.Incomplete)
 	}
 }
+
+func init() {
+	// lazyauto: an auto launcher asked its name has set nothing up.
+	helpers["lazyauto"] = func([]string) error {
+		l, _, err := NewLauncher("auto", nil)
+		if err != nil {
+			return err
+		}
+		name := l.(*Launcher).Name()
+		bpfState.mu.Lock()
+		loaded := bpfState.t != nil || bpfState.err != nil
+		bpfState.mu.Unlock()
+		fmt.Println(name, loaded)
+		return nil
+	}
+}
+
+// TestAutoSetsNothingUpBeforeAProgramRuns: a check that runs no program
+// (builtins only) loads no BPF program and runs no probe, though the
+// cache asks the launcher's name.
+func TestAutoSetsNothingUpBeforeAProgramRuns(t *testing.T) {
+	out, err := helperCmd(t, "lazyauto").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 || f[1] != "false" || (f[0] != "ebpf" && f[0] != "ptrace") {
+		t.Errorf("auto launcher before any program: %q, want its predicted name and nothing loaded", out)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cmdt-dev/cmdt/engine"
 )
@@ -26,6 +27,7 @@ type Launcher struct {
 
 	setting string
 	backend func() Backend
+	chosen  atomic.Bool // backend has been called
 }
 
 // Backend says which tracer a --trace setting uses here, and why.
@@ -106,12 +108,26 @@ func (l *Launcher) Backend() Backend {
 	if l.backend == nil { // a Launcher made by hand: ptrace, as Options say
 		return Backend{Name: "ptrace", Why: "Options"}
 	}
+	l.chosen.Store(true)
 	return l.backend()
 }
 
 // Name is the backend's name, "ebpf", "ptrace" or "off": what a cache
-// manifest records as the way inputs were observed.
-func (l *Launcher) Name() string { return l.Backend().Name }
+// manifest records as the way inputs were observed. Before an auto
+// launcher has run a program it predicts, without loading or probing
+// anything (a check of builtins sets nothing up): "ebpf" where this
+// process may load BPF programs, else "ptrace". Both observe the same;
+// if the prediction proves wrong and no tracer works, each launch says so
+// to the Observer (Unobserved) and the run counts as untraced.
+func (l *Launcher) Name() string {
+	if l.setting == "auto" && !l.chosen.Load() {
+		if mayLoadBPF() {
+			return "ebpf"
+		}
+		return "ptrace"
+	}
+	return l.Backend().Name
+}
 
 var noteOnce sync.Once
 
@@ -124,6 +140,7 @@ func (l *Launcher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error, err
 	opts := l.Options
 	switch b.Name {
 	case "off":
+		obs.Unobserved(cmd.Path)
 		return plainStart(cmd)
 	case "ebpf":
 		opts.Mode = ModeEBPF

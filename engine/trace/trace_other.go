@@ -27,3 +27,5 @@ func (p *Process) Wait() (*Report, error) { return nil, errPlatform }
 func AvailableMode(Mode) error { return errPlatform }
 
 func bpfWho() string { return "" }
+
+func mayLoadBPF() bool { return false }
