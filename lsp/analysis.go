@@ -128,6 +128,8 @@ func (s *Server) analyzeTranscript(a *Analysis) {
 	}
 	if a.settings.undeclared() {
 		s.findUndeclared(a)
+	} else {
+		a.Undeclared = nil // candidates, never checked against declarations
 	}
 	a.Diagnostics = transcriptDiagnostics(a)
 }

@@ -105,6 +105,9 @@ func (s *Server) hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 	if l.OpcodeRange.Contains(pos) {
 		if doc, ok := opcodeDocs[l.Kind]; ok {
 			r := snap.Mapper.Range(l.OpcodeRange)
+			if l.Kind == parser.KindCommand {
+				doc += s.notCachedNote(ctx, snap)
+			}
 			h := markdown(doc)
 			h.Range = &r
 			return h, nil
@@ -113,9 +116,22 @@ func (s *Server) hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 	if b, c, arg := a.argAt(pos); arg != nil {
 		return markdown(s.describeArg(a, c, arg)), nil
 	} else if b != nil && b.Cwd != "" {
-		return markdown(fmt.Sprintf("Runs in `%s`", b.Cwd)), nil
+		return markdown(fmt.Sprintf("Runs in `%s`", b.Cwd) + s.notCachedNote(ctx, snap)), nil
 	}
 	return nil, nil
+}
+
+// notCachedNote is the hover's account of why the transcript's last pass
+// was not cached (the status hint's reason, from engine/cache), or "".
+func (s *Server) notCachedNote(ctx context.Context, snap *Snapshot) string {
+	if snap.Kind != DocTranscript || snap.Path == "" {
+		return ""
+	}
+	info := s.statusOf(ctx, snap)
+	if strings.HasPrefix(info.Text, "passed, not cached") || strings.HasPrefix(info.Text, "last pass not cacheable") {
+		return "\n\n**Cache:** " + info.Text
+	}
+	return ""
 }
 
 // describeDep renders what a declaration resolves to. Env values are never

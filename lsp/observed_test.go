@@ -338,10 +338,42 @@ func TestObservedUntraced(t *testing.T) {
 		t.Fatalf("run = %+v", out)
 	}
 	c.waitUntil("the run's publication", func() bool { return c.publications(u) > n })
-	c.waitCodes(u, CodeUndeclared)
+	d := c.waitCodes(u, CodeUndeclared)
 	if h := c.hoverText(u, 0, 8); strings.Contains(h, "Last run") {
 		t.Errorf("hover after an untraced run:\n%s", h)
 	}
+	// Untraced, only a declaration makes a change visible: a warning.
+	if d[0].Severity != protocol.DiagnosticSeverityWarning {
+		t.Errorf("severity %v, want warning", d[0].Severity)
+	}
+}
+
+// The undeclaredDependencies setting turns the whole class off: the
+// heuristic and the observed diagnostics alike; on again, they are back.
+func TestDependencyDiagnosticsSetting(t *testing.T) {
+	needTrace(t)
+	dir := workspaceDir(t, map[string]string{"d/a.txt": "a\n", "f.txt": "x\n"})
+	src := "$ ls d\n1 a.txt\n$ cat f.txt\n1 x\n"
+	c := newTestClient(t)
+	c.initialize(dir, editorCaps)
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", src)
+	if d := c.waitCodes(u, CodeUndeclared); d[0].Severity != protocol.DiagnosticSeverityHint {
+		t.Errorf("traced server: severity %v, want hint", d[0].Severity)
+	}
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("run = %+v", out)
+	}
+	c.waitCodes(u, CodeUndeclaredObserved, CodeUndeclaredObserved)
+	set := func(on bool) {
+		c.notify(protocol.MethodWorkspaceDidChangeConfiguration, map[string]interface{}{"settings": map[string]interface{}{"cmdt": map[string]bool{"undeclaredDependencies": on}}})
+	}
+	set(false)
+	c.waitUntil("no dependency diagnostics", func() bool {
+		return len(byCode(c.latestDiagnostics(u), CodeUndeclaredObserved))+len(byCode(c.latestDiagnostics(u), CodeUndeclared)) == 0
+	})
+	set(true)
+	c.waitCodes(u, CodeUndeclaredObserved, CodeUndeclaredObserved)
 }
 
 // Without a recorder (a record built from the engine's result alone) the

@@ -358,6 +358,10 @@ func TestPassedButNotCached(t *testing.T) {
 	if st.Status != StatusStale || st.Text != "passed, not cached: data.txt changed during the run" || len(st.Reasons) != 1 || !strings.Contains(st.Reasons[0], "data.txt") {
 		t.Errorf("status = %+v", st)
 	}
+	// The hover on the command says it too.
+	if h := c.hoverText(u, 1, 0); !strings.Contains(h, "**Cache:** passed, not cached: data.txt changed during the run") {
+		t.Errorf("hover on `$`:\n%s", h)
+	}
 }
 
 // With tracing (the default where the system allows it), a file a
