@@ -2,6 +2,9 @@ package engine
 
 import (
 	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/cmdt-dev/cmdt/parser"
 )
@@ -83,4 +86,61 @@ func InsertDeclarations(src []byte, f *parser.File, decls []string) []byte {
 	out = append(out, src[:off]...)
 	out = append(out, b.Bytes()...)
 	return append(out, src[off:]...)
+}
+
+// Describe says what the command did with the inputs, paths relative to
+// dir: "read go.mod, main.go and listed d/". What it only stat'ed is left
+// out when it did more, and so is a directory it opened to list.
+func (s Suggestion) Describe(dir string) string {
+	ins := s.Inputs
+	var read, listed, looked []string
+	for _, in := range ins {
+		name := in.Path
+		if rel, err := filepath.Rel(dir, in.Path); err == nil {
+			name = filepath.ToSlash(rel)
+		}
+		switch {
+		case in.Kind == InputGlob:
+			listed = append(listed, strings.TrimSuffix(name, "*"))
+		case in.StatOnly:
+			looked = append(looked, name)
+		default:
+			read = append(read, name)
+		}
+	}
+	isListed := map[string]bool{}
+	for _, l := range listed {
+		isListed[strings.TrimSuffix(l, "/")] = true
+	}
+	kept := read[:0]
+	for _, r := range read {
+		if !isListed[r] { // grep -r opens the directory it then lists
+			kept = append(kept, r)
+		}
+	}
+	read = kept
+	if len(read)+len(listed) == 0 {
+		read = looked
+	}
+	var parts []string
+	if len(read) > 0 {
+		parts = append(parts, "read "+listNames(read))
+	}
+	if len(listed) > 0 {
+		parts = append(parts, "listed "+listNames(listed))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// listNames joins up to five names, counting the rest.
+func listNames(names []string) string {
+	for i, n := range names {
+		if n == "" {
+			names[i] = "./"
+		}
+	}
+	if len(names) > 5 {
+		return strings.Join(names[:5], ", ") + fmt.Sprintf(", … (+%d more)", len(names)-5)
+	}
+	return strings.Join(names, ", ")
 }

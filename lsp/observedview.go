@@ -205,7 +205,7 @@ func observedItemFor(s *Server, snap *Snapshot, bi *blockInfo, progs []string, i
 			what, change, declText)
 	} else {
 		it.Message = fmt.Sprintf("%s %s, which no declaration covers: runs without tracing (other systems, ptrace denied, -trace off) and the caches they fill will not notice when they change. Declare them with %s.",
-			prog, describeReads(dir, ins), declText)
+			prog, engine.Suggestion{Inputs: ins}.Describe(dir), declText)
 	}
 	if len(it.Decls) == 1 {
 		it.Title = "Declare dependency: " + it.Decls[0]
@@ -213,36 +213,6 @@ func observedItemFor(s *Server, snap *Snapshot, bi *blockInfo, progs []string, i
 		it.Title = "Declare dependencies: " + strings.Join(it.Decls, ", ")
 	}
 	return it
-}
-
-// describeReads says what a command did with several inputs: "read go.mod,
-// main.go and listed d/".
-func describeReads(dir string, ins []engine.Input) string {
-	var read, listed []string
-	for _, in := range ins {
-		rel := filepath.ToSlash(relTo(dir, in.Path))
-		if in.Kind == engine.InputGlob {
-			listed = append(listed, filepath.ToSlash(relTo(dir, filepath.Dir(in.Path)))+"/")
-		} else {
-			read = append(read, rel)
-		}
-	}
-	var parts []string
-	if len(read) > 0 {
-		parts = append(parts, "read "+namesList(read))
-	}
-	if len(listed) > 0 {
-		parts = append(parts, "listed "+namesList(listed))
-	}
-	return strings.Join(parts, " and ")
-}
-
-// namesList joins up to five names and counts the rest.
-func namesList(names []string) string {
-	if len(names) > 5 {
-		return strings.Join(names[:5], ", ") + fmt.Sprintf(", … (+%d more)", len(names)-5)
-	}
-	return strings.Join(names, ", ")
 }
 
 // globDir is the directory a suggested glob lists or walks: "d" for

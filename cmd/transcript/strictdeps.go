@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/cmdt-dev/cmdt/engine"
@@ -21,7 +20,7 @@ func undeclaredErrors(path string, res *engine.Result) []string {
 	dir := engine.TranscriptDir(path)
 	var msgs []string
 	for _, s := range engine.Suggest(res) {
-		what := describeInputs(dir, s.Inputs)
+		what := s.Describe(dir)
 		who := "a command"
 		if len(s.Progs) > 0 {
 			who = "`" + strings.Join(s.Progs, "`, `") + "`"
@@ -34,60 +33,4 @@ func undeclaredErrors(path string, res *engine.Result) []string {
 			path, s.Line, who, what, strings.Join(decls, "; ")))
 	}
 	return msgs
-}
-
-// describeInputs says what a command did with inputs, paths relative to
-// dir: "read go.mod, main.go and listed d/". Directories it only stat'ed
-// are left out when it did more.
-func describeInputs(dir string, ins []engine.Input) string {
-	var read, listed, looked []string
-	for _, in := range ins {
-		name := in.Path
-		if rel, err := filepath.Rel(dir, in.Path); err == nil {
-			name = filepath.ToSlash(rel)
-		}
-		switch {
-		case in.Kind == engine.InputGlob:
-			listed = append(listed, strings.TrimSuffix(name, "*"))
-		case in.StatOnly:
-			looked = append(looked, name)
-		default:
-			read = append(read, name)
-		}
-	}
-	isListed := map[string]bool{}
-	for _, l := range listed {
-		isListed[strings.TrimSuffix(l, "/")] = true
-	}
-	kept := read[:0]
-	for _, r := range read {
-		if !isListed[r] { // grep -r opens the directory it then lists
-			kept = append(kept, r)
-		}
-	}
-	read = kept
-	if len(read)+len(listed) == 0 {
-		read = looked
-	}
-	var parts []string
-	if len(read) > 0 {
-		parts = append(parts, "read "+listNames(read))
-	}
-	if len(listed) > 0 {
-		parts = append(parts, "listed "+listNames(listed))
-	}
-	return strings.Join(parts, " and ")
-}
-
-// listNames joins up to five names, counting the rest.
-func listNames(names []string) string {
-	for i, n := range names {
-		if n == "" {
-			names[i] = "./"
-		}
-	}
-	if len(names) > 5 {
-		return strings.Join(names[:5], ", ") + fmt.Sprintf(", … (+%d more)", len(names)-5)
-	}
-	return strings.Join(names, ", ")
 }

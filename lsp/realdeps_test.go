@@ -1,0 +1,76 @@
+package lsp
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.lsp.dev/protocol"
+)
+
+// TestDependencyDiagnosticsOnRealToolchains opens each transcript of
+// engine/testdata/realdeps (go run, go build, go test, python3, node,
+// make, ls, find, grep -r), runs it traced through the server, and checks
+// the dependency diagnostics are at most one per command, each with a
+// quick fix; with -v it prints the count per transcript (docs/lsp.md and
+// the lspdeps note report them against the previous server).
+func TestDependencyDiagnosticsOnRealToolchains(t *testing.T) {
+	needTrace(t)
+	if testing.Short() {
+		t.Skip("runs real toolchains")
+	}
+	src := filepath.Join("..", "engine", "testdata", "realdeps")
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.cmdt"))
+	sort.Strings(files)
+	c := newTestClient(t)
+	c.initialize(dir, editorCaps)
+	var report []string
+	for _, path := range files {
+		text, _ := os.ReadFile(path)
+		u := pathURI(path)
+		c.open(u, "cmdt", string(text))
+		c.waitDiagnostics(u, 1)
+		static := len(depDiags(c.latestDiagnostics(u)))
+		n := c.publications(u)
+		if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+			t.Fatalf("%s: run = %+v", filepath.Base(path), out)
+		}
+		c.waitUntil("the run's publication", func() bool { return c.publications(u) > n })
+		diags := depDiags(c.latestDiagnostics(u))
+		perLine := map[uint32]int{}
+		for _, d := range diags {
+			perLine[d.Range.Start.Line]++
+			if perLine[d.Range.Start.Line] > 1 {
+				t.Errorf("%s: two dependency diagnostics on line %d", filepath.Base(path), d.Range.Start.Line+1)
+			}
+			if len(c.quickFixes(u, d.Range)) == 0 {
+				t.Errorf("%s: no quick fix for %q", filepath.Base(path), d.Message)
+			}
+		}
+		var msgs []string
+		for _, d := range diags {
+			msgs = append(msgs, d.Message[:min(60, len(d.Message))])
+		}
+		report = append(report, filepath.Base(path)+": "+itoa(static)+" before a run, "+itoa(len(diags))+" after ("+strings.Join(msgs, " | ")+")")
+	}
+	t.Log("dependency diagnostics per transcript:\n" + strings.Join(report, "\n"))
+}
+
+func depDiags(ds []protocol.Diagnostic) []protocol.Diagnostic {
+	var out []protocol.Diagnostic
+	for _, d := range ds {
+		if d.Code == CodeUndeclared || d.Code == CodeUndeclaredObserved {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
