@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -21,6 +22,11 @@ func TestDependencyDiagnosticsOnRealToolchains(t *testing.T) {
 	needTrace(t)
 	if testing.Short() {
 		t.Skip("runs real toolchains")
+	}
+	for _, tool := range []string{"go", "python3", "node", "make"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
 	}
 	src := filepath.Join("..", "engine", "testdata", "realdeps")
 	dir := t.TempDir()

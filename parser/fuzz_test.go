@@ -13,6 +13,7 @@ var seedTranscripts = []string{
 	"$ a\r1 b\n\r\r\n  \t\n1 c\r\n% no-newline x\r\n\r",
 	"% subst V regexp v[0-9]+\n% subst H value \"$HOME\"\n$ x\n1* [ROOT]/a [..] [V] \\[x]\n2~ ^a+(b|c)$\n1* ...\n% no-newline\n",
 	"$ x\n1~ (\n1* [NOPE]\n% subst ROOT value x\n% subst\n",
+	"% dep glob src/** !(**/__pycache__/**) !(*.o)\n% dep glob !(x)\n% dep file a !(b)\n% dep glob a !b !(c|d) x!(y)\n",
 }
 
 // FuzzParse checks that parsing never panics and is lossless.
@@ -39,6 +40,12 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		for _, d := range file.Deps() {
+			if len(d.Exclude) > 0 && d.Kind != DepGlob {
+				t.Fatalf("exclusions on a %v declaration: %+v", d.Kind, d)
+			}
+			if d.exclusion {
+				t.Fatalf("an exclusion word left among the declarations: %+v", d)
+			}
 			l := file.LineAt(d.Range.Start.Line)
 			if d.Range.End.Col > len(l.Text) || d.Range.Start.Col > d.Range.End.Col {
 				t.Fatalf("dep range %v outside line %q", d.Range, l.Text)
