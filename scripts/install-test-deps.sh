@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== go mod download"
 go mod download
+echo "== toolchains the dependency tests run (python3, make, node), when missing"
+missing=()
+command -v python3 >/dev/null || missing+=(python3)
+command -v make >/dev/null || missing+=(make)
+command -v node >/dev/null || missing+=(nodejs)
+if ((${#missing[@]})); then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
 echo "== nginx (remote cache tests against a real Bazel-protocol HTTP cache)"
 bash .ci/nginx.sh
 echo "== npm: the reference LSP client for the conformance test"
