@@ -142,6 +142,7 @@ type bpfTracer struct {
 	rd    *ringbuf.Reader
 	stop  chan struct{} // ends the pump
 	done  chan struct{} // the pump has returned
+	wake  chan struct{} // a run started: the pump resumes
 
 	// drainMu is held by whoever reads the ring buffer: a waiting run,
 	// which reads its own tree's last events on its own goroutine (a
@@ -197,6 +198,10 @@ func acquireBPF() (*bpfTracer, error) {
 		bpfState.idle.Stop()
 	}
 	bpfState.active++
+	select {
+	case bpfState.t.wake <- struct{}{}:
+	default:
+	}
 	return bpfState.t, nil
 }
 
@@ -240,7 +245,7 @@ func loadBPF() (t *bpfTracer, err error) {
 		return nil, errors.New("not root and without CAP_BPF and CAP_PERFMON")
 	}
 	t = &bpfTracer{runs: make(map[uint32]*bpfRun), backlogs: make(map[uint32]*backlog),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	if err := loadBpfObjects(&t.objs, nil); err != nil {
 		return nil, fmt.Errorf("loading the programs: %w", err)
 	}
@@ -324,16 +329,25 @@ func (t *bpfTracer) lost() uint64 {
 // programs are loaded, so that a long command's events do not fill it.
 const pumpEvery = 5 * time.Millisecond
 
-// pump drains the ring buffer periodically, unless a waiting run does.
+// pump drains the ring buffer periodically while runs are active, unless
+// a waiting run does. Without runs it sleeps: an idle process (the
+// language server, check --watch) must not wake 200 times a second.
 func (t *bpfTracer) pump() {
 	defer close(t.done)
-	tick := time.NewTicker(pumpEvery)
-	defer tick.Stop()
 	for {
+		bpfState.mu.Lock()
+		idle := bpfState.active == 0
+		bpfState.mu.Unlock()
+		wait := time.After(pumpEvery)
+		if idle {
+			wait = nil
+		}
 		select {
 		case <-t.stop:
 			return
-		case <-tick.C:
+		case <-t.wake:
+			continue
+		case <-wait:
 		}
 		if t.drainMu.TryLock() {
 			t.drain(0, nil)
