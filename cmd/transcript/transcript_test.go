@@ -12,13 +12,7 @@ import (
 // TestTranscripts is the CLI's own behaviour, written as transcripts under
 // testdata/ and run against a freshly built binary (dogfood).
 func TestTranscripts(t *testing.T) {
-	bin := buildBinary(t)
-	cmdtest.CheckDir(t, "testdata",
-		cmdtest.WithPath(bin),
-		// mktemp -d in the transcripts lands in the test's temp dir, which
-		// the test framework removes; the cache goes there too.
-		cmdtest.WithEnv("TMPDIR="+t.TempDir(), "CMDT_CACHE_DIR="+filepath.Join(t.TempDir(), "cache")),
-	)
+	checkEach(t, "testdata", buildBinary(t))
 }
 
 // TestTracedTranscripts are CLI behaviours that need the binary to trace
@@ -28,12 +22,30 @@ func TestTracedTranscripts(t *testing.T) {
 	if err := trace.Available(); err != nil {
 		t.Skipf("tracing unavailable: %v", err)
 	}
-	bin := buildBinary(t)
-	cmdtest.CheckDir(t, "testdata/_traced",
-		cmdtest.WithPath(bin),
-		cmdtest.WithTrace("off"),
-		cmdtest.WithEnv("TMPDIR="+t.TempDir(), "CMDT_CACHE_DIR="+filepath.Join(t.TempDir(), "cache")),
-	)
+	checkEach(t, "testdata/_traced", buildBinary(t), cmdtest.WithTrace("off"))
+}
+
+// checkEach runs each transcript directly in dir as a parallel subtest
+// with its own temp dir and its own result cache: many of them build a
+// throwaway module (`module m`, `t.cmdt`) whose cache key would be the
+// same, so a shared cache let one transcript's results leak into another's
+// expected "(cached)" or "[stale: …]" lines. mktemp -d lands in the test's
+// temp dir, which the test framework removes.
+func checkEach(t *testing.T, dir, bin string, opts ...cmdtest.Option) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.cmdt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts in %s: %v", dir, err)
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			own := append([]cmdtest.Option{
+				cmdtest.WithPath(bin),
+				cmdtest.WithEnv("TMPDIR="+t.TempDir(), "CMDT_CACHE_DIR="+filepath.Join(t.TempDir(), "cache")),
+			}, opts...)
+			cmdtest.CheckFile(t, path, own...)
+		})
+	}
 }
 
 func buildBinary(t *testing.T) string {
