@@ -53,6 +53,10 @@ func (s *session) capture(f *os.File, start int64) ([]byte, *outSection) {
 	return readSince(f, start), nil
 }
 
+// BigOutputs reports whether a stream of the command was larger than
+// BigOutput: it was checked from disk and is not in Stdout/Stderr.
+func (cr *CommandResult) BigOutputs() bool { return cr.wasBig }
+
 // Output returns the bytes of one stream (1 stdout, 2 stderr): from
 // memory, or from the file a big output of a failed command was kept in.
 func (cr *CommandResult) Output(stream int) ([]byte, error) {

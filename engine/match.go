@@ -498,8 +498,12 @@ func checkPatterns(cr *CommandResult, subs *Substitutions, seen func(Input)) (wa
 // MatchedLines returns, for each inline expectation of a command that ran
 // with patterns, the actual lines it matched ("..." may match several,
 // or none); an expectation that matched nothing is absent. Editors show it
-// on hover.
+// on hover. It is nil for a command whose output was too large to keep in
+// memory (BigOutputs).
 func MatchedLines(cr *CommandResult) map[*parser.Expectation][]string {
+	if cr.wasBig {
+		return nil // not in memory, and too large to show
+	}
 	scs, _ := streamChecks(cr, cr.Substs, cr.Dir, func(Input) {})
 	out := map[*parser.Expectation][]string{}
 	for _, sc := range scs {

@@ -135,6 +135,8 @@ type CommandResult struct {
 	StdoutPath, StderrPath string
 	// big holds the streams larger than BigOutput while they are checked.
 	big [3]*outSection
+	// wasBig is set when a stream was larger than BigOutput.
+	wasBig bool
 }
 
 // session is one interpreter plus what it observes.
@@ -399,6 +401,7 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	cr.Dir = s.runner.Dir
 	cr.Stdout, cr.big[1] = s.capture(s.stdout, outStart)
 	cr.Stderr, cr.big[2] = s.capture(s.stderr, errStart)
+	cr.wasBig = cr.big[1] != nil || cr.big[2] != nil
 	return cr
 }
 

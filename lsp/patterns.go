@@ -99,6 +99,13 @@ func matchedText(cr *engine.CommandResult, b *parser.Block, e *parser.Expectatio
 	if idx < 0 || idx >= len(cr.Block.Expect) {
 		return ""
 	}
+	if cr.BigOutputs() {
+		msg := fmt.Sprintf("The output of the last run was larger than %d MiB: it was checked from disk and is not shown.", engine.BigOutput>>20)
+		if p := cr.StdoutPath + cr.StderrPath; p != "" {
+			msg += " Full output: `" + strings.TrimSpace(cr.StdoutPath+" "+cr.StderrPath) + "`."
+		}
+		return msg
+	}
 	lines, ok := engine.MatchedLines(cr)[cr.Block.Expect[idx]]
 	if !ok {
 		return "In the last run this line matched **nothing**: see the failure on the command."

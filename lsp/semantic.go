@@ -64,6 +64,15 @@ func rangeToken(r parser.Range, typ uint32) token {
 func (s *Server) transcriptTokens(snap *Snapshot) []token {
 	f := snap.File()
 	var toks []token
+	// Pattern lines by line, found once: a block may hold 10,000 lines.
+	patterns := map[*parser.Line]*parser.Expectation{}
+	for _, b := range f.Blocks {
+		for _, e := range b.Expect {
+			if e.Pattern != nil {
+				patterns[e.Line] = e
+			}
+		}
+	}
 	for _, l := range f.Lines {
 		switch l.Kind {
 		case parser.KindBlank, parser.KindInvalid:
@@ -75,7 +84,7 @@ func (s *Server) transcriptTokens(snap *Snapshot) []token {
 		toks = append(toks, rangeToken(l.OpcodeRange, tokKeyword))
 		switch l.Kind {
 		case parser.KindStdout, parser.KindStderr:
-			toks = append(toks, outputTokens(l)...)
+			toks = append(toks, outputTokens(l, patterns[l])...)
 		case parser.KindStdoutFile, parser.KindStderrFile:
 			toks = append(toks, rangeToken(l.PayloadRange(), tokParameter))
 		case parser.KindExitStatus:
@@ -94,19 +103,10 @@ func (s *Server) transcriptTokens(snap *Snapshot) []token {
 }
 
 // outputTokens marks an expected-output line's payload: literal text as a
-// string; in a pattern line, wildcards as operators, substitutions as
-// variables, a regexp as a regexp.
-func outputTokens(l *parser.Line) []token {
+// string; in a pattern line (e, nil for a plain line), wildcards as
+// operators, substitutions as variables, a regexp as a regexp.
+func outputTokens(l *parser.Line, e *parser.Expectation) []token {
 	payload := l.PayloadRange()
-	if l.Block == nil {
-		return []token{rangeToken(payload, tokString)}
-	}
-	var e *parser.Expectation
-	for _, x := range l.Block.Expect {
-		if x.Line == l {
-			e = x
-		}
-	}
 	if e == nil || e.Pattern == nil {
 		return []token{rangeToken(payload, tokString)}
 	}
