@@ -21,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AssertionFailed, CodeServer, check, extDir, findTools, launchBrowser, log, mkTemp, probeServer, run, traceMessages } from './lib.mjs';
 import * as ui from './ui.mjs';
+import { testingScenario } from './testing.mjs';
 
 // Each run writes its screenshots and logs to a folder of its own (concurrent or repeated runs never mix them).
 const outDir = path.resolve(process.env.CMDT_E2E_OUT || fs.mkdtempSync(path.join(os.tmpdir(), 'cmdt-vscode-e2e-')));
@@ -435,6 +436,13 @@ const scenarios = [
     settings: () => ({ 'cmdt.server.path': process.env.CMDT_LSP, 'cmdt.trace.server': 'verbose' }),
     fn: withServer,
   },
+  {
+    name: 'testing',
+    fixture: 'testing',
+    needsServer: true,
+    settings: () => ({ 'cmdt.server.path': process.env.CMDT_LSP, 'cmdt.trace.server': 'verbose' }),
+    fn: testingScenario,
+  },
 ];
 
 async function runScenario(sc, tools, extensionsDir) {
@@ -452,7 +460,7 @@ async function runScenario(sc, tools, extensionsDir) {
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(60_000 * ui.timeoutScale);
     await page.goto(cs.openUrl(ws, ui.firstFile(ws)));
-    await sc.fn({ name: sc.name, page, cs, ws, root, settings: sc.settings() });
+    await sc.fn({ name: sc.name, page, cs, ws, root, outDir, settings: sc.settings() });
     await ui.screenshot(page, path.join(outDir, `${sc.name}-final.png`));
     const secs = ((Date.now() - t1) / 1000).toFixed(1);
     log(`${sc.name}: PASS (${secs} s)`);
