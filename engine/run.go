@@ -153,6 +153,8 @@ type session struct {
 	// streamBig checks big outputs from disk (Run); a recording session
 	// reads everything.
 	streamBig bool
+	// reapToken is set once the session started a program (reap_linux.go).
+	reapToken uint64
 }
 
 // Run runs every command of f in one shell session and checks it. It
@@ -322,6 +324,10 @@ func newSession(opts Options) (*session, error) {
 }
 
 func (s *session) close() {
+	if s.reapToken != 0 {
+		reaperEnd(s.reapToken) // kill what escaped its process group
+		s.reapToken = 0
+	}
 	for _, f := range []*os.File{s.stdout, s.stderr} {
 		if f != nil {
 			f.Close()

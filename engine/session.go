@@ -220,6 +220,9 @@ func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 			// hang the session.
 			WaitDelay: time.Second,
 		}
+		if s.reapToken == 0 {
+			s.reapToken = reaperStart()
+		}
 		wait, err := s.start(cmd)
 		for delay := time.Millisecond; errors.Is(err, syscall.ETXTBSY) && delay < 300*time.Millisecond; delay *= 2 {
 			time.Sleep(delay)
@@ -239,7 +242,8 @@ func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 		go func() {
 			select {
 			case <-ctx.Done():
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+				// The whole tree, including what left the group.
+				killCommandTree(pgid, pgid)
 			case <-done:
 			}
 		}()

@@ -1,0 +1,250 @@
+//go:build linux
+
+package engine
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Orphans. Each program a transcript runs gets its own process group, and
+// the engine kills that group when the command ends or times out. A
+// process that leaves the group (setsid, setpgid) escapes that kill, and
+// once its parent exits it is re-parented, normally to init, out of reach.
+//
+// So the engine process makes itself a child subreaper
+// (PR_SET_CHILD_SUBREAPER) when it first runs a program: orphans of its
+// commands become its own children instead of init's. A session (a run of
+// one transcript) that started programs looks, when it ends, for children
+// of this process in another session than its own — escapees; the
+// engine's own command processes share its session (setpgid only) — and
+// kills them with all their descendants. When several sessions run in
+// one process (check --jobs, the language server), an escapee is killed
+// once every session that was running when it was first seen has ended:
+// never early, never after the last of them.
+//
+// A timeout or cancellation kills the command's whole tree at once: every
+// process descending from the command or in its process group, found in
+// /proc before any of them dies (and re-parents).
+//
+// Costs: the /proc scan (a few ms with hundreds of processes) runs once
+// per session that started a program, and on a timeout; not per command.
+// Limits: a process that left only its group (setpgid without setsid)
+// and whose parent exited before the session ended is not told apart from
+// children the host program started itself, and is left alone.
+
+var reaper struct {
+	once    sync.Once
+	enabled bool
+	sid     int
+
+	mu       sync.Mutex
+	sessions map[uint64]bool // running sessions that started programs
+	next     uint64
+	escapees map[int]map[uint64]bool // pid → sessions running when first seen
+}
+
+// reaperStart makes this process a child subreaper (once) and registers a
+// session that is about to run programs; it returns the session's token.
+func reaperStart() uint64 {
+	reaper.once.Do(func() {
+		reaper.sid, _ = unix.Getsid(0)
+		reaper.enabled = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == nil
+		reaper.sessions = map[uint64]bool{}
+		reaper.escapees = map[int]map[uint64]bool{}
+	})
+	reaper.mu.Lock()
+	defer reaper.mu.Unlock()
+	reaper.next++
+	reaper.sessions[reaper.next] = true
+	return reaper.next
+}
+
+// reaperEnd ends a session: escapees seen now are charged to the running
+// sessions, and those no running session may still own are killed.
+func reaperEnd(token uint64) {
+	if !reaper.enabled {
+		reaper.mu.Lock()
+		delete(reaper.sessions, token)
+		reaper.mu.Unlock()
+		return
+	}
+	procs := scanProcs()
+	self := os.Getpid()
+	reaper.mu.Lock()
+	for pid, p := range procs {
+		if p.ppid != self || p.sid == reaper.sid {
+			continue
+		}
+		if reaper.escapees[pid] == nil {
+			owners := make(map[uint64]bool, len(reaper.sessions))
+			for s := range reaper.sessions {
+				owners[s] = true
+			}
+			reaper.escapees[pid] = owners
+		}
+	}
+	delete(reaper.sessions, token)
+	var doomed []int
+	for pid, owners := range reaper.escapees {
+		if _, alive := procs[pid]; !alive {
+			delete(reaper.escapees, pid)
+			continue
+		}
+		running := false
+		for s := range owners {
+			if reaper.sessions[s] {
+				running = true
+				break
+			}
+		}
+		if !running {
+			doomed = append(doomed, pid)
+			delete(reaper.escapees, pid)
+		}
+	}
+	reaper.mu.Unlock()
+	if len(doomed) > 0 {
+		killTrees(procs, doomed, nil)
+	}
+}
+
+// killCommandTree kills a command's whole process tree: the process group
+// pgid, the root pid and every descendant of either, wherever they moved.
+func killCommandTree(root, pgid int) {
+	procs := scanProcs()
+	killTrees(procs, []int{root}, func(p procInfo) bool { return p.pgid == pgid })
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+// killTrees SIGKILLs the given processes, those matching also (if set), and
+// all their descendants, as listed in procs (one snapshot, taken before
+// any of them died), then reaps the ones that end up as this process's
+// children.
+func killTrees(procs map[int]procInfo, roots []int, also func(procInfo) bool) {
+	children := map[int][]int{}
+	var doomed []int
+	for pid, p := range procs {
+		children[p.ppid] = append(children[p.ppid], pid)
+		if also != nil && also(p) {
+			doomed = append(doomed, pid)
+		}
+	}
+	doomed = append(doomed, roots...)
+	seen := map[int]bool{}
+	for i := 0; i < len(doomed); i++ {
+		pid := doomed[i]
+		if seen[pid] || pid <= 1 || pid == os.Getpid() {
+			continue
+		}
+		seen[pid] = true
+		doomed = append(doomed, children[pid]...)
+	}
+	for pid := range seen {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	reapAdopted(seen)
+}
+
+// reapAdopted waits (briefly) for the killed processes that became this
+// process's children to exit, and reaps them, so that none stays a
+// zombie. A traced process is left to its tracer, which must see its exit
+// first; a process that is not ours is reaped by its own parent.
+func reapAdopted(pids map[int]bool) {
+	self := os.Getpid()
+	deadline := time.Now().Add(2 * time.Second)
+	for len(pids) > 0 && time.Now().Before(deadline) {
+		for pid := range pids {
+			st, ok := readProcStat(pid)
+			switch {
+			case !ok:
+				delete(pids, pid) // gone
+			case st.ppid != self:
+				// Still some other process's child, or about to be
+				// re-parented to us: look again.
+			case st.state == 'Z' && !traced(pid):
+				var ws unix.WaitStatus
+				if wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); wpid == pid || err != nil {
+					delete(pids, pid)
+				}
+			}
+		}
+		if len(pids) > 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
+
+// traced reports whether a tracer is attached to pid.
+func traced(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	i := bytes.Index(data, []byte("\nTracerPid:"))
+	if i < 0 {
+		return false
+	}
+	rest := bytes.TrimLeft(data[i+len("\nTracerPid:"):], " \t")
+	return len(rest) > 0 && rest[0] != '0'
+}
+
+// procInfo is what the reaper needs of a process.
+type procInfo struct {
+	ppid, pgid, sid int
+	state           byte
+}
+
+// scanProcs lists every process from /proc.
+func scanProcs() map[int]procInfo {
+	out := map[int]procInfo{}
+	d, err := os.Open("/proc")
+	if err != nil {
+		return out
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		if st, ok := readProcStat(pid); ok {
+			out[pid] = st
+		}
+	}
+	return out
+}
+
+// readProcStat parses /proc/PID/stat: "pid (comm) state ppid pgrp session ...".
+func readProcStat(pid int) (procInfo, bool) {
+	var buf [512]byte
+	fd, err := syscall.Open("/proc/"+strconv.Itoa(pid)+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return procInfo{}, false
+	}
+	n, err := syscall.Read(fd, buf[:])
+	syscall.Close(fd)
+	if err != nil || n <= 0 {
+		return procInfo{}, false
+	}
+	data := buf[:n]
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return procInfo{}, false
+	}
+	f := bytes.Fields(data[i+2:])
+	if len(f) < 4 {
+		return procInfo{}, false
+	}
+	ppid, _ := strconv.Atoi(string(f[1]))
+	pgid, _ := strconv.Atoi(string(f[2]))
+	sid, _ := strconv.Atoi(string(f[3]))
+	return procInfo{state: f[0][0], ppid: ppid, pgid: pgid, sid: sid}, true
+}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package engine
+
+import "syscall"
+
+// Elsewhere the engine kills each command's process group only (see
+// reap_linux.go for what Linux adds).
+
+func reaperStart() uint64 { return 0 }
+
+func reaperEnd(uint64) {}
+
+func killCommandTree(root, pgid int) { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
