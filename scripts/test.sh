@@ -14,6 +14,8 @@ echo "== go test ./..."
 go test ./...
 echo "== building bin/cmdt-lsp and bin/transcript for the editor tests"
 go build -o bin/ ./cmd/cmdt-lsp ./cmd/transcript
+echo "== the selective-caching demo checks every claim it prints"
+DEMO_SECONDS=1 TRANSCRIPT="$PWD/bin/transcript" bash examples/selective-caching/demo.sh
 echo "== Neovim plugin: headless tests in a real Neovim"
 CMDT_LSP="$PWD/bin/cmdt-lsp" editors/nvim/test/run.sh
 echo "== VS Code extension: unit tests, then end-to-end in a real VS Code"
