@@ -35,6 +35,9 @@ const (
 	// holds matters only when it is listed, and a listing is an input of
 	// its own (listing.go).
 	hashIsDir = "directory"
+	// hashLinkPrefix prefixes a symbolic link: its target and what it
+	// leads to, hashed together (hashLink).
+	hashLinkPrefix = "link:"
 )
 
 // fileHash is the outcome of hashing one path.
@@ -57,6 +60,28 @@ func (c *Cache) hashPathAs(path string, dirAsType bool) (fileHash, error) {
 		}
 		return fileHash{hash: hashSpecial + fi.Mode().Type().String()}, nil
 	}
+	fi, err := os.Lstat(path)
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return c.hashLink(path, fi, dirAsType)
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return fileHash{hash: hashAbsent}, nil
+	}
+	if err != nil {
+		return fileHash{}, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return c.hashInfo(path, fi, dirAsType)
+}
+
+// hashLink hashes a symbolic link: its target text and what it leads to,
+// so retargeting it is a change even to a file with the same content
+// (`readlink`, `ls -l` print the target). A link leading nowhere hashes
+// as absent, as the path reads.
+func (c *Cache) hashLink(path string, lfi fs.FileInfo, dirAsType bool) (fileHash, error) {
+	target, err := os.Readlink(path)
+	if err != nil {
+		return fileHash{}, fmt.Errorf("readlink %s: %w", path, err)
+	}
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return fileHash{hash: hashAbsent}, nil
@@ -64,6 +89,25 @@ func (c *Cache) hashPathAs(path string, dirAsType bool) (fileHash, error) {
 	if err != nil {
 		return fileHash{}, fmt.Errorf("stat %s: %w", path, err)
 	}
+	h, err := c.hashInfo(path, fi, dirAsType)
+	if err != nil || h.hash == hashAbsent {
+		return h, err
+	}
+	sum := sha256.New()
+	writeField(sum, "cmdt link v1")
+	writeField(sum, target)
+	writeField(sum, h.hash)
+	h.hash = hashLinkPrefix + hex.EncodeToString(sum.Sum(nil))
+	if lst, ok := statOf(lfi); ok {
+		// A link retargeted during a run changes its own change time.
+		h.st.ctime = max(h.st.ctime, lst.ctime)
+	}
+	h.ok = false
+	return h, nil
+}
+
+// hashInfo hashes the file at path, whose stat (following links) is fi.
+func (c *Cache) hashInfo(path string, fi fs.FileInfo, dirAsType bool) (fileHash, error) {
 	st, stOK := statOf(fi)
 	switch {
 	case fi.IsDir() && dirAsType:

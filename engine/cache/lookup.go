@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -130,6 +131,14 @@ func (c *Cache) lookupEntry(ctx context.Context, t Target, entry *Entry) (Verdic
 		h, err := c.hashPath(t.Path)
 		if err != nil {
 			return Verdict{}, fmt.Errorf("cache: %w", err)
+		}
+		if strings.HasPrefix(h.hash, hashLinkPrefix) {
+			// A transcript reached through a link: its text is what ran.
+			src, err := os.ReadFile(t.Path)
+			if err != nil {
+				return Verdict{}, fmt.Errorf("cache: %w", err)
+			}
+			h.hash = hashBytes(src)
 		}
 		if h.hash == hashAbsent || strings.Contains(h.hash, ":") {
 			return Verdict{}, fmt.Errorf("cache: %s: not a regular file", t.Path)
