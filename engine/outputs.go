@@ -20,8 +20,8 @@ import (
 //     ended, minus the names the run itself wrote: those are outputs too,
 //     and a later run must not find its own leftovers "changed".
 //   - Tool caches are not inputs: a file under the user cache directory
-//     ($XDG_CACHE_HOME, ~/.cache), under GOCACHE, or in a __pycache__
-//     directory is a derived artefact the tool validates against sources
+//     ($XDG_CACHE_HOME, ~/.cache), under GOCACHE, in the go command's
+//     telemetry directory, or in a __pycache__ directory is tool state the tool validates against sources
 //     the run already depends on; hashing it would make every run of
 //     `go run` or `python3` stale against the previous one.
 
@@ -47,10 +47,18 @@ func toolCacheDirs(env []string) []string {
 		}
 	}
 	add(get("GOCACHE"))
+	home := get("HOME")
 	if x := get("XDG_CACHE_HOME"); x != "" {
 		add(x)
-	} else if h := get("HOME"); h != "" {
-		add(filepath.Join(h, ".cache"))
+	} else if home != "" {
+		add(filepath.Join(home, ".cache"))
+	}
+	// The go command's telemetry counters (Go 1.23+): rewritten by go
+	// itself and its background uploader while a transcript runs.
+	if x := get("XDG_CONFIG_HOME"); x != "" {
+		add(filepath.Join(x, "go", "telemetry"))
+	} else if home != "" {
+		add(filepath.Join(home, ".config", "go", "telemetry"))
 	}
 	return dirs
 }

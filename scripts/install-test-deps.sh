@@ -13,6 +13,8 @@ command -v node >/dev/null || missing+=(nodejs)
 if ((${#missing[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
+echo "== python3, make, git, tar, du: the toolchains of the result-cache corpus (Go and Node come with the rest)"
+bash .ci/corpus-tools.sh
 echo "== nginx (remote cache tests against a real Bazel-protocol HTTP cache)"
 bash .ci/nginx.sh
 echo "== npm: the reference LSP client for the conformance test"

@@ -1,0 +1,1 @@
+module.exports = { greet: (who) => `hi ${who}` };

@@ -1,0 +1,4 @@
+import json
+
+with open("data.json") as f:
+    print(json.load(f)["name"])
