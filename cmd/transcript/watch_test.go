@@ -345,3 +345,20 @@ func TestWatchInterruptKillsCommands(t *testing.T) {
 		t.Fatalf("sleep 300 (pid %d) outlived the watch", sleeper)
 	}
 }
+
+// An input that does not exist yet, in a directory that does not exist
+// yet: created together (mkdir -p && write), faster than the new
+// directory's watch is in place.
+func TestWatchInputInNewDirectory(t *testing.T) {
+	dir := watchModule(t)
+	writeFile(t, filepath.Join(dir, "gen.cmdt"), "% dep file gen/out.txt\n$ test -e gen/out.txt || echo none\n1 none\n")
+	p := startWatch(t, dir)
+	p.round()
+	writeFile(t, filepath.Join(dir, "gen/deeper/x.txt"), "x\n")
+	writeFile(t, filepath.Join(dir, "gen/out.txt"), "made\n")
+	ran, _ := p.round()
+	wantRan(t, ran, "gen.cmdt")
+	if ev := ran["gen.cmdt"]; ev.File.Status != "fail" || strings.Join(ev.File.Reasons, ",") != "gen/out.txt created" {
+		t.Fatalf("gen.cmdt: %+v, want a failure because gen/out.txt was created", ev.File)
+	}
+}

@@ -579,10 +579,14 @@ func (w *Watcher) round(ctx context.Context, changes []change, overflow bool) Ro
 		}
 		if exists && st.IsDir() && !w.tree.dirs[c.path] && w.tree.covered(filepath.Join(c.path, "x")) {
 			// A new directory: watch it, and take what is already in it.
+			// (Files created before the watch was in place sent no event.)
 			_ = w.tree.add(c.path, func(p string, isDir bool) {
-				if !isDir {
-					w.touchLocked(p, now, byT, self)
+				if isDir {
+					return
 				}
+				w.touchLocked(p, now, byT, self)
+				found := change{path: p, at: now}
+				w.idx.affected(p, false, func(t *transcript) { byT[t] = append(byT[t], found) })
 			})
 		}
 		if !exists {
