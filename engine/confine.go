@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/cmdt-dev/cmdt/parser"
 )
 
 // ErrOutsideRoot is returned when an update would write outside the
@@ -169,6 +171,7 @@ func openDirInRoot(r *os.Root, rootReal, dirRel string) (*os.Root, string, error
 
 // write replaces the target with data unless it already holds exactly that.
 func (t *rootTarget) write(data []byte) (bool, error) {
+	t.removeLeftovers()
 	if t.exists {
 		if f, err := t.dir.OpenFile(t.name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0); err == nil {
 			old, rerr := readBounded(f, int64(len(data))+1)
@@ -251,4 +254,85 @@ func CheckWriteInRoot(root, path string) error {
 // package does not export that error, so its fixed text is matched.
 func isEscape(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
+}
+
+// RemoveLeftovers removes from dir the temporary files of cmdt writers
+// that died mid-write (kill -9 during an update or shell recording):
+// files named as tempName names them whose PID no longer runs. A live
+// writer's file is left alone. It returns the paths removed; check and
+// update call it for the directories a transcript writes into.
+func RemoveLeftovers(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		pid, ok := tempOwner(name)
+		if !ok || !e.Type().IsRegular() || processRuns(pid) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if os.Remove(p) == nil {
+			removed = append(removed, p)
+		}
+	}
+	return removed
+}
+
+// processRuns reports whether a process with this PID exists (a reused
+// PID errs on the side of keeping the file).
+func processRuns(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// WriteDirs returns the directories an update of the transcript at path
+// writes into: its own and those of its "1<"/"2<" files, taken relative
+// to it (a `cd` before them is not followed; their leftovers are removed
+// when those files are next written).
+func WriteDirs(path string, f *parser.File) []string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil
+	}
+	dir := filepath.Dir(abs)
+	dirs := []string{dir}
+	seen := map[string]bool{dir: true}
+	if f == nil {
+		return dirs
+	}
+	for _, b := range f.Blocks {
+		for _, e := range b.Expect {
+			if !e.File {
+				continue
+			}
+			d := filepath.Dir(absIn(dir, e.Text))
+			if !seen[d] {
+				seen[d] = true
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	return dirs
+}
+
+// removeLeftovers removes dead writers' temporary files of this target.
+func (t *rootTarget) removeLeftovers() {
+	prefix := "." + t.name + tempSep
+	f, err := t.dir.Open(".")
+	if err != nil {
+		return
+	}
+	names, _ := f.Readdirnames(-1)
+	f.Close()
+	for _, n := range names {
+		if !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		if pid, ok := tempOwner(n); ok && !processRuns(pid) {
+			t.dir.Remove(n)
+		}
+	}
 }

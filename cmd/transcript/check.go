@@ -122,6 +122,7 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) (err error) {
 		}
 	}
 	files, bad := parseAll(toParse, o.jobs)
+	removeLeftovers(paths, files)
 	if len(bad) > 0 {
 		outcomes = bad
 		return parseFailure(bad, len(paths))

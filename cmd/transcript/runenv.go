@@ -137,11 +137,21 @@ func (o *runOptions) prepare(cmd *cobra.Command) (*runEnv, error) {
 	var ignore []string
 	if !o.noCache {
 		c, err := openCache(cmd)
-		if err != nil {
-			return nil, &exitCode{code: 2, err: fmt.Errorf("result cache: %w", err)}
+		if err == nil {
+			err = c.Probe()
 		}
-		e.cache = c
-		ignore = append(ignore, c.Dir())
+		var usage *exitCode
+		switch {
+		case errors.As(err, &usage):
+			return nil, err // a bad flag or setting, not a bad directory
+		case err != nil:
+			// An unusable cache directory (a file in its place, no write
+			// permission) must not stop the checks: run them uncached.
+			e.warn(fmt.Errorf("result cache unusable, running without it: %w", err))
+		default:
+			e.cache = c
+			ignore = append(ignore, c.Dir())
+		}
 	}
 	l, _, lerr := trace.NewLauncher(o.trace, ignore)
 	err = lerr

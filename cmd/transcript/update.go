@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/parser"
 )
 
 func newUpdateCmd() *cobra.Command {
@@ -47,6 +48,7 @@ if its content changes, atomically; a failed update leaves it untouched.`,
 					status = 2
 					continue
 				}
+				removeLeftovers([]string{path}, map[string]*parser.File{path: f})
 				// The environment check runs it with, so the expectations
 				// written are the ones check compares against.
 				res, err := engine.Run(ctx, f, engine.Options{Timeout: timeout, Env: engine.ProgramEnv(os.Environ(), mode, f)})
