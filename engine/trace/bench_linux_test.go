@@ -23,13 +23,14 @@ var benchVariants = []struct {
 	{"seccomp-exact", &Options{Mode: ModeSeccomp, ExactResults: true}},
 	{"seccomp-shim", &Options{Mode: ModeSeccomp, Shim: true}},
 	{"ptrace-all", &Options{Mode: ModePtraceAll}},
+	{"ebpf", &Options{Mode: ModeEBPF}},
 }
 
 func benchRun(b *testing.B, command func() *exec.Cmd) {
 	for _, v := range benchVariants {
 		b.Run(v.name, func(b *testing.B) {
 			if v.opts != nil {
-				if err := Available(); err != nil {
+				if err := AvailableMode(v.opts.Mode); err != nil {
 					b.Skip(err)
 				}
 			}
