@@ -362,3 +362,22 @@ func TestWatchInputInNewDirectory(t *testing.T) {
 		t.Fatalf("gen.cmdt: %+v, want a failure because gen/out.txt was created", ev.File)
 	}
 }
+
+// An input outside the watched tree is not watched: each round checks it
+// with a stat, so its change shows with the next change inside the tree.
+func TestWatchOutsideInputCheckedPerRound(t *testing.T) {
+	dir := watchModule(t)
+	outside := filepath.Join(t.TempDir(), "tool.conf")
+	writeFile(t, outside, "v1\n")
+	writeFile(t, filepath.Join(dir, "o.cmdt"), "% dep file "+outside+"\n$ cat "+outside+"\n1 v1\n")
+	p := startWatch(t, dir)
+	p.round()
+	writeFile(t, outside, "v2\n")
+	p.quiet(time.Second) // not watched: no round by itself
+	writeFile(t, filepath.Join(dir, "unrelated.txt"), "x\n")
+	ran, _ := p.round()
+	wantRan(t, ran, "o.cmdt")
+	if r := strings.Join(ran["o.cmdt"].File.Reasons, ","); r != outside+" changed" {
+		t.Fatalf("reasons %q, want %s changed", r, outside)
+	}
+}

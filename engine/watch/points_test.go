@@ -1,6 +1,10 @@
 package watch
 
 import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cmdt-dev/cmdt/engine"
@@ -65,5 +69,19 @@ func TestIndexAffected(t *testing.T) {
 	ix.remove(a)
 	if r := got("/m/testdata/in.txt", false); len(r) != 0 {
 		t.Errorf("after removal in.txt affects %v", r)
+	}
+}
+
+func TestLimitErrorNamesTheSysctl(t *testing.T) {
+	err := limitError(fmt.Errorf("inotify_add_watch: %w", syscall.ENOSPC))
+	if !errors.Is(err, ErrWatchLimit) || !strings.Contains(err.Error(), "fs.inotify.max_user_watches") || !strings.Contains(err.Error(), "sysctl") {
+		t.Errorf("ENOSPC: %v", err)
+	}
+	err = limitError(fmt.Errorf("inotify_init: %w", syscall.EMFILE))
+	if !errors.Is(err, ErrWatchLimit) || !strings.Contains(err.Error(), "max_user_instances") {
+		t.Errorf("EMFILE: %v", err)
+	}
+	if other := errors.New("x"); limitError(other) != other {
+		t.Error("other errors are left alone")
 	}
 }
