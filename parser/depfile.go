@@ -81,7 +81,7 @@ func parseDepfileLine(name string, l *Line, text string) (*Dep, *Error) {
 	}
 	dep.Value = value
 	if dep.Kind == DepEnv && !ValidEnvName(value) {
-		return nil, errorf(dep.Range, CodeBadEnvName, "%q is not a valid environment variable name", value)
+		return nil, errorf(dep.Range, CodeBadEnvName, "%q is not a valid environment variable name", clip(value))
 	}
 	return dep, nil
 }

@@ -49,7 +49,7 @@ func parseDepArgs(file, args string, at Pos) ([]*Dep, ErrorList) {
 			}
 			if len(rest) == 0 {
 				return nil, ErrorList{{File: file, Range: words[0].Range, Code: CodeBadDep,
-					Msg: fmt.Sprintf("`%% dep %s` needs at least one value", words[0].Value)}}
+					Msg: fmt.Sprintf("`%% dep %s` needs at least one value", clip(words[0].Value))}}
 			}
 			for _, w := range rest {
 				w.Kind = kind
@@ -100,7 +100,7 @@ func checkEnvName(file string, d *Dep, name string) ErrorList {
 		return nil
 	}
 	return ErrorList{{File: file, Range: d.Range, Code: CodeBadEnvName,
-		Msg: fmt.Sprintf("%q is not a valid environment variable name", name)}}
+		Msg: fmt.Sprintf("%q is not a valid environment variable name", clip(name))}}
 }
 
 // ValidEnvName reports whether s is a valid shell variable name.

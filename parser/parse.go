@@ -229,7 +229,7 @@ func (p *transcriptParser) directive(l *Line) {
 		if hasArgs {
 			// The origin tool rejects it; accepting it would hide a typo
 			// ("% no-newline 2" meaning a stream) as a silent no-op.
-			p.errorf(Range{d.NameRange.End, l.Range().End}, CodeNoNewlineArgs, "`%% no-newline` takes no arguments: remove %q after it", " "+args)
+			p.errorf(Range{d.NameRange.End, l.Range().End}, CodeNoNewlineArgs, "`%% no-newline` takes no arguments: remove %q after it", clip(" "+args))
 			p.lastOutput = nil
 			return
 		}

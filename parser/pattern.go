@@ -244,7 +244,7 @@ func (p *transcriptParser) pattern(l *Line, e *Expectation) {
 		}
 		re, err := compileLineRegexp(text)
 		if err != nil {
-			p.errorf(l.PayloadRange(), CodeBadRegexp, "invalid regexp in `%s` line: %s", l.Opcode, regexpMessage(err))
+			p.errorf(l.PayloadRange(), CodeBadRegexp, "invalid regexp in `%s` line: %s", l.Opcode, clip(regexpMessage(err)))
 			e.Pattern = &Pattern{Kind: PatternRegexp}
 			return
 		}
@@ -264,7 +264,7 @@ func (p *transcriptParser) pattern(l *Line, e *Expectation) {
 	for _, s := range pat.Segments {
 		if s.Kind == SegSubst && !IsBuiltinSubst(s.Text) && p.substs[s.Text] == nil {
 			r := Range{Pos{l.Num, l.PayloadPos.Col + s.Start}, Pos{l.Num, l.PayloadPos.Col + s.End}}
-			p.errorf(r, CodeUnknownSubst, "unknown substitution [%s]: built-ins are [ROOT], [DIR], [TMP], [HOME]; declare others with `%% subst %s value|regexp ...` above this line, or write `\\[%s]` for the literal text", s.Text, s.Text, s.Text)
+			p.errorf(r, CodeUnknownSubst, "unknown substitution [%s]: built-ins are [ROOT], [DIR], [TMP], [HOME]; declare others with `%% subst %s value|regexp ...` above this line, or write `\\[%s]` for the literal text", clip(s.Text), clip(s.Text), clip(s.Text))
 		}
 	}
 }
@@ -305,7 +305,7 @@ func (p *transcriptParser) subst(d *Directive) {
 		}
 		re, err := regexp.Compile(raw)
 		if err != nil {
-			p.errorf(s.RawRange, CodeBadRegexp, "invalid regexp for [%s]: %s", name, regexpMessage(err))
+			p.errorf(s.RawRange, CodeBadRegexp, "invalid regexp for [%s]: %s", clip(name), clip(regexpMessage(err)))
 			return
 		}
 		if re.MatchString("") {

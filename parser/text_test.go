@@ -60,3 +60,29 @@ func TestErrorsCappedAndClipped(t *testing.T) {
 		t.Errorf("clip: %q", c)
 	}
 }
+
+// TestLongLinesQuotedClipped: every syntax error that quotes the line's text
+// quotes at most 80 bytes of it, whatever the error.
+func TestLongLinesQuotedClipped(t *testing.T) {
+	long := strings.Repeat("y", 5000)
+	for _, src := range []string{
+		long + "\n",                // unknown opcode
+		"$ true\n? " + long + "\n", // exit status
+		"% " + long + "\n",         // unknown directive
+		"$ printf a\n1 a\n% no-newline " + long + "\n", // arguments after no-newline
+		"% dep env " + long + "-\n",                    // bad variable name
+		"$ true\n1~ (" + long + "\n",                   // bad regexp
+		"$ true\n1* [" + strings.ToUpper(long) + "]\n", // unknown substitution
+	} {
+		f := Parse("t.cmdt", []byte(src))
+		if len(f.Errors) == 0 {
+			t.Errorf("no error for %.40q…", src)
+			continue
+		}
+		for _, e := range f.Errors {
+			if n := strings.Count(strings.ToLower(e.Msg), "y"); n > 3*maxQuote {
+				t.Errorf("%s: the message quotes %d bytes of the line: %.200q…", e.Code, n, e.Msg)
+			}
+		}
+	}
+}
