@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -238,5 +240,59 @@ func TestAutoSetsNothingUpBeforeAProgramRuns(t *testing.T) {
 	f := strings.Fields(string(out))
 	if len(f) != 2 || f[1] != "false" || (f[0] != "ebpf" && f[0] != "ptrace") {
 		t.Errorf("auto launcher before any program: %q, want its predicted name and nothing loaded", out)
+	}
+}
+
+func init() {
+	// autoselect: what auto picks here, as name|fallback|why.
+	helpers["autoselect"] = func([]string) error {
+		b, err := SelectBackend("auto")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s|%v|%s\n", b.Name, b.Fallback, b.Why)
+		return nil
+	}
+}
+
+// TestAutoFallsBackForAnUnprivilegedUser: run as user nobody, who may not
+// load BPF programs, auto uses ptrace and says why; the real refusal, not
+// a forced one.
+func TestAutoFallsBackForAnUnprivilegedUser(t *testing.T) {
+	requireTracing(t)
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run the test binary as another user")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "cmdt-trace-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "trace.test")
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), helperEnv+"=autoselect")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	got := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(got, "ptrace|true|") || !strings.Contains(got, "CAP_BPF") {
+		t.Errorf("auto as nobody: %q, want ptrace, a fallback, and why", got)
 	}
 }
