@@ -25,6 +25,7 @@ var fuzzFragments = []string{
 	"% depfile d.cmdtdeps\n", "% dep < d.cmdtdeps\n", "% no-newline\n", "> continued\n", "\n", "# c\n",
 	"$ cd sub && cat in.md\n", "$ (\n", "$ echo $(cat x) > y\n", "😀", "é", "\r\n", "\r", "\x00", "\xff",
 	"file a\n", "env 1BAD\n", "depfile x\n", "glob [\n", "% dep file $(x)\n", "% bogus\n", "x bad\n",
+	"1* a [..] [ROOT] \\[\n", "1* ...\n", "2~ (\n", "1~ \\d+\n", "% subst V regexp v[0-9]+\n", "1* [V] [NOPE] [\n", "% subst W value $HOME\n",
 }
 
 type fuzzSession struct {
