@@ -202,7 +202,7 @@ func (s *Server) resolveDepfileDep(a *Analysis, di *depInfo) {
 	self := engine.Input{Kind: engine.InputDepfile, Path: path, Raw: di.Value, Line: di.Line, InRoot: engine.IsWithin(a.Root, path)}
 	text, open := s.store.OpenText(path)
 	if !open {
-		src, err := os.ReadFile(path)
+		src, err := readFile(path, engine.MaxDepfileSize)
 		if err != nil {
 			if !os.IsNotExist(err) {
 				di.Err = fmt.Errorf("read depfile: %w", err)

@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -118,7 +117,7 @@ func (s *Server) depfileRelativeActions(snap *Snapshot, want, wantEnd parser.Pos
 func (s *Server) depfileEdits(path string, moved []movedEntry) []protocol.TextEdit {
 	text, open := s.store.OpenText(path)
 	if !open {
-		src, err := os.ReadFile(path)
+		src, err := readFile(path, engine.MaxDepfileSize)
 		if err != nil {
 			return nil
 		}

@@ -237,13 +237,13 @@ func describeOutputFile(f *outputFile) string {
 	if st.IsDir() {
 		return fmt.Sprintf("`%s` is a directory, not a file.", f.Path)
 	}
-	head := make([]byte, 4096)
-	n := 0
-	if fh, err := os.Open(f.Path); err == nil {
-		n, _ = fh.Read(head)
-		fh.Close()
+	if !st.Mode().IsRegular() {
+		return fmt.Sprintf("`%s` is not a regular file (%s): it cannot hold expected output.", f.Path, st.Mode().Type())
 	}
-	head = head[:n]
+	head, err := readHead(f.Path, 4096)
+	if err != nil {
+		return fmt.Sprintf("Expected output file `%s`: %v", f.Path, err)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Expected output file `%s` (%d bytes)", filepath.Base(f.Path), st.Size())
 	if engine.IsBinary(head) {

@@ -89,6 +89,9 @@ func (s *Server) commandDoc(cmd string, args []json.RawMessage) (*Snapshot, erro
 	if snap.Kind != DocTranscript {
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %s is not a transcript (.cmdt)", cmd, u)
 	}
+	if err := s.runnable(snap); err != nil {
+		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", cmd, err)
+	}
 	if errs := snap.File().Errors; len(errs) > 0 {
 		e := errs[0]
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: the transcript has %d syntax error(s); first, line %d: %s", cmd, len(errs), e.Range.Start.Line, e.Msg)

@@ -457,6 +457,10 @@ func (s *Server) didSave(ctx context.Context, p *protocol.DidSaveTextDocumentPar
 		s.log.Info("runOnSave: not running a transcript with syntax errors", "uri", snap.URI)
 		return nil
 	}
+	if err := s.runnable(snap); err != nil {
+		s.log.Info("runOnSave: not running", "reason", err)
+		return nil
+	}
 	s.startJob(jobRun, snap, nil)
 	return nil
 }

@@ -195,7 +195,7 @@ func (s *Server) testTree(ctx context.Context, p *TestTreeParams) (*TestTreeResu
 		if snap := s.store.Get(u); snap != nil && snap.Kind == DocTranscript {
 			f = snap.File()
 		} else {
-			src, err := os.ReadFile(path)
+			src, err := readFile(path, engine.MaxTranscriptSize)
 			if err != nil {
 				continue
 			}
@@ -239,7 +239,7 @@ func (s *Server) runTest(ctx context.Context, p *RunTestParams) (interface{}, er
 		if p.Update {
 			return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: open %s in the editor to update it (the update is an edit of the document)", MethodCmdtRunTest, p.URI)
 		}
-		src, err := os.ReadFile(path)
+		src, err := engine.ReadRegular(path, engine.MaxTranscriptSize)
 		if err != nil {
 			return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", MethodCmdtRunTest, err)
 		}
@@ -250,6 +250,9 @@ func (s *Server) runTest(ctx context.Context, p *RunTestParams) (interface{}, er
 	}
 	if snap.Kind != DocTranscript {
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %s is not a transcript (.cmdt)", MethodCmdtRunTest, p.URI)
+	}
+	if err := s.runnable(snap); err != nil {
+		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", MethodCmdtRunTest, err)
 	}
 	if errs := snap.File().Errors; len(errs) > 0 {
 		e := errs[0]
