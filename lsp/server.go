@@ -41,7 +41,8 @@ type Options struct {
 	// Trace selects.
 	Launcher engine.Launcher
 	// Trace is "auto" (the default, as for `transcript check`: trace the
-	// files subprocesses read where the system allows it), "on" or "off".
+	// files subprocesses read where the system allows it: eBPF, else ptrace),
+	// "ebpf", "ptrace", "on" (any tracer) or "off" (see trace.SelectBackend).
 	// Traced reads become observed inputs of the recorded result, so the
 	// editor records what the CLI would.
 	Trace string

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/cmdt-dev/cmdt/engine/trace"
 	"github.com/cmdt-dev/cmdt/lsp"
 )
 
@@ -42,7 +43,7 @@ func run(args []string) int {
 	level := fs.String("log-level", "info", "log level on stderr: debug, info, warn, error")
 	verbose := fs.Bool("v", false, "shorthand for -log-level debug")
 	cacheDir := fs.String("cache-dir", "", "result cache `DIR` for runs and statuses (default $CMDT_CACHE_DIR, else the user cache dir)")
-	traceMode := fs.String("trace", "auto", "observe the files subprocesses of runs read: auto (where supported), on, off")
+	traceMode := fs.String("trace", "auto", "observe the files subprocesses of runs read: "+trace.Settings+" (see transcript doctor)")
 	// Editors often pass --stdio; stdio is the only transport, so accept it.
 	_ = fs.Bool("stdio", true, "serve over stdin/stdout (the default and only transport)")
 	fs.Usage = func() {
