@@ -139,9 +139,9 @@ func New(opts Options) (*Watcher, error) {
 		if err != nil {
 			return nil, fmt.Errorf("watch: %s: %w", arg, err)
 		}
-		st, err := os.Stat(abs)
+		st, err := os.Stat(p) // as given: the error names the path the user typed
 		if err != nil {
-			return nil, fmt.Errorf("watch: %s: %w", arg, err)
+			return nil, fmt.Errorf("watch: %w", err)
 		}
 		dir := abs
 		if st.IsDir() {
