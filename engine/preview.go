@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 )
 
@@ -53,14 +52,14 @@ func PreviewUpdate(path string, plan *UpdatePlan, root string) ([]PlannedWrite, 
 		if err != nil {
 			return nil, fmt.Errorf("preview %s: %w", t.Path, err)
 		}
-		if rootAbs, err := filepath.Abs(root); err == nil && !IsWithin(rootAbs, abs) {
-			w.Refused = fmt.Errorf("%s: %w %s", t.Path, ErrOutsideRoot, rootAbs)
-		}
-		old, err := os.ReadFile(abs)
+		// The same resolution as the write itself (links at any depth).
+		w.Refused = CheckWriteInRoot(root, abs)
+		old, err := ReadRegular(abs, MaxExpectFileSize)
 		switch {
 		case err == nil:
 			w.Old, w.Exists = old, true
-		case !errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, fs.ErrNotExist), w.Refused != nil:
+		default:
 			return nil, fmt.Errorf("preview %s: %w", t.Path, err)
 		}
 		out = append(out, w)

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -217,14 +216,14 @@ func writeDeclarations(cmd *cobra.Command, f *parser.File, path string, res *eng
 	if !engine.IsWithin(res.Root, abs) {
 		return &exitCode{code: 2, err: fmt.Errorf("%s: %w %s", path, engine.ErrOutsideRoot, res.Root)}
 	}
-	src, err := os.ReadFile(abs)
+	src, err := engine.ReadRegular(abs, engine.MaxTranscriptSize)
 	if err != nil {
 		return &exitCode{code: 2, err: err}
 	}
 	if cur := parser.Parse(abs, src); len(cur.Lines) != len(f.Lines) || !sameText(cur, f) {
 		return &exitCode{code: 2, err: fmt.Errorf("%s changed while it ran; nothing written", path)}
 	}
-	if _, err := engine.WriteFileAtomic(abs, engine.InsertDeclarations(src, f, decls)); err != nil {
+	if _, err := engine.WriteInRoot(res.Root, abs, engine.InsertDeclarations(src, f, decls)); err != nil {
 		return &exitCode{code: 2, err: err}
 	}
 	for _, d := range decls {
