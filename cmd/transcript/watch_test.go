@@ -25,8 +25,18 @@ import (
 var (
 	buildOnce sync.Once
 	builtBin  string
+	buildDir  string
 	buildErr  error
 )
+
+// TestMain removes the binary transcriptBin built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
 
 // transcriptBin builds the CLI once for the package's tests.
 func transcriptBin(t *testing.T) string {
@@ -37,6 +47,7 @@ func transcriptBin(t *testing.T) string {
 			buildErr = err
 			return
 		}
+		buildDir = dir
 		builtBin = filepath.Join(dir, "transcript")
 		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
 		if err != nil {
@@ -379,5 +390,107 @@ func TestWatchOutsideInputCheckedPerRound(t *testing.T) {
 	wantRan(t, ran, "o.cmdt")
 	if r := strings.Join(ran["o.cmdt"].File.Reasons, ","); r != outside+" changed" {
 		t.Fatalf("reasons %q, want %s changed", r, outside)
+	}
+}
+
+// textWatch runs `check --watch` without --json, through `script` (a
+// pseudo-terminal) when tty is set, and returns a function giving the
+// output so far.
+func textWatch(t *testing.T, dir string, tty bool) func() string {
+	t.Helper()
+	bin := transcriptBin(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	var cmd *exec.Cmd
+	if tty {
+		if _, err := exec.LookPath("script"); err != nil {
+			t.Skip("no script(1) for a pseudo-terminal")
+		}
+		cmd = exec.Command("script", "-qfec", bin+" check --watch --cache-dir "+cache, "/dev/null")
+		cmd.Env = append(os.Environ(), "TERM=xterm", "NO_COLOR=")
+	} else {
+		cmd = exec.Command(bin, "check", "--watch", "--cache-dir", cache)
+	}
+	cmd.Dir = dir
+	var mu sync.Mutex
+	var out strings.Builder
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := pipe.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		if tty {
+			// script passes the signal on through the terminal.
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		}
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return out.String()
+	}
+}
+
+func waitOutput(t *testing.T, get func() string, want string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(get(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the output within 60 s:\n%s", want, get())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Without a terminal: plain lines, nothing cleared; each re-run says why.
+func TestWatchPlainLines(t *testing.T) {
+	dir := watchModule(t)
+	get := textWatch(t, dir, false)
+	waitOutput(t, get, "ran 3: 3 passed")
+	writeFile(t, filepath.Join(dir, "testdata/in.txt"), "bye\n")
+	waitOutput(t, get, "run   a.cmdt: testdata/in.txt changed\n")
+	waitOutput(t, get, "+1 bye")
+	waitOutput(t, get, "1 failing")
+	if strings.Contains(get(), "\x1b[") {
+		t.Fatalf("terminal escapes without a terminal:\n%q", get())
+	}
+	if n := strings.Count(get(), "run   "); n != 4 {
+		t.Fatalf("%d runs, want 3 initial + 1:\n%s", n, get())
+	}
+}
+
+// On a terminal: the screen is cleared at each round.
+func TestWatchTerminalClearsEachRound(t *testing.T) {
+	dir := watchModule(t)
+	get := textWatch(t, dir, true)
+	waitOutput(t, get, "Ctrl-C to stop")
+	writeFile(t, filepath.Join(dir, "testdata/in.txt"), "bye\n")
+	waitOutput(t, get, "round 1: testdata/in.txt changed")
+	waitOutput(t, get, "1 failing")
+	if n := strings.Count(get(), "\x1b[H\x1b[2J"); n != 2 {
+		t.Fatalf("screen cleared %d times, want once per round (2):\n%q", n, get())
 	}
 }
