@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -261,6 +262,36 @@ func TestResolveLinks(t *testing.T) {
 	for _, a := range list {
 		if want := reference(a.Path); a.Resolved != want {
 			t.Errorf("%s: Resolved %q, want %q", a.Path, a.Resolved, want)
+		}
+	}
+}
+
+// TestResolveLinksFromListing: with many paths in one directory, links
+// are found from its listing instead of a readlink each; they must still
+// resolve, and plain files and missing ones stay as they are.
+func TestResolveLinksFromListing(t *testing.T) {
+	dir := tempDir(t)
+	var list []Access
+	for i := range 2 * listAt {
+		name := filepath.Join(dir, fmt.Sprintf("f%02d", i))
+		if err := os.WriteFile(name, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, Access{Path: name, Op: OpRead, Exists: true})
+	}
+	if err := os.Symlink("f01", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	list = append(list, Access{Path: filepath.Join(dir, "link"), Op: OpRead, Exists: true},
+		Access{Path: filepath.Join(dir, "gone"), Op: OpStat})
+	resolveLinks(list, nil)
+	for _, a := range list {
+		want := ""
+		if filepath.Base(a.Path) == "link" {
+			want = filepath.Join(dir, "f01")
+		}
+		if a.Resolved != want {
+			t.Errorf("%s resolved to %q, want %q", a.Path, a.Resolved, want)
 		}
 	}
 }

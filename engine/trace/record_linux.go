@@ -3,6 +3,8 @@
 package trace
 
 import (
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -80,17 +82,33 @@ func (r *recorder) addChecked(a Access, linkFree bool) {
 // aligned with list; nil is all false).
 func resolveLinks(list []Access, linkFree []bool) {
 	r := linkResolver{seen: make(map[string]string)}
+	// Paths share directories (a loop over the files of one): each is
+	// walked once, component by component.
+	type walked struct {
+		dir string
+		ok  bool
+	}
+	dirs := make(map[string]walked)
+	types := entryTypes(list, linkFree)
 	for i := range list {
 		a := &list[i]
 		dir, base := filepath.Split(a.Path)
-		r.links, r.looped = 0, false
-		rdir, ok := r.walk(dir)
+		w, seen := dirs[dir]
+		if !seen {
+			r.links, r.looped = 0, false
+			w.dir, w.ok = r.walk(dir)
+			dirs[dir] = w
+		}
+		rdir, ok := w.dir, w.ok
 		if !ok {
 			continue // gone
 		}
+		r.links, r.looped = 0, false
 		p := filepath.Join(rdir, base)
 		if i >= len(linkFree) || !linkFree[i] {
-			if target, ok := r.step(p); ok {
+			if t, listed := types[dir]; listed && !t[base] {
+				// The directory's listing says base is no link (or gone).
+			} else if target, ok := r.step(p); ok {
 				p = target
 			}
 		}
@@ -98,6 +116,66 @@ func resolveLinks(list []Access, linkFree []bool) {
 			a.Resolved = p
 		}
 	}
+}
+
+// listAt is how many paths of one directory, whose last component must be
+// checked, make reading the directory once cheaper than a readlink each.
+const listAt = 32
+
+// entryTypes lists, for each directory holding at least listAt paths of
+// list whose last component is not known link-free, which of its entries
+// are symbolic links, from the directory entries' types (no stat): cat
+// over 1,000 files of a directory then costs one listing instead of 1,000
+// readlinks. A directory whose entries have no type (some file systems) is
+// left out, and its paths are looked up one by one.
+func entryTypes(list []Access, linkFree []bool) map[string]map[string]bool {
+	count := make(map[string]int)
+	for i := range list {
+		if i < len(linkFree) && linkFree[i] {
+			continue
+		}
+		dir, _ := filepath.Split(list[i].Path)
+		count[dir]++
+	}
+	var types map[string]map[string]bool
+	for dir, n := range count {
+		if n < listAt {
+			continue
+		}
+		links, ok := linksIn(dir)
+		if !ok {
+			continue
+		}
+		if types == nil {
+			types = make(map[string]map[string]bool)
+		}
+		types[dir] = links
+	}
+	return types
+}
+
+// linksIn returns the names of the symbolic links in dir, if every entry
+// has a type.
+func linksIn(dir string) (map[string]bool, bool) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, false
+	}
+	links := make(map[string]bool)
+	for _, e := range entries {
+		switch t := e.Type(); {
+		case t&fs.ModeSymlink != 0:
+			links[e.Name()] = true
+		case t == fs.ModeIrregular:
+			return nil, false // DT_UNKNOWN
+		}
+	}
+	return links, true
 }
 
 // maxLinks is the kernel's limit on symbolic links followed in one lookup
