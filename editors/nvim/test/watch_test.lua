@@ -27,6 +27,7 @@ H.run("watch fills the quickfix list with what goes stale and fails", function()
   vim.fn.writefile({ "hello" }, ws .. "/testdata/in.txt")
   vim.fn.writefile({ "% dep file testdata/in.txt", "$ cat testdata/in.txt", "1 hello" }, ws .. "/a.cmdt")
   vim.fn.writefile({ "$ echo b", "1 b" }, ws .. "/b.cmdt")
+  vim.fn.writefile({ "$ echo c", "1 c" }, ws .. "/c.cmdt")
 
   local buf = H.edit(ws .. "/b.cmdt")
   local client = H.wait_client(buf)
@@ -36,20 +37,21 @@ H.run("watch fills the quickfix list with what goes stale and fails", function()
     return watch.state[client.id]
   end, "the watch to start")
 
-  -- Both were never run: both run once, and pass.
+  -- All were never run: each runs once (two at a time), and passes.
   H.wait(60000, function()
-    return st.runs == 2
+    return st.runs == 3
   end, function()
     return "the initial runs (have " .. st.runs .. ")"
   end)
   H.eq(0, #(qf() or {}), "quickfix entries after passing runs")
+  H.eq(2, st.peak, "transcripts running at once (max_parallel)")
   local ran = #st.log
 
   -- The declared input changes: only a.cmdt runs again, and fails at its $ line.
   vim.fn.writefile({ "bye" }, ws .. "/testdata/in.txt")
   local items = H.wait(60000, function()
     local l = qf()
-    return l and #l > 0 and st.runs == 3 and l
+    return l and #l > 0 and st.runs == 4 and l
   end, function()
     return "a failure in the quickfix list (runs " .. st.runs .. ")\n" .. describe(qf())
   end)
@@ -62,15 +64,15 @@ H.run("watch fills the quickfix list with what goes stale and fails", function()
   H.contains(st.log[#st.log].uri, "/a.cmdt", "the stale transcript")
   H.eq("testdata/in.txt changed", st.log[#st.log].reasons[1], "the reason")
 
-  -- Back as it was: it passes, the list empties; b.cmdt never ran again.
+  -- Back as it was: it passes, the list empties; the others never ran again.
   vim.fn.writefile({ "hello" }, ws .. "/testdata/in.txt")
   H.wait(60000, function()
-    return st.runs == 4 and #(qf() or { 1 }) == 0
+    return st.runs == 5 and #(qf() or { 1 }) == 0
   end, function()
     return "the list to empty (runs " .. st.runs .. ")\n" .. describe(qf())
   end)
   vim.wait(500)
-  H.eq(4, st.runs, "runs in all")
+  H.eq(5, st.runs, "runs in all")
 
   vim.cmd("CmdtWatchStop")
   H.eq(nil, watch.state[client.id], "watch state after stop")

@@ -76,16 +76,31 @@ local function items_of(uri, result)
   return items
 end
 
--- Runs one stale transcript and updates the list with its result.
+-- At most this many transcripts run at once (each is a process tree; a
+-- branch switch can make hundreds stale).
+M.max_parallel = 2
+
+-- Runs one stale transcript and updates the list with its result; queued
+-- when M.max_parallel runs are going on.
 local function run_one(client, st, entry)
   local uri = entry.uri
   if st.running[uri] then
     st.again[uri] = true -- changed again while running: once more after
     return
   end
+  if st.active >= M.max_parallel then
+    if not st.queued[uri] then
+      st.queued[uri] = true
+      table.insert(st.queue, entry)
+    end
+    return
+  end
   st.running[uri] = true
+  st.active = st.active + 1
+  st.peak = math.max(st.peak, st.active)
   compat.client_call(client, "request", "cmdt/runTest", { uri = uri }, function(err, result)
     st.running[uri] = nil
+    st.active = st.active - 1
     st.runs = st.runs + 1
     if err then
       st.failures[uri] = { { filename = vim.uri_to_fname(uri), lnum = 1, col = 1, type = "E", text = err.message or "run failed" } }
@@ -98,6 +113,11 @@ local function run_one(client, st, entry)
     if st.again[uri] then
       st.again[uri] = nil
       run_one(client, st, entry)
+    end
+    local nxt = table.remove(st.queue, 1)
+    if nxt then
+      st.queued[nxt.uri] = nil
+      run_one(client, st, nxt)
     end
   end)
 end
@@ -141,7 +161,7 @@ function M.start(bufnr, callback)
     return false
   end
   vim.lsp.handlers["cmdt/stale"] = M.stale_handler
-  local st = { failures = {}, results = {}, running = {}, again = {}, rounds = 0, runs = 0, log = {} }
+  local st = { failures = {}, results = {}, running = {}, again = {}, queue = {}, queued = {}, active = 0, peak = 0, rounds = 0, runs = 0, log = {} }
   M.state[client.id] = st
   compat.client_call(client, "request", "cmdt/watch", { enabled = true }, function(err, result)
     if err then
