@@ -36,7 +36,10 @@ func (s *session) accessHandler(ctx context.Context, name string, mode interp.Ac
 
 func (s *session) shellLooked(ctx context.Context, name string, exists bool) {
 	abs := absIn(interp.HandlerCtx(ctx).Dir, name)
-	if abs == "/dev/null" || strings.HasPrefix(abs, "/dev/") || strings.HasPrefix(abs, "/proc/") {
+	if !IsWithin(s.obs.root, abs) {
+		// Outside the module root, as for listings: mostly `cd` into a
+		// temp dir the run made (untraced, the engine cannot know), whose
+		// later absence would re-run the transcript every time.
 		return
 	}
 	s.obs.add(Input{Kind: InputFile, Origin: OriginShell, Path: abs, Raw: name, Exists: exists})

@@ -250,7 +250,14 @@ func (e *runEnv) freshSet(ctx context.Context, paths []string, jobs int) map[str
 		go func() {
 			defer wg.Done()
 			for p := range next {
-				v, err := e.cache.Lookup(ctx, target(p))
+				// The target checkFile would look up, but for the text:
+				// in --env=declared the declarations are not known
+				// unparsed, so a declared variable looks unset here and the
+				// transcript goes to checkFile, which asks again.
+				t := target(p)
+				t.ObservedBy = engine.ObservedBy(e.launcher)
+				t.Env, t.EnvMode = engine.ProgramEnv(os.Environ(), e.envMode, nil), e.envMode
+				v, err := e.cache.Lookup(ctx, t)
 				if err != nil {
 					e.warn(err)
 					continue
