@@ -92,7 +92,7 @@ type mutation struct {
 	// judged.
 	everyone bool
 	name     string
-	relevant   bool // must re-run the transcript
+	relevant bool // must re-run the transcript
 	// blindUntraced: only tracing sees the input; --trace=off keeps the
 	// result (documented hazard).
 	blindUntraced bool
