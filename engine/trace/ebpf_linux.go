@@ -435,8 +435,8 @@ func (b *backlog) add(kind uint32, raw []byte) {
 	b.events = append(b.events, append([]byte(nil), raw...))
 }
 
-// over reports whether the tree has ended.
-func (b *backlog) over() bool { return b.born && b.live <= 0 }
+// over reports whether the tree has ended (or its root died unborn).
+func (b *backlog) over() bool { return b.live <= 0 }
 
 // bpfRun is one command's tree, decoded as its events come.
 type bpfRun struct {
@@ -551,6 +551,10 @@ func (r *bpfRun) handle(ev *event) {
 		}
 		r.forks[ev.aux] = snap
 	case evExit:
+		delete(r.forks, ev.aux) // a task killed before it ran
+		if _, ok := r.live[ev.tid]; !ok {
+			break
+		}
 		delete(r.live, ev.tid)
 		delete(r.t.tracees, int(ev.tid))
 		if p := r.procs[ev.tgid]; p != nil {
@@ -779,6 +783,18 @@ func (p *Process) waitEBPF() {
 		b.t.drainMu.Unlock()
 		if ended() || b.t.lost() != b.lost {
 			break // lost: the end may never be seen
+		}
+		bpfState.mu.Lock()
+		born := b.run.born
+		bpfState.mu.Unlock()
+		if !born {
+			// The command's birth is in the ring buffer before cmd.Start
+			// returns; drained and not seen, it never will be (a map
+			// evicted it). Its end would not be seen either.
+			bpfState.mu.Lock()
+			b.run.incomplete = "eBPF trace: the command's start was not seen"
+			bpfState.mu.Unlock()
+			break
 		}
 		if !killed && p.cmd.WaitDelay > 0 && time.Since(exited) >= p.cmd.WaitDelay {
 			killed = true

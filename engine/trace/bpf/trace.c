@@ -423,16 +423,26 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-// sched_process_exit(struct task_struct *p): one per thread.
+// sched_process_exit(struct task_struct *p): one per thread. aux is the
+// task pointer, so that user space forgets the fork of a task killed
+// before it ever ran (then it was never born, and is not tracked yet).
 SEC("raw_tracepoint/sched_process_exit")
 int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
+	u64 task = bpf_get_current_task();
+	struct pending_val *p = bpf_map_lookup_elem(&pending, &task);
 	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
+	if (p) {
+		u32 root = p->root ? p->root : tgid;
+		bpf_map_delete_elem(&pending, &task);
+		emit(EV_EXIT, id, t ? t->root : root, task);
+		return 0; // never born: not counted among the threads
+	}
 	if (!t)
 		return 0;
-	emit(EV_EXIT, id, t->root, 0);
+	emit(EV_EXIT, id, t->root, task);
 	if (__sync_fetch_and_add(&t->threads, -1) == 1)
 		bpf_map_delete_elem(&tracked, &tgid);
 	return 0;
