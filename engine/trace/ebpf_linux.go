@@ -456,6 +456,7 @@ type bpfRun struct {
 
 // bpfProc is a process's state that its threads share.
 type bpfProc struct {
+	program string // what it runs (for threads seen before their birth)
 	cwd     string
 	fds     map[int32]string // descriptors opened by path ("" : not a path)
 	threads int
@@ -540,6 +541,11 @@ func (r *bpfRun) handle(ev *event) {
 			r.procs[ev.tgid] = p
 		}
 		p.threads++
+		if !forked {
+			snap.program = p.program // a thread seen before its parent's fork
+		} else if p.threads == 1 {
+			p.program = snap.program
+		}
 		r.t.tracees[int(ev.tid)] = &tracee{program: snap.program}
 	case evFork:
 		var snap forkSnap
@@ -589,10 +595,22 @@ func (r *bpfRun) handle(ev *event) {
 		path := tr.execPath
 		r.t.recordExec(path, tr.program)
 		tr.execed(path)
+		if p := r.procs[ev.tgid]; p != nil {
+			p.program = path
+		}
 	case evExecEnter, evSyscall:
 		tr, p := r.t.tracees[int(ev.tid)], r.procs[ev.tgid]
-		if tr == nil || p == nil {
+		if p == nil {
+			// Every task's first event is its birth: this one's was not
+			// seen. Its accesses cannot be resolved; say so.
+			if r.incomplete == "" {
+				r.incomplete = fmt.Sprintf("eBPF trace: events of process %d, whose start was not seen", ev.tgid)
+			}
 			return
+		}
+		if tr == nil {
+			tr = &tracee{program: p.program}
+			r.t.tracees[int(ev.tid)] = tr
 		}
 		kind := kindOf(uint64(ev.nr))
 		if ev.kind == evSyscall && (kind == kExecve || kind == kExecveat) {
