@@ -80,10 +80,24 @@ type transcriptParser struct {
 	substs map[string]*Subst
 	// regexps holds the compiled "1~" regexps by text.
 	regexps map[string]*regexp.Regexp
+	// expSlab is the rest of the current chunk of expectations.
+	expSlab []Expectation
 }
 
 func (p *transcriptParser) errorf(r Range, code Code, format string, args ...any) {
 	p.f.Errors = append(p.f.Errors, &Error{File: p.f.Name, Range: r, Code: code, Msg: fmt.Sprintf(format, args...)})
+}
+
+// newExpectation hands out expectations from chunks: a large transcript has
+// one per output line, and millions of separate small allocations cost the
+// allocator and the collector more than the bytes.
+func (p *transcriptParser) newExpectation() *Expectation {
+	if len(p.expSlab) == 0 {
+		p.expSlab = make([]Expectation, 1024)
+	}
+	e := &p.expSlab[0]
+	p.expSlab = p.expSlab[1:]
+	return e
 }
 
 func (p *transcriptParser) endBlock() {
@@ -174,7 +188,8 @@ func (p *transcriptParser) output(l *Line) {
 		return
 	}
 	p.attach(l)
-	e := &Expectation{Line: l, Stream: l.Kind.Stream(), Text: l.Payload}
+	e := p.newExpectation()
+	*e = Expectation{Line: l, Stream: l.Kind.Stream(), Text: l.Payload}
 	if l.Kind == KindStdoutFile || l.Kind == KindStderrFile {
 		e.File = true
 		if e.Text == "" {
