@@ -35,6 +35,11 @@ type Observer interface {
 	// denied for it): the run saw less than its launcher's mode claims,
 	// and its result is recorded as untraced.
 	Unobserved(program string)
+	// Doubt says the launcher may have missed some of what a program read
+	// (events lost by a tracer): the run's result is then not cached
+	// (Result.Doubts). It is part of the interface, not an optional one,
+	// so a wrapping observer (the LSP's) can never hide it.
+	Doubt(reason string)
 }
 
 // Untraced is Result.ObservedBy for a run whose programs were not traced.
@@ -64,13 +69,6 @@ func ObservedBy(l Launcher) string {
 	return "traced"
 }
 
-// Doubter is implemented by the engine's Observer: a launcher that may
-// have missed some of what a program read (events lost by a tracer) says
-// so, and the run's result is then not cached (Result.Doubts).
-type Doubter interface {
-	Doubt(reason string)
-}
-
 // observer collects the inputs a session uses as it runs. Background jobs
 // run on other goroutines, hence the lock.
 type observer struct {
@@ -92,7 +90,7 @@ func (o *observer) doubtsSoFar() []string {
 	return append([]string(nil), o.doubts...)
 }
 
-// Doubt implements Doubter.
+// Doubt implements Observer.
 func (o *observer) Doubt(reason string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -3,6 +3,7 @@ package lsp
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"go.lsp.dev/protocol"
 
+	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/engine/trace"
 )
 
@@ -404,4 +406,38 @@ func TestTracedInputMakesStale(t *testing.T) {
 	c.notify(protocol.MethodWorkspaceDidChangeWatchedFiles, map[string]interface{}{
 		"changes": []interface{}{map[string]interface{}{"uri": string(pathURI(filepath.Join(dir, "data.txt"))), "type": 2}}})
 	c.waitUntil("the status to name data.txt", func() bool { return c.status(u).Text == "stale: data.txt changed" })
+}
+
+// doubtingLauncher runs programs plainly and says it may have missed what
+// they read, as a tracer that lost events does.
+type doubtingLauncher struct{}
+
+func (doubtingLauncher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	obs.Doubt("trace: 3 event(s) lost in the kernel")
+	return cmd.Wait, nil
+}
+
+func (doubtingLauncher) Name() string { return "ebpf" }
+
+// TestDoubtedRunNotCached: the server wraps the launcher's observer (to
+// keep every reader for hovers); a tracer's doubt must still reach the
+// engine, so an editor run whose trace lost events is never cached.
+func TestDoubtedRunNotCached(t *testing.T) {
+	dir := workspaceDir(t, nil)
+	c := newTestClient(t, func(o *Options) { o.Launcher = doubtingLauncher{} })
+	c.initialize(dir, editorCaps)
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	c.open(u, "cmdt", "$ /bin/echo hi\n1 hi\n")
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("run = %+v", out)
+	}
+	if st := c.status(u); st.Status == StatusFresh || !strings.Contains(st.Text, "event(s) lost") {
+		t.Errorf("status = %+v, want not cached because events were lost", st)
+	}
+	if out := c.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Errorf("second run = %+v, want a real run, not a cache hit", out)
+	}
 }

@@ -22,7 +22,7 @@ func (doubtingLauncher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	obs.(engine.Doubter).Doubt("eBPF trace: 3 event(s) lost in the kernel")
+	obs.Doubt("eBPF trace: 3 event(s) lost in the kernel")
 	return cmd.Wait, nil
 }
 

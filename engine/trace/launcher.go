@@ -161,9 +161,7 @@ func (l *Launcher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error, err
 		if rep != nil {
 			report(rep.Accesses, obs)
 			if rep.Incomplete != "" {
-				if d, ok := obs.(engine.Doubter); ok {
-					d.Doubt(rep.Incomplete)
-				}
+				obs.Doubt(rep.Incomplete)
 			}
 		}
 		return err
