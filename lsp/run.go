@@ -133,10 +133,6 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 	endMsg := "error"
 	defer func() { prog.finish(endMsg) }()
 
-	// What the programs see is what the result is keyed on (the CLI's
-	// default --env=inherit).
-	env := engine.ProgramEnv(s.environ(), engine.EnvInherit, f)
-	target := cacheTargetOf(snap, env)
 	rc, cacheErr := s.resultCache()
 	if cacheErr != nil {
 		s.log.Warn("result cache unavailable: running without it", "err", cacheErr)
@@ -146,8 +142,10 @@ func (s *Server) execJob(j *job, token json.RawMessage) (*RunOutcome, *runRecord
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %w", j.kind.verb(), name, err)
 	}
-	// A result recorded untraced is not trusted by a traced run.
-	target.ObservedBy = engine.ObservedBy(launcher)
+	// What the programs see, and how they are observed, is what the
+	// result is keyed on (an untraced result is not trusted by a traced run).
+	target := s.cacheTarget(snap, launcher)
+	env := target.Env
 	if j.kind == jobRun && rc != nil {
 		v, err := rc.Lookup(j.ctx, target)
 		switch {

@@ -441,3 +441,35 @@ func TestDoubtedRunNotCached(t *testing.T) {
 		t.Errorf("second run = %+v, want a real run, not a cache hit", out)
 	}
 }
+
+// TestStatusDistrustsUntracedResult: a result recorded untraced (another
+// server with tracing off, or `check --trace=off`, sharing the cache) is
+// not "cached ✓" in a traced server's status, just as its run would not
+// serve it: the status and the run ask the cache the same question.
+func TestStatusDistrustsUntracedResult(t *testing.T) {
+	if err := trace.Available(); err != nil {
+		t.Skipf("tracing unavailable here: %v", err)
+	}
+	dir := workspaceDir(t, nil)
+	cacheDir := t.TempDir()
+	src := "$ /bin/echo hi\n1 hi\n"
+	u := pathURI(filepath.Join(dir, "t.cmdt"))
+	untraced := newTestClient(t, func(o *Options) { o.CacheDir, o.Trace = cacheDir, "off" })
+	untraced.initialize(dir, editorCaps)
+	untraced.open(u, "cmdt", src)
+	if out := untraced.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Fatalf("untraced run = %+v", out)
+	}
+	if st := untraced.status(u); st.Status != StatusFresh {
+		t.Fatalf("untraced server's own status = %+v, want fresh", st)
+	}
+	traced := newTestClient(t, func(o *Options) { o.CacheDir, o.Trace = cacheDir, "auto" })
+	traced.initialize(dir, editorCaps)
+	traced.open(u, "cmdt", src)
+	if st := traced.status(u); st.Status == StatusFresh {
+		t.Errorf("traced server's status = %+v: an untraced result must not look cached", st)
+	}
+	if out := traced.mustExecute(CommandRun, string(u)); out.Status != OutcomePassed {
+		t.Errorf("traced run = %+v, want a real run", out)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"go.lsp.dev/protocol"
 
+	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/engine/cache"
 )
 
@@ -145,7 +146,11 @@ func (s *Server) computeStatus(ctx context.Context, snap *Snapshot) statusInfo {
 	if err != nil {
 		return statusInfo{Status: StatusUnknown, Text: "cache unavailable", Reasons: []string{err.Error()}}
 	}
-	v, err := rc.Lookup(ctx, cacheTargetOf(snap, s.environ()))
+	launcher, err := s.launcher(rc)
+	if err != nil {
+		return statusInfo{Status: StatusUnknown, Text: "status unavailable", Reasons: []string{err.Error()}}
+	}
+	v, err := rc.Lookup(ctx, s.cacheTarget(snap, launcher))
 	if err != nil {
 		return statusInfo{Status: StatusUnknown, Text: "status unavailable", Reasons: []string{err.Error()}}
 	}
@@ -175,11 +180,15 @@ func (s *Server) computeStatus(ctx context.Context, snap *Snapshot) statusInfo {
 	return info
 }
 
-// cacheTargetOf is the cache target of a transcript's buffer: its text,
-// started in its directory, with the server's environment (what a run
-// from the editor uses).
-func cacheTargetOf(snap *Snapshot, env []string) cache.Target {
-	return cache.Target{Path: snap.Path, Source: []byte(snap.Text), Dir: snap.Dir(), Env: env}
+// cacheTarget is the cache target of a run of a transcript's buffer from
+// the editor: its text, started in its directory, its programs seeing the
+// server's environment (the CLI's default --env=inherit) through launcher.
+// Status and runs use the same one, so the hint never calls fresh what a
+// run would not serve (an untraced result, for a traced server).
+func (s *Server) cacheTarget(snap *Snapshot, launcher engine.Launcher) cache.Target {
+	t := cache.RunTarget(snap.Path, []byte(snap.Text), snap.File(), launcher, engine.EnvInherit, s.environ())
+	t.Dir = snap.Dir()
+	return t
 }
 
 // summarize names the first reasons and counts the rest.

@@ -15,6 +15,7 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/engine/cache"
 	"github.com/cmdt-dev/cmdt/engine/watch"
 	"github.com/cmdt-dev/cmdt/parser"
 )
@@ -370,7 +371,16 @@ func (s *Server) watchTests(ctx context.Context, p *WatchParams) (*WatchResult, 
 	if err != nil {
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", MethodCmdtWatch, err)
 	}
-	w, err := watch.New(watch.Options{Paths: roots, Cache: rc, Ignore: []string{rc.Dir()}, Env: s.environ()})
+	launcher, err := s.launcher(rc)
+	if err != nil {
+		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", MethodCmdtWatch, err)
+	}
+	env := s.environ()
+	w, err := watch.New(watch.Options{Paths: roots, Cache: rc, Ignore: []string{rc.Dir()},
+		// What cmdt/runTest of the file on disk looks up and records.
+		Target: func(path string) cache.Target {
+			return cache.RunTarget(path, nil, nil, launcher, engine.EnvInherit, env)
+		}})
 	if err != nil {
 		return nil, jsonrpc2.Errorf(codeRequestFailed, "%s: %v", MethodCmdtWatch, err)
 	}

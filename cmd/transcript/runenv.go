@@ -173,12 +173,14 @@ func (e *runEnv) close() {
 	}
 }
 
-func target(path string) cache.Target {
+// target is what a check of path under this run's settings looks up and
+// records (cache.RunTarget); f is the parsed transcript when known.
+func (e *runEnv) target(path string, f *parser.File) cache.Target {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
-	return cache.Target{Path: abs}
+	return cache.RunTarget(abs, nil, f, e.launcher, e.envMode, os.Environ())
 }
 
 // selectShard keeps the paths of this shard (all of them without
@@ -195,13 +197,13 @@ func (e *runEnv) selectShard(ctx context.Context, paths []string) []string {
 	if e.cache != nil && e.cache.Local() != nil {
 		targets := make([]cache.Target, len(paths))
 		for i, p := range paths {
-			targets[i] = target(p)
+			targets[i] = e.target(p, nil)
 		}
 		durations, _ = cache.RecordedDurations(ctx, e.cache, e.cache.Local(), targets)
 	}
 	for i, p := range paths {
 		// Root-relative names, so workers with different checkout paths agree.
-		t := target(p)
+		t := e.target(p, nil)
 		name := p
 		if rel, err := filepath.Rel(engine.FindModuleRoot(filepath.Dir(t.Path)), t.Path); err == nil {
 			name = rel
@@ -229,7 +231,7 @@ func (e *runEnv) prefetch(ctx context.Context, paths []string) {
 	}
 	targets := make([]cache.Target, len(paths))
 	for i, p := range paths {
-		targets[i] = target(p)
+		targets[i] = e.target(p, nil)
 	}
 	cache.Prefetch(ctx, e.cache, targets)
 }
@@ -254,9 +256,7 @@ func (e *runEnv) freshSet(ctx context.Context, paths []string, jobs int) map[str
 				// in --env=declared the declarations are not known
 				// unparsed, so a declared variable looks unset here and the
 				// transcript goes to checkFile, which asks again.
-				t := target(p)
-				t.ObservedBy = engine.ObservedBy(e.launcher)
-				t.Env, t.EnvMode = engine.ProgramEnv(os.Environ(), e.envMode, nil), e.envMode
+				t := e.target(p, nil)
 				v, err := e.cache.Lookup(ctx, t)
 				if err != nil {
 					e.warn(err)
@@ -283,10 +283,7 @@ func (e *runEnv) freshSet(ctx context.Context, paths []string, jobs int) map[str
 func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, timeout time.Duration) *fileOutcome {
 	out := &fileOutcome{path: path}
 	start := time.Now()
-	t := target(path)
-	t.ObservedBy = engine.ObservedBy(e.launcher)
-	// What the programs see is what the result is keyed on.
-	t.Env, t.EnvMode = engine.ProgramEnv(os.Environ(), e.envMode, f), e.envMode
+	t := e.target(path, f)
 	if e.cache != nil && !e.strictDeps {
 		v, err := e.cache.Lookup(ctx, t)
 		switch {

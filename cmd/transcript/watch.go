@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cmdt-dev/cmdt/engine/cache"
 	"github.com/cmdt-dev/cmdt/engine/watch"
 )
 
@@ -42,7 +43,9 @@ func runWatch(cmd *cobra.Command, args []string, o *checkOptions) error {
 	if env.cache != nil {
 		ignore = append(ignore, env.cache.Dir())
 	}
-	w, err := watch.New(watch.Options{Paths: args, Cache: env.cache, Ignore: ignore})
+	w, err := watch.New(watch.Options{Paths: args, Cache: env.cache, Ignore: ignore,
+		// What checkFile will look up and record for it.
+		Target: func(path string) cache.Target { return env.target(path, nil) }})
 	if err != nil {
 		return watchFailed(cmd, o, err)
 	}

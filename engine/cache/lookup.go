@@ -90,6 +90,23 @@ type Target struct {
 	EnvMode engine.EnvMode
 }
 
+// RunTarget is the target of a check that runs the transcript at path
+// (with text source; nil reads the file) through launcher l, its programs
+// seeing engine.ProgramEnv(inherited, mode, f): the one statement of what
+// a result is keyed on, so the CLI, the watcher and the language server
+// look up what a run records. f may be nil when the transcript is not
+// parsed yet; in EnvDeclared mode its declared variables then look unset,
+// which can only make the lookup stale, never a false hit.
+func RunTarget(path string, source []byte, f *parser.File, l engine.Launcher, mode engine.EnvMode, inherited []string) Target {
+	return Target{
+		Path:       path,
+		Source:     source,
+		Env:        engine.ProgramEnv(inherited, mode, f),
+		EnvMode:    mode,
+		ObservedBy: engine.ObservedBy(l),
+	}
+}
+
 // traces reports whether an observation mode sees what subprocesses read.
 // Every tracing backend counts as full tracing; "" and unknown old
 // manifests (recorded before the field existed) count as untraced.

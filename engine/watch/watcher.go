@@ -35,9 +35,12 @@ type Options struct {
 	// starts (default 20 ms); MaxDelay bounds the wait from the first
 	// change (default 200 ms) under a steady stream of changes.
 	Quiet, MaxDelay time.Duration
-	// Env is the environment transcripts run in, for the cache's env
-	// inputs; nil means the process's.
-	Env []string
+	// Target is the cache target a run of the transcript at path (an
+	// absolute path) looks up and records: cache.RunTarget with the
+	// runner's launcher and environment, so the watcher asks the cache
+	// exactly what the run will. nil: the path alone (the process's
+	// environment, any observation mode).
+	Target func(path string) cache.Target
 }
 
 // Item is one transcript to run and why.
@@ -337,7 +340,11 @@ func (w *Watcher) verdictLocked(ctx context.Context, t *transcript, changes []ch
 		return nil
 	}
 	if w.opts.Cache != nil {
-		v, err := w.opts.Cache.Lookup(ctx, cache.Target{Path: t.path, Env: w.opts.Env})
+		target := cache.Target{Path: t.path}
+		if w.opts.Target != nil {
+			target = w.opts.Target(t.path)
+		}
+		v, err := w.opts.Cache.Lookup(ctx, target)
 		switch {
 		case err != nil:
 			return []string{err.Error()}
