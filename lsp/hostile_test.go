@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -85,4 +86,28 @@ func TestRunsNeedARealFile(t *testing.T) {
 		t.Fatal("a buffer with no file behind it ran")
 	}
 	c2.shutdown()
+}
+
+// TestUpdateNeverWritesOutsideRoot (issue 18): the server's update writes
+// output files through engine.WriteInRoot, so a directory link out of the
+// module root is refused and nothing is written there.
+func TestUpdateNeverWritesOutsideRoot(t *testing.T) {
+	ws := workspaceDir(t, map[string]string{"go.mod": "module example.com/x\n"})
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(ws, "ldir")); err != nil {
+		t.Fatal(err)
+	}
+	c := newTestClient(t)
+	c.initialize(ws, "")
+	u := pathURI(filepath.Join(ws, "t.cmdt"))
+	text := "$ echo hi\n1< ldir/victim.txt\n"
+	writeFiles(t, ws, map[string]string{"t.cmdt": text})
+	c.open(u, "cmdt", text)
+	if _, err := c.execute(CommandUpdate, string(u)); err == nil || !strings.Contains(err.Error(), "outside the module root") {
+		t.Errorf("update through a link out of the root: %v, want a refusal", err)
+	}
+	if _, err := os.Lstat(filepath.Join(outside, "victim.txt")); err == nil {
+		t.Fatal("the update wrote outside the module root")
+	}
+	c.shutdown()
 }
