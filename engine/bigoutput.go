@@ -43,16 +43,6 @@ type outSection struct {
 
 func (o *outSection) reader() *io.SectionReader { return io.NewSectionReader(o.f, o.off, o.size) }
 
-// capture returns a command's output in f since start: in memory, or as a
-// section of f when it is big and the session checks from disk.
-func (s *session) capture(f *os.File, start int64) ([]byte, *outSection) {
-	end, err := f.Seek(0, io.SeekCurrent)
-	if err == nil && s.streamBig && end-start > BigOutput {
-		return nil, &outSection{f: f, off: start, size: end - start}
-	}
-	return readSince(f, start), nil
-}
-
 // BigOutputs reports whether a stream of the command was larger than
 // BigOutput: it was checked from disk and is not in Stdout/Stderr.
 func (cr *CommandResult) BigOutputs() bool { return cr.wasBig }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,11 +144,13 @@ type session struct {
 	env      *recordingEnviron
 	obs      *observer
 	launcher Launcher
-	stdout   *os.File
-	stderr   *os.File
-	parser   *syntax.Parser
-	fsStart  time.Time // see Result.FSStart
-	substs   *Substitutions
+	// stdout and stderr are the shell's output streams, over unlinked
+	// temporary files (outstream.go).
+	stdout  *outStream
+	stderr  *outStream
+	parser  *syntax.Parser
+	fsStart time.Time // see Result.FSStart
+	substs  *Substitutions
 	// streamBig checks big outputs from disk (Run); a recording session
 	// reads everything.
 	streamBig bool
@@ -291,18 +292,21 @@ func newSession(opts Options) (*session, error) {
 		toolCaches: toolCacheDirs(opts.Env)}
 	s := &session{obs: obs, launcher: opts.Launcher, parser: syntax.NewParser(syntax.Variant(syntax.LangBash))}
 	s.env = &recordingEnviron{parent: expand.ListEnviron(opts.Env...), obs: obs}
-	var err error
-	if s.stdout, err = os.CreateTemp("", "cmdt-stdout-*"); err != nil {
+	stdout, err := os.CreateTemp("", "cmdt-stdout-*")
+	if err != nil {
 		return nil, fmt.Errorf("create output file: %w", err)
 	}
-	if s.stderr, err = os.CreateTemp("", "cmdt-stderr-*"); err != nil {
+	s.stdout = newOutStream(stdout)
+	stderr, err := os.CreateTemp("", "cmdt-stderr-*")
+	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("create output file: %w", err)
 	}
-	s.fsStart = changeTime(s.stdout)
+	s.stderr = newOutStream(stderr)
+	s.fsStart = changeTime(stdout)
 	// Unlinked at once: the open descriptors are all we need.
-	os.Remove(s.stdout.Name())
-	os.Remove(s.stderr.Name())
+	os.Remove(stdout.Name())
+	os.Remove(stderr.Name())
 	s.runner, err = interp.New(
 		interp.Env(s.env),
 		interp.Dir(opts.Dir),
@@ -328,9 +332,9 @@ func (s *session) close() {
 		reaperEnd(s.reapToken) // kill what escaped its process group
 		s.reapToken = 0
 	}
-	for _, f := range []*os.File{s.stdout, s.stderr} {
-		if f != nil {
-			f.Close()
+	for _, o := range []*outStream{s.stdout, s.stderr} {
+		if o != nil {
+			o.f.Close()
 		}
 	}
 }
@@ -379,7 +383,8 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	s.obs.mu.Lock()
 	s.obs.line = b.Command.Num
 	s.obs.mu.Unlock()
-	outStart, errStart := markOutput(s.stdout), markOutput(s.stderr)
+	s.stdout.mark()
+	s.stderr.mark()
 	start := time.Now()
 	prog, err := s.parser.Parse(strings.NewReader(b.Text()), "")
 	if err != nil {
@@ -405,41 +410,10 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	}
 	cr.Duration = time.Since(start)
 	cr.Dir = s.runner.Dir
-	cr.Stdout, cr.big[1] = s.capture(s.stdout, outStart)
-	cr.Stderr, cr.big[2] = s.capture(s.stderr, errStart)
+	cr.Stdout, cr.big[1] = s.stdout.capture(s.streamBig)
+	cr.Stderr, cr.big[2] = s.stderr.capture(s.streamBig)
 	cr.wasBig = cr.big[1] != nil || cr.big[2] != nil
 	return cr
-}
-
-// outputRecycleSize bounds the output files: past it they are emptied
-// before the next command.
-const outputRecycleSize = 1 << 20
-
-// markOutput returns the offset where the next command's output starts.
-// The output files are only appended to, and emptied once they grow past
-// outputRecycleSize: truncating them before every command cost two
-// journaled inode updates per command and serialised parallel checks.
-// The offset is read from the file, not remembered, so whatever a
-// background job wrote between commands belongs to no command.
-func markOutput(f *os.File) int64 {
-	n, err := f.Seek(0, io.SeekCurrent)
-	if err == nil && n < outputRecycleSize {
-		return n
-	}
-	f.Truncate(0)
-	n, _ = f.Seek(0, io.SeekStart)
-	return n
-}
-
-// readSince reads what was written to f since offset start.
-func readSince(f *os.File, start int64) []byte {
-	end, err := f.Seek(0, io.SeekCurrent)
-	if err != nil || end <= start {
-		return nil
-	}
-	buf := make([]byte, end-start)
-	m, _ := f.ReadAt(buf, start)
-	return buf[:m]
 }
 
 // shellSyntaxError renders a parse error of the command text with the

@@ -210,8 +210,8 @@ func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 			Env:         execEnv(hc.Env),
 			Dir:         hc.Dir,
 			Stdin:       hc.Stdin,
-			Stdout:      hc.Stdout,
-			Stderr:      hc.Stderr,
+			Stdout:      s.programOutput(hc.Stdout),
+			Stderr:      s.programOutput(hc.Stderr),
 			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 			// Output normally goes to files, so Wait does not wait on pipes;
 			// inside $(...) it is a pipe, and an orphan holding it must not
@@ -266,6 +266,15 @@ func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 			return interp.ExitStatus(1)
 		}
 	}
+}
+
+// programOutput is what a program writes to for the shell's writer w:
+// the session's output file itself when w is one of its streams.
+func (s *session) programOutput(w io.Writer) io.Writer {
+	if o, ok := w.(*outStream); ok {
+		return o.handOff()
+	}
+	return w
 }
 
 func (s *session) start(cmd *exec.Cmd) (func() error, error) {
