@@ -5,6 +5,10 @@
 //     same 200 commands (target ≤ 1.05×), untraced and traced;
 //   - 500 shell-builtin commands in one file: wall time (target ≤ 20 ms);
 //   - --jobs 2 vs --jobs 1 over 20 such files (target ≥ 1.8× faster).
+//     The CPU time (user+system) of each is printed too: on a machine
+//     whose cores are busy with other work a second worker gets no second
+//     core, and equal CPU times then say the work itself parallelises
+//     (wall speed-up ≈ 2 × cpu(jobs 1)/cpu(jobs 2) on two idle cores).
 //
 // Usage: go run ./bench/engine [-runs N] [-transcript bin/transcript]
 package main
@@ -62,11 +66,15 @@ func main() {
 		write(dir, fmt.Sprintf("many/f%02d.cmdt", i), b.String())
 	}
 	many := filepath.Join(dir, "many")
+	var cpu1, cpu2 []time.Duration
 	j1, j2 := medianPair(*runs,
-		func() { run(abs, "check", "--no-cache", "--jobs", "1", many) },
-		func() { run(abs, "check", "--no-cache", "--jobs", "2", many) })
+		func() { cpu1 = append(cpu1, run(abs, "check", "--no-cache", "--jobs", "1", many)) },
+		func() { cpu2 = append(cpu2, run(abs, "check", "--no-cache", "--jobs", "2", many)) })
+	c1, c2 := medianOf(cpu1), medianOf(cpu2)
 	fmt.Printf("20 files: --jobs 1 %v, --jobs 2 %v, speed-up %.2fx (target >= 1.8)\n",
 		j1.Round(time.Microsecond), j2.Round(time.Microsecond), float64(j1)/float64(j2))
+	fmt.Printf("  CPU time (user+sys): --jobs 1 %v, --jobs 2 %v, ratio %.2f (1.00 = the work parallelises without overhead)\n",
+		c1.Round(time.Microsecond), c2.Round(time.Microsecond), float64(c2)/float64(c1))
 }
 
 func write(dir, name, content string) string {
@@ -76,12 +84,20 @@ func write(dir, name, content string) string {
 	return p
 }
 
-func run(name string, args ...string) {
+// run runs a command that must succeed and returns its CPU time.
+func run(name string, args ...string) time.Duration {
 	cmd := exec.Command(name, args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "%s %v: %v\n%s", name, args, err, out)
 		os.Exit(1)
 	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// medianOf returns the median of ts (which it sorts).
+func medianOf(ts []time.Duration) time.Duration {
+	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+	return ts[len(ts)/2]
 }
 
 // median runs f n times (after one warm-up) and returns the median time.
