@@ -48,6 +48,22 @@ var reaper struct {
 	sessions map[uint64]bool // running sessions that started programs
 	next     uint64
 	escapees map[int]map[uint64]bool // pid → sessions running when first seen
+	// groups are the process groups of the commands the engine started
+	// (each command leads its own) that may still have members. The
+	// engine kills a group when its command ends; the members the
+	// subreaper adopted are then this process's zombies to reap, or a
+	// long-running process (the language server, check --watch) would
+	// collect one for every background process a transcript left behind.
+	groups map[int]bool
+}
+
+// reaperAddGroup remembers the process group of a command just started.
+func reaperAddGroup(pgid int) {
+	reaper.mu.Lock()
+	if reaper.groups != nil {
+		reaper.groups[pgid] = true
+	}
+	reaper.mu.Unlock()
 }
 
 // reaperStart makes this process a child subreaper (once) and registers a
@@ -58,6 +74,7 @@ func reaperStart() uint64 {
 		reaper.enabled = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == nil
 		reaper.sessions = map[uint64]bool{}
 		reaper.escapees = map[int]map[uint64]bool{}
+		reaper.groups = map[int]bool{}
 	})
 	reaper.mu.Lock()
 	defer reaper.mu.Unlock()
@@ -67,7 +84,8 @@ func reaperStart() uint64 {
 }
 
 // reaperEnd ends a session: escapees seen now are charged to the running
-// sessions, and those no running session may still own are killed.
+// sessions, and those no running session may still own are killed; the
+// adopted orphans of command groups that have died are reaped.
 func reaperEnd(token uint64) {
 	if !reaper.enabled {
 		reaper.mu.Lock()
@@ -78,6 +96,7 @@ func reaperEnd(token uint64) {
 	procs := scanProcs()
 	self := os.Getpid()
 	reaper.mu.Lock()
+	reapGroupsLocked(procs, self)
 	for pid, p := range procs {
 		if p.ppid != self || p.sid == reaper.sid {
 			continue
@@ -112,6 +131,34 @@ func reaperEnd(token uint64) {
 	reaper.mu.Unlock()
 	if len(doomed) > 0 {
 		killTrees(procs, doomed, nil)
+	}
+}
+
+// reapGroupsLocked reaps the zombies among this process's children that
+// belong to a command's group but do not lead it: adopted orphans. A
+// group's leader is the command itself, which its exec.Cmd waits for; a
+// traced process is left to its tracer; a child the host program started
+// itself is never in a command's group, so its exit status is never taken
+// from it. A group with no process left is forgotten. Zombies that appear
+// after this scan are reaped at the next session's end.
+func reapGroupsLocked(procs map[int]procInfo, self int) {
+	live := map[int]bool{}
+	for pid, p := range procs {
+		if !reaper.groups[p.pgid] {
+			continue
+		}
+		if p.ppid == self && p.state == 'Z' && pid != p.pgid && !traced(pid) {
+			var ws unix.WaitStatus
+			if wpid, _ := unix.Wait4(pid, &ws, unix.WNOHANG, nil); wpid == pid {
+				continue
+			}
+		}
+		live[p.pgid] = true
+	}
+	for g := range reaper.groups {
+		if !live[g] {
+			delete(reaper.groups, g)
+		}
 	}
 }
 

@@ -236,6 +236,7 @@ func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 			return interp.ExitStatus(126)
 		}
 		pgid := cmd.Process.Pid
+		reaperAddGroup(pgid)
 		done := make(chan struct{})
 		go func() {
 			select {
