@@ -180,6 +180,12 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 	s.streamBig = true
 	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot, Start: start, FSStart: s.fsStart}
 	resolver := &Resolver{Root: opts.ModuleRoot, LookupEnv: s.lookupVar}
+	// Each command's timeout context hangs off this session's own
+	// context, not the caller's: a child context registers with its
+	// parent under the parent's lock, and parallel checks sharing one
+	// parent contended for it on every command.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	done, total := 0, len(f.Blocks)
 	var runErr error
 	for _, l := range f.Lines {
@@ -195,7 +201,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 			if opts.Progress != nil {
 				opts.Progress(done, total, l.Block)
 			}
-			cr := s.runBlock(ctx, l.Block, opts.Timeout)
+			cr := s.runBlock(sctx, l.Block, opts.Timeout)
 			cr.Substs = s.substs
 			done++
 			res.Commands = append(res.Commands, cr)
