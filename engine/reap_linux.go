@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // once its parent exits it is re-parented, normally to init, out of reach.
 //
 // So the engine process makes itself a child subreaper
-// (PR_SET_CHILD_SUBREAPER) when it first runs a program: orphans of its
+// (PR_SET_CHILD_SUBREAPER) when it first runs a program, if its main said
+// it may (AdoptOrphans): orphans of its
 // commands become its own children instead of init's. A session (a run of
 // one transcript) that started programs looks, when it ends, for children
 // of this process in another session than its own — escapees; the
@@ -39,7 +41,17 @@ import (
 // and whose parent exited before the session ended is not told apart from
 // children the host program started itself, and is left alone.
 
+// AdoptOrphans lets the engine make this process a child subreaper, so
+// that programs escaping their process group (setsid) are found and
+// killed when their session ends, and reaped. Call it from main in a
+// process that owns all its children (the CLI, the language server). A
+// host program must not (cmdtest inside go test): the engine would take
+// the host's own setsid children for escapees. Without it a command's
+// group is still killed when it ends, and its whole tree on a timeout.
+func AdoptOrphans() { reaper.allowed.Store(true) }
+
 var reaper struct {
+	allowed atomic.Bool // AdoptOrphans was called
 	once    sync.Once
 	enabled bool
 	sid     int
@@ -71,7 +83,7 @@ func reaperAddGroup(pgid int) {
 func reaperStart() uint64 {
 	reaper.once.Do(func() {
 		reaper.sid, _ = unix.Getsid(0)
-		reaper.enabled = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == nil
+		reaper.enabled = reaper.allowed.Load() && unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == nil
 		reaper.sessions = map[uint64]bool{}
 		reaper.escapees = map[int]map[uint64]bool{}
 		reaper.groups = map[int]bool{}

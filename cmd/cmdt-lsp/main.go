@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/cmdt-dev/cmdt/engine"
 	"github.com/cmdt-dev/cmdt/engine/trace"
 	"github.com/cmdt-dev/cmdt/lsp"
 )
@@ -34,6 +35,9 @@ Flags:
 `
 
 func main() {
+	// This process owns every child it starts: orphans that escape their
+	// command's group come back to it, to be killed and reaped.
+	engine.AdoptOrphans()
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -63,6 +63,9 @@ func newRootCmd() *cobra.Command {
 
 func main() {
 	tuneGC()
+	// This process owns every child it starts: orphans that escape their
+	// command's group come back to it, to be killed and reaped.
+	engine.AdoptOrphans()
 	os.Exit(run(os.Args[1:]))
 }
 
