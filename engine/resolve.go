@@ -50,7 +50,7 @@ func IsWithin(root, path string) bool {
 	if root == "" {
 		return false
 	}
-	if filepath.IsAbs(root) && filepath.IsAbs(path) && filepath.Clean(root) == root && filepath.Clean(path) == path {
+	if isCleanAbs(root) && isCleanAbs(path) {
 		// The common case, on hot paths (every observed input): a prefix
 		// test, no allocation.
 		if path == root {
@@ -63,6 +63,37 @@ func IsWithin(root, path string) bool {
 	}
 	rel, err := filepath.Rel(root, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// isCleanAbs reports whether p is absolute and filepath.Clean(p) == p,
+// in one pass and without Clean's copy: IsWithin runs for every observed
+// input and, in the language server, for every word of every command on
+// each keystroke.
+func isCleanAbs(p string) bool {
+	const sep = filepath.Separator
+	if len(p) == 0 || p[0] != sep {
+		return false
+	}
+	if len(p) == 1 {
+		return true
+	}
+	if p[len(p)-1] == sep {
+		return false
+	}
+	// Every element between separators must be non-empty, not "." and
+	// not "..".
+	start := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != sep {
+			continue
+		}
+		switch p[start:i] {
+		case "", ".", "..":
+			return false
+		}
+		start = i + 1
+	}
+	return true
 }
 
 // Resolver turns declaration values into Inputs.
