@@ -824,6 +824,7 @@ func (p *Process) waitEBPF() {
 	bpfState.mu.Lock()
 	delete(b.t.runs, b.run.root)
 	rep := &Report{Accesses: b.run.t.rec.list, Mode: ModeEBPF, Incomplete: b.run.incomplete}
+	b.run.t.rec.done() // no event reaches the run any more
 	bpfState.mu.Unlock()
 	if n := b.t.lost(); n != b.lost {
 		rep.Incomplete = fmt.Sprintf("eBPF trace: %d event(s) lost in the kernel (ring buffer or map full) while the command ran", n-b.lost)

@@ -3,10 +3,11 @@
 package trace
 
 import (
-	"io/fs"
-	"os"
+	"bytes"
+	"encoding/binary"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,8 +32,16 @@ type accessKey struct {
 	op   Op
 }
 
+// seenPool keeps the recorders' seen sets between traces: growing a set to
+// a thousand paths, rehashing on the way, cost more than the accesses'
+// decoding (cat over 1,000 files).
+var seenPool = sync.Pool{New: func() any { return make(map[accessKey]struct{}) }}
+
+// maxPooled bounds the sets kept: clearing a set costs its capacity.
+const maxPooled = 1 << 14
+
 func newRecorder(ignoreDirs []string) *recorder {
-	r := &recorder{ignore: append([]string(nil), alwaysIgnored...), seen: make(map[accessKey]struct{})}
+	r := &recorder{ignore: append([]string(nil), alwaysIgnored...), seen: seenPool.Get().(map[accessKey]struct{})}
 	for _, d := range ignoreDirs {
 		if d == "" {
 			continue
@@ -43,6 +52,19 @@ func newRecorder(ignoreDirs []string) *recorder {
 		r.ignore = append(r.ignore, strings.TrimSuffix(d, "/")+"/")
 	}
 	return r
+}
+
+// done releases the seen set, once nothing is recorded any more (the
+// list stays).
+func (r *recorder) done() {
+	if r.seen == nil {
+		return
+	}
+	if len(r.seen) <= maxPooled {
+		clear(r.seen)
+		seenPool.Put(r.seen)
+	}
+	r.seen = nil
 }
 
 // ignored reports whether p is one of the ignored directories or under one.
@@ -104,11 +126,18 @@ func resolveLinks(list []Access, linkFree []bool) {
 			continue // gone
 		}
 		r.links, r.looped = 0, false
+		noLink := i < len(linkFree) && linkFree[i]
+		if !noLink {
+			// The directory's listing may say base is no link (or gone).
+			t, listed := types[dir]
+			noLink = listed && !t[base]
+		}
+		if noLink && rdir == strings.TrimSuffix(dir, "/") {
+			continue // Path is clean: it resolves to itself (the usual case)
+		}
 		p := filepath.Join(rdir, base)
-		if i >= len(linkFree) || !linkFree[i] {
-			if t, listed := types[dir]; listed && !t[base] {
-				// The directory's listing says base is no link (or gone).
-			} else if target, ok := r.step(p); ok {
+		if !noLink {
+			if target, ok := r.step(p); ok {
 				p = target
 			}
 		}
@@ -155,27 +184,60 @@ func entryTypes(list []Access, linkFree []bool) map[string]map[string]bool {
 }
 
 // linksIn returns the names of the symbolic links in dir, if every entry
-// has a type.
+// has a type. It parses the directory entries itself: os.File.ReadDir
+// allocates an entry per file, and only the links are wanted.
 func linksIn(dir string) (map[string]bool, bool) {
-	f, err := os.Open(dir)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, false
 	}
-	defer f.Close()
-	entries, err := f.ReadDir(-1)
-	if err != nil {
-		return nil, false
-	}
+	defer unix.Close(fd)
 	links := make(map[string]bool)
-	for _, e := range entries {
-		switch t := e.Type(); {
-		case t&fs.ModeSymlink != 0:
-			links[e.Name()] = true
-		case t == fs.ModeIrregular:
-			return nil, false // DT_UNKNOWN
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, false
+		}
+		if n <= 0 {
+			return links, true
+		}
+		if !direntLinks(buf[:n], links) {
+			return nil, false
 		}
 	}
-	return links, true
+}
+
+// direntLinks adds to links the names of the symbolic links among the
+// linux_dirent64 records of b; false if an entry has no type (DT_UNKNOWN)
+// or b is malformed.
+func direntLinks(b []byte, links map[string]bool) bool {
+	// struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
+	const nameOff = 19
+	for len(b) > 0 {
+		if len(b) < nameOff {
+			return false
+		}
+		reclen := int(binary.NativeEndian.Uint16(b[16:]))
+		if reclen < nameOff || reclen > len(b) {
+			return false
+		}
+		switch b[18] {
+		case unix.DT_UNKNOWN:
+			return false
+		case unix.DT_LNK:
+			name := b[nameOff:reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			links[string(name)] = true
+		}
+		b = b[reclen:]
+	}
+	return true
 }
 
 // maxLinks is the kernel's limit on symbolic links followed in one lookup

@@ -297,6 +297,7 @@ func (p *Process) Wait() (*Report, error) {
 		<-p.done
 		<-p.reaped
 		list := p.t.rec.list
+		p.t.rec.done() // the tracer's loop has ended
 		resolveLinks(list, p.t.rec.linkFree)
 		p.report = &Report{Accesses: list, Mode: p.t.mode}
 		p.err = p.waitErr
