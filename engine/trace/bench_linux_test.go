@@ -8,6 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The benchmarks run bench/trace's workloads, one command per iteration;
@@ -34,6 +37,15 @@ func benchRun(b *testing.B, command func() *exec.Cmd) {
 					b.Skip(err)
 				}
 			}
+			// The tracer's own CPU (this process: decoding, recording, link
+			// resolution), steadier than wall time on a shared machine.
+			var before, after unix.Rusage
+			_ = unix.Getrusage(unix.RUSAGE_SELF, &before)
+			defer func() {
+				_ = unix.Getrusage(unix.RUSAGE_SELF, &after)
+				self := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+				b.ReportMetric(float64(self.Microseconds())/float64(b.N), "self-cpu-µs/op")
+			}()
 			for b.Loop() {
 				cmd := command()
 				if v.opts == nil {
