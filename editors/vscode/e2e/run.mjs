@@ -440,7 +440,10 @@ const scenarios = [
     name: 'testing',
     fixture: 'testing',
     needsServer: true,
-    settings: () => ({ 'cmdt.server.path': process.env.CMDT_LSP, 'cmdt.trace.server': 'verbose' }),
+    settings: () => ({ 'cmdt.server.path': process.env.CMDT_LSP, 'cmdt.trace.server': 'verbose',
+      // A failure opens its peek (with the compare view) wherever it is, not only in a visible editor: the
+      // Test Results panel the test can also use is not always opened and expanded by VS Code.
+      'testing.automaticallyOpenPeekView': 'failureAnywhere' }),
     fn: testingScenario,
   },
 ];

@@ -137,11 +137,28 @@ export async function testingScenario(t) {
     const texts = await diffTexts();
     return texts.some((x) => x.includes('1 expected')) && texts.some((x) => x.includes('1 actual')) ? texts : null;
   };
-  // The Test Results panel lists the failure under the run; selecting it shows its message, here a compare view.
+  // Two ways to the failure's compare view: the Test Results panel's row for the failed command (when VS Code
+  // opened the panel and expanded the run: it does not always), else the failure message VS Code draws inline
+  // at the failing command in fail.cmdt, whose click opens the peek there. Tried until the diff shows.
   const resultRow = page.locator('.part.panel .monaco-list-row').filter({ hasText: '$ echo actual' });
-  await waitOr(page, () => resultRow.count(), 'the failed command in Test Results', async () => `rows: ${JSON.stringify(await rows(page))}`);
-  await resultRow.first().click();
-  const diff = await waitOr(page, showsDiff, 'the failure as a diff: expected "1 expected", actual "1 actual"', async () => `diff editors: ${JSON.stringify(await diffTexts())}`);
+  const inlineMessage = page.locator('.part.editor .test-message-inline-content');
+  let asked = 0;
+  const openFailure = async () => {
+    if (await showsDiff()) {
+      return showsDiff();
+    }
+    if (await resultRow.count()) {
+      await resultRow.first().click().catch(() => undefined);
+    } else if (await inlineMessage.count()) {
+      await inlineMessage.first().click().catch(() => undefined);
+    } else if (Date.now() - asked > 10_000) {
+      asked = Date.now();
+      await quickOpen(page, 'fail.cmdt');
+    }
+    return showsDiff();
+  };
+  const diff = await waitOr(page, openFailure, 'the failure as a diff: expected "1 expected", actual "1 actual"',
+    async () => `diff editors: ${JSON.stringify(await diffTexts())}; rows: ${JSON.stringify(await rows(page).catch(() => []))}`);
   log(`failure diff: ${JSON.stringify(diff)}`);
   await ui.screenshot(page, path.join(t.outDir, 'testing-diff.png'));
   await page.keyboard.press('Escape');
