@@ -19,38 +19,16 @@ const readDeadline = 2 * time.Second
 // hovers, diagnostics and other documents go on being answered. (The read
 // itself finishes or fails in the background; nothing waits for it.)
 func readFile(path string, limit int64) ([]byte, error) {
-	type result struct {
-		data []byte
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		data, err := engine.ReadRegular(path, limit)
-		done <- result{data, err}
-	}()
-	t := time.NewTimer(readDeadline)
-	defer t.Stop()
-	select {
-	case r := <-done:
-		return r.data, r.err
-	case <-t.C:
-		return nil, fmt.Errorf("read %s: no answer from the file system within %s", path, readDeadline)
-	}
+	return withReadDeadline(path, func() ([]byte, error) { return engine.ReadRegular(path, limit) })
 }
 
 // readHead returns up to n bytes from the start of a regular file, as
 // readFile does (non-blocking, with a deadline).
 func readHead(path string, n int) ([]byte, error) {
-	type result struct {
-		data []byte
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
+	return withReadDeadline(path, func() ([]byte, error) {
 		f, err := engine.OpenRegular(path)
 		if err != nil {
-			done <- result{nil, err}
-			return
+			return nil, err
 		}
 		defer f.Close()
 		buf := make([]byte, n)
@@ -58,7 +36,22 @@ func readHead(path string, n int) ([]byte, error) {
 		if k > 0 {
 			err = nil
 		}
-		done <- result{buf[:k], err}
+		return buf[:k], err
+	})
+}
+
+// withReadDeadline runs read on its own goroutine and waits at most
+// readDeadline for it; a read that does not answer in time finishes or
+// fails in the background, and nothing waits for it.
+func withReadDeadline(path string, read func() ([]byte, error)) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := read()
+		done <- result{data, err}
 	}()
 	t := time.NewTimer(readDeadline)
 	defer t.Stop()
