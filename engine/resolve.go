@@ -50,7 +50,7 @@ func IsWithin(root, path string) bool {
 	if root == "" {
 		return false
 	}
-	if isCleanAbs(root) && isCleanAbs(path) {
+	if IsCleanAbs(root) && IsCleanAbs(path) {
 		// The common case, on hot paths (every observed input): a prefix
 		// test, no allocation.
 		if path == root {
@@ -65,25 +65,28 @@ func IsWithin(root, path string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-// isCleanAbs reports whether p is absolute and filepath.Clean(p) == p,
+// IsCleanAbs reports whether p is absolute and filepath.Clean(p) == p,
 // in one pass and without Clean's copy: IsWithin runs for every observed
 // input and, in the language server, for every word of every command on
-// each keystroke.
-func isCleanAbs(p string) bool {
+// each keystroke; the tracer joins paths with it.
+func IsCleanAbs(p string) bool {
 	const sep = filepath.Separator
 	if len(p) == 0 || p[0] != sep {
 		return false
 	}
-	if len(p) == 1 {
-		return true
-	}
-	if p[len(p)-1] == sep {
+	return len(p) == 1 || IsCleanRel(p[1:])
+}
+
+// IsCleanRel reports whether p is a non-empty relative path that
+// filepath.Clean leaves as it is: no empty, "." or ".." element, no
+// leading or trailing separator.
+func IsCleanRel(p string) bool {
+	const sep = filepath.Separator
+	if p == "" {
 		return false
 	}
-	// Every element between separators must be non-empty, not "." and
-	// not "..".
-	start := 1
-	for i := 1; i <= len(p); i++ {
+	start := 0
+	for i := 0; i <= len(p); i++ {
 		if i < len(p) && p[i] != sep {
 			continue
 		}

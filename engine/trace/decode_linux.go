@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // sysKind is the argument shape of a decoded system call. The per-arch
@@ -347,7 +349,7 @@ func (d *decoder) resolve(pid int, dirfd int32, p string) (abs, base string, ok 
 	if !ok {
 		return "", "", false
 	}
-	if cleanRel(p) && (base == "/" || strings.HasPrefix(base, "/") && cleanRel(base[1:])) {
+	if engine.IsCleanRel(p) && engine.IsCleanAbs(base) {
 		// What filepath.Join would return, without its cleaning pass (a
 		// relative open of a plain name, as cat does, is the usual case).
 		if base == "/" {
@@ -356,26 +358,6 @@ func (d *decoder) resolve(pid int, dirfd int32, p string) (abs, base string, ok 
 		return base + "/" + p, base, true
 	}
 	return filepath.Join(base, p), base, true
-}
-
-// cleanRel reports whether relative path p is non-empty and lexically
-// clean: no empty, "." or ".." component, no leading or trailing slash.
-func cleanRel(p string) bool {
-	if p == "" {
-		return false
-	}
-	start := 0
-	for i := 0; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			continue
-		}
-		switch p[start:i] {
-		case "", ".", "..":
-			return false
-		}
-		start = i + 1
-	}
-	return true
 }
 
 // exists reports whether path p, as written by the tracee and relative to
