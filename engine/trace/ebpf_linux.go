@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -137,9 +139,10 @@ type bpfTracer struct {
 	objs  bpfObjects
 	links []link.Link
 	rd    *ringbuf.Reader
+	lostm []byte        // the lost map, memory-mapped
 	stop  chan struct{} // ends the pump
 	done  chan struct{} // the pump has returned
-	wake  chan struct{} // a run started: the pump resumes
+	wake  chan struct{} // a run started while the pump was parked
 
 	// drainMu is held by whoever reads the ring buffer: a waiting run,
 	// which reads its own tree's last events on its own goroutine (a
@@ -153,6 +156,8 @@ type bpfTracer struct {
 	runs     map[uint32]*bpfRun  // claimed roots
 	backlogs map[uint32]*backlog // events of children of this process not claimed (yet)
 	starting int                 // Starts between fork and claim
+	started  uint64              // runs acquired so far
+	parked   bool                // the pump waits for wake, not for its tick
 }
 
 // bpfIdle is how long the programs stay loaded without a run.
@@ -195,11 +200,19 @@ func acquireBPF() (*bpfTracer, error) {
 		bpfState.idle.Stop()
 	}
 	bpfState.active++
-	select {
-	case bpfState.t.wake <- struct{}{}:
-	default:
+	t := bpfState.t
+	t.started++
+	if t.parked {
+		// Only a parked pump is woken: waking it for every command (a
+		// goroutine made runnable, often another thread woken on the
+		// other core) cost more than the rest of a traced echo.
+		t.parked = false
+		select {
+		case t.wake <- struct{}{}:
+		default:
+		}
 	}
-	return bpfState.t, nil
+	return t, nil
 }
 
 func releaseBPF() {
@@ -259,6 +272,9 @@ func loadBPF() (t *bpfTracer, err error) {
 	if err := t.objs.Config.Put(uint32(0), uint32(os.Getpid())); err != nil {
 		return nil, fmt.Errorf("setting the adopter: %w", err)
 	}
+	if t.lostm, err = unix.Mmap(t.objs.Lost.FD(), 0, os.Getpagesize(), unix.PROT_READ, unix.MAP_SHARED); err != nil {
+		return nil, fmt.Errorf("mapping the lost counter: %w", err)
+	}
 	if t.rd, err = ringbuf.NewReader(t.objs.Events); err != nil {
 		return nil, fmt.Errorf("ring buffer: %w", err)
 	}
@@ -310,41 +326,50 @@ func (t *bpfTracer) close() {
 		t.rd.Close()
 		t.drainMu.Unlock()
 	}
+	if t.lostm != nil {
+		_ = unix.Munmap(t.lostm) // the mapping holds the map too
+	}
 	t.objs.Close()
 }
 
-// lost is the kernel's count of events it could not deliver.
+// lost is the kernel's count of events it could not deliver, read from
+// the mapped counter (a map lookup is a system call).
 func (t *bpfTracer) lost() uint64 {
-	var n uint64
-	if err := t.objs.Lost.Lookup(uint32(0), &n); err != nil {
-		return ^uint64(0)
-	}
-	return n
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&t.lostm[0])))
 }
 
 // pumpEvery is how often the pump empties the ring buffer while the
 // programs are loaded, so that a long command's events do not fill it.
 const pumpEvery = 5 * time.Millisecond
 
-// pump drains the ring buffer periodically while runs are active, unless
-// a waiting run does. Without runs it sleeps: an idle process (the
-// language server, check --watch) must not wake 200 times a second.
+// pump drains the ring buffer every pumpEvery while runs come, unless a
+// waiting run does. It parks after a tick in which no run was active or
+// started: an idle process (the language server, check --watch) must not
+// wake 200 times a second. A run started while it is parked wakes it.
 func (t *bpfTracer) pump() {
 	defer close(t.done)
+	tick := time.NewTimer(pumpEvery)
+	defer tick.Stop()
+	var seen uint64
 	for {
 		bpfState.mu.Lock()
-		idle := bpfState.active == 0
+		park := bpfState.active == 0 && t.started == seen
+		seen = t.started
+		t.parked = park
 		bpfState.mu.Unlock()
-		wait := time.After(pumpEvery)
-		if idle {
-			wait = nil
+		if park {
+			select {
+			case <-t.stop:
+				return
+			case <-t.wake:
+				continue
+			}
 		}
+		tick.Reset(pumpEvery)
 		select {
 		case <-t.stop:
 			return
-		case <-t.wake:
-			continue
-		case <-wait:
+		case <-tick.C:
 		}
 		if t.drainMu.TryLock() {
 			t.drain(0, nil)

@@ -375,10 +375,13 @@ func (p *Process) waitEBPF() {
 		}
 	}
 	killed := false
-	for !ended() {
+	for block := time.Duration(0); !ended(); block = 20 * time.Millisecond {
+		// First what is in the ring: the root's exit is there, and woke
+		// no one (see bpf/trace.c). Then wait for the rest of the tree,
+		// whose exits wake the reader.
 		b.t.drainMu.Lock()
 		if !ended() {
-			b.t.drain(20*time.Millisecond, ended)
+			b.t.drain(block, ended)
 		}
 		b.t.drainMu.Unlock()
 		if ended() || b.t.lost() != b.lost {

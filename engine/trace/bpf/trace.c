@@ -39,6 +39,7 @@ static long (*bpf_probe_read_user_str)(void *dst, u32 size, const void *src) = (
 static void *(*bpf_ringbuf_reserve)(void *ringbuf, u64 size, u64 flags) = (void *)BPF_FUNC_ringbuf_reserve;
 static void (*bpf_ringbuf_submit)(void *data, u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
 static void (*bpf_ringbuf_discard)(void *data, u64 flags) = (void *)BPF_FUNC_ringbuf_discard;
+static u64 (*bpf_ringbuf_query)(void *ringbuf, u64 flags) = (void *)BPF_FUNC_ringbuf_query;
 
 #define __uint(name, val) int(*name)[val]
 #define __type(name, val) typeof(val) *name
@@ -139,9 +140,12 @@ struct {
 	__type(value, u32);
 } config SEC(".maps");
 
+// lost[0]: events not delivered. Memory-mapped by user space, which
+// reads it twice per command without a system call.
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, u32);
 	__type(value, u64);
 } lost SEC(".maps");
@@ -178,8 +182,25 @@ static __always_inline void fill(struct event *e, u32 kind, u64 id, u32 root)
 		e->args[i] = 0;
 }
 
+// A reader waits in epoll only for the end of a tree whose root has
+// exited (the root's own events are in the ring before its parent can
+// reap it), and the pump reads without waiting: so events wake the reader
+// only when they may end such a wait (exits of other processes) or when
+// the ring fills up. A wake-up is an interrupt raised by the traced
+// program (irq_work), an exit of the hypervisor on a virtual machine.
+#define WAKE_AT (1 << 20)
+
+static __always_inline u64 submit_flags(int wake)
+{
+	if (wake)
+		return BPF_RB_FORCE_WAKEUP; // events before it did not wake the reader
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_AT)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 // emit sends an event without paths.
-static __always_inline void emit(u32 kind, u64 id, u32 root, u64 aux)
+static __always_inline void emit(u32 kind, u64 id, u32 root, u64 aux, int wake)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -188,7 +209,7 @@ static __always_inline void emit(u32 kind, u64 id, u32 root, u64 aux)
 	}
 	fill(e, kind, id, root);
 	e->aux = aux;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags(wake));
 }
 
 static __always_inline u64 arg(struct pt_regs *r, int i)
@@ -232,7 +253,7 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 		if (p0) {
 			n = bpf_probe_read_user_str(e->s0, SMALL, (void *)p0);
 			if (n == 1 && !(sp->flags & SP_EMPTY_OK)) {
-				bpf_ringbuf_discard(e, 0); // fstat by AT_EMPTY_PATH: no path
+				bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP); // fstat by AT_EMPTY_PATH: no path
 				return;
 			}
 		}
@@ -248,10 +269,10 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 			e->h.len0 = n;
 			for (int i = 0; i < 6; i++)
 				e->h.args[i] = a[i];
-			bpf_ringbuf_submit(e, 0);
+			bpf_ringbuf_submit(e, submit_flags(0));
 			return;
 		}
-		bpf_ringbuf_discard(e, 0); // longer: take a big record
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP); // longer: take a big record
 	}
 	struct event_big *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -283,7 +304,7 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 	e->h.len1 = n1;
 	for (int i = 0; i < 6; i++)
 		e->h.args[i] = a[i];
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags(0));
 }
 
 static __always_inline struct sys_spec *spec_of(u64 nr)
@@ -319,14 +340,16 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-// sys_exit(struct pt_regs *regs, long ret)
+// sys_exit(struct pt_regs *regs, long ret): runs after every system call
+// of every process while the programs are loaded, so what is not traced
+// is turned away first, before the registers are copied.
 SEC("raw_tracepoint/sys_exit")
 int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pt_regs r;
-	if (bpf_probe_read_kernel(&r, sizeof(r), (void *)ctx->args[0]) < 0)
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	u64 nr;
+	if (bpf_probe_read_kernel(&nr, sizeof(nr), &regs->orig_rax) < 0)
 		return 0;
-	u64 nr = r.orig_rax;
 	struct sys_spec *sp = spec_of(nr);
 	if (!sp)
 		return 0;
@@ -359,13 +382,18 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 				return 0;
 			}
 		}
-		emit(EV_BORN, id, root, task);
+		emit(EV_BORN, id, root, task, 0);
+		return 0;
+	}
+	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
+	if (!t)
+		return 0;
+	struct pt_regs r;
+	if (bpf_probe_read_kernel(&r, sizeof(r), regs) < 0) {
+		count_lost();
 		return 0;
 	}
 	if ((sp->flags & SP_FCNTL) && r.rsi != 0 && r.rsi != 1030)
-		return 0;
-	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
-	if (!t)
 		return 0;
 	if (sp->flags & SP_EXEC) {
 		if (ret < 0) {
@@ -377,7 +405,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			fill(e, EV_SYSCALL, id, t->root);
 			e->nr = nr;
 			e->ret = ret;
-			bpf_ringbuf_submit(e, 0);
+			bpf_ringbuf_submit(e, submit_flags(0));
 		}
 		return 0;
 	}
@@ -407,7 +435,7 @@ int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	}
 	if (t)
-		emit(EV_FORK, id, t->root, child);
+		emit(EV_FORK, id, t->root, child, 0);
 	return 0;
 }
 
@@ -419,7 +447,7 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 	u32 tgid = id >> 32;
 	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
 	if (t)
-		emit(EV_EXEC, id, t->root, (u32)ctx->args[1]);
+		emit(EV_EXEC, id, t->root, (u32)ctx->args[1], 0);
 	return 0;
 }
 
@@ -437,12 +465,16 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (p) {
 		u32 root = p->root ? p->root : tgid;
 		bpf_map_delete_elem(&pending, &task);
-		emit(EV_EXIT, id, t ? t->root : root, task);
+		if (t)
+			root = t->root;
+		emit(EV_EXIT, id, root, task, tgid != root);
 		return 0; // never born: not counted among the threads
 	}
 	if (!t)
 		return 0;
-	emit(EV_EXIT, id, t->root, task);
+	// The root's exits wake no one: its parent, which waits for it, reads
+	// the ring only once it has reaped it.
+	emit(EV_EXIT, id, t->root, task, tgid != t->root);
 	if (__sync_fetch_and_add(&t->threads, -1) == 1)
 		bpf_map_delete_elem(&tracked, &tgid);
 	return 0;
