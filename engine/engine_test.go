@@ -410,3 +410,34 @@ func TestIsWithin(t *testing.T) {
 		}
 	}
 }
+
+// What a block starts in the background ends with the block: its context
+// is cancelled when the block is done (and the session's next blocks are
+// timed afresh, also after a block timed out).
+func TestBackgroundJobEndsWithItsBlock(t *testing.T) {
+	src := "$ (sleep 0.3; echo late > out.txt) &\n\n$ sleep 0.6\n\n$ cat out.txt\n2 cat: out.txt: No such file or directory\n? 1\n"
+	f, _ := writeTranscript(t, "bg.cmdt", src)
+	res := run(t, f, Options{})
+	for _, c := range res.Commands {
+		if c.Failure != nil {
+			t.Fatalf("%s", c.Failure)
+		}
+	}
+}
+
+func TestTimeoutsInSuccessiveBlocks(t *testing.T) {
+	src := "$ sleep 5\n\n$ echo fast\n1 fast\n\n$ sleep 5\n\n$ sleep 0.05; echo fast again\n1 fast again\n"
+	f, _ := writeTranscript(t, "t.cmdt", src)
+	res := run(t, f, Options{Timeout: 200 * time.Millisecond})
+	want := []bool{true, false, true, false}
+	for i, c := range res.Commands {
+		if c.TimedOut != want[i] {
+			t.Errorf("command %d: timed out = %v, want %v", i+1, c.TimedOut, want[i])
+		}
+	}
+	for _, i := range []int{1, 3} {
+		if res.Commands[i].Failure != nil {
+			t.Errorf("command %d: %s", i+1, res.Commands[i].Failure)
+		}
+	}
+}

@@ -211,3 +211,33 @@ func TestUpdateKeepsPatterns(t *testing.T) {
 		t.Fatalf("second update changed it:\n%s", again.Source)
 	}
 }
+
+// FuzzMatchInline holds the passing check's fast path to the general
+// comparison: for inline expectations, matchInline agrees with comparing
+// the expected and actual item lists.
+func FuzzMatchInline(f *testing.F) {
+	f.Add("1 a\n1 b\n", "a\nb\n", "")
+	f.Add("2 oops\n1 out\n% no-newline\n", "out", "oops\n")
+	f.Add("1\n1\n", "\n\n", "")
+	f.Add("1 x\n", "x\n\x00", "")
+	f.Add("1 a\r\n", "a\r\n", "")
+	f.Fuzz(func(t *testing.T, expect, stdout, stderr string) {
+		pf := parser.Parse("f.cmdt", []byte("$ true\n"+expect))
+		if len(pf.Errors) > 0 || len(pf.Blocks) != 1 {
+			return
+		}
+		b := pf.Blocks[0]
+		cr := &CommandResult{Block: b, Stdout: []byte(stdout), Stderr: []byte(stderr)}
+		equal, ok := matchInline(b, cr)
+		want, err := expectedItems(b, t.TempDir(), func(Input) {})
+		if !ok {
+			return // file expectations: the general path
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref := itemsEqual(want, actualItems(cr)); equal != ref {
+			t.Fatalf("expect %q, stdout %q, stderr %q: matchInline %v, items %v", expect, stdout, stderr, equal, ref)
+		}
+	})
+}

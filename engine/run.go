@@ -146,9 +146,14 @@ type session struct {
 	launcher Launcher
 	// stdout and stderr are the shell's output streams, over unlinked
 	// temporary files (outstream.go).
-	stdout  *outStream
-	stderr  *outStream
-	parser  *syntax.Parser
+	stdout *outStream
+	stderr *outStream
+	parser *syntax.Parser
+	// blocks parses a transcript's blocks ahead, in chunks (blockparse.go);
+	// nil in an interactive session, which parses each block alone.
+	blocks  *blockParser
+	src     strings.Reader // the text being parsed, reused from block to block
+	clock   blockClock
 	fsStart time.Time // see Result.FSStart
 	substs  *Substitutions
 	// streamBig checks big outputs from disk (Run); a recording session
@@ -178,6 +183,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 	defer s.close()
 	s.substs = builtinSubstitutions(opts.ModuleRoot, transcriptDir(f, opts.Dir), opts.Env)
 	s.streamBig = true
+	s.blocks = newBlockParser(s.parser, f.Blocks)
 	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot, Start: start, FSStart: s.fsStart}
 	resolver := &Resolver{Root: opts.ModuleRoot, LookupEnv: s.lookupVar}
 	// Each command's timeout context hangs off this session's own
@@ -334,6 +340,7 @@ func newSession(opts Options) (*session, error) {
 }
 
 func (s *session) close() {
+	s.clock.close()
 	if s.reapToken != 0 {
 		reaperEnd(s.reapToken) // kill what escaped its process group
 		s.reapToken = 0
@@ -392,16 +399,15 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	s.stdout.mark()
 	s.stderr.mark()
 	start := time.Now()
-	prog, err := s.parser.Parse(strings.NewReader(b.Text()), "")
+	prog, err := s.parse(b)
 	if err != nil {
 		// Report it as bash does: on stderr, status 2.
 		fmt.Fprintf(s.stderr, "%s\n", shellSyntaxError(err, b))
 		cr.ExitCode = 2
 	} else {
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		err = s.runner.Run(cctx, prog)
-		cr.TimedOut = errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
-		cancel()
+		bctx := s.clock.start(ctx, timeout)
+		err = s.runner.Run(bctx, prog)
+		cr.TimedOut = s.clock.stop(bctx) && ctx.Err() == nil
 		var status interp.ExitStatus
 		switch {
 		case err == nil:
@@ -420,6 +426,15 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	cr.Stderr, cr.big[2] = s.stderr.capture(s.streamBig)
 	cr.wasBig = cr.big[1] != nil || cr.big[2] != nil
 	return cr
+}
+
+// parse returns the syntax tree of a block's shell text.
+func (s *session) parse(b *parser.Block) (*syntax.File, error) {
+	if s.blocks != nil {
+		return s.blocks.parse(b)
+	}
+	s.src.Reset(b.Text())
+	return s.parser.Parse(&s.src, "")
 }
 
 // shellSyntaxError renders a parse error of the command text with the
