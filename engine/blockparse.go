@@ -41,6 +41,10 @@ type blockParser struct {
 	chunk []*syntax.File
 	src   strings.Reader
 	text  strings.Builder
+	// skip is set when the last chunk gave fewer than half its blocks:
+	// its parse was mostly wasted, so the next chunk is parsed block by
+	// block (and the one after is tried whole again).
+	skip bool
 }
 
 // chunkBlocks is how many blocks one parser call takes: enough that the
@@ -95,6 +99,11 @@ func (bp *blockParser) parseChunk(i int) {
 	n := min(chunkBlocks, len(bp.blocks)-i)
 	bp.from = i
 	bp.chunk = make([]*syntax.File, n)
+	if bp.skip {
+		bp.skip = false
+		return
+	}
+	bp.skip = true // unless enough blocks come out of it
 	// Each block's text on lines of its own; a block's range is
 	// [starts[k], ends[k]) in the joined text.
 	starts, ends := make([]uint, n), make([]uint, n)
@@ -126,15 +135,19 @@ func (bp *blockParser) parseChunk(i int) {
 		}
 		files[k].Stmts = append(files[k].Stmts, st)
 	}
+	usable := 0
 	for k := range n {
 		ok, alone := inBlock(files[k].Stmts)
 		if !ok {
+			clear(bp.chunk)
 			return
 		}
 		if !alone {
 			bp.chunk[k] = &files[k]
+			usable++
 		}
 	}
+	bp.skip = usable < n/2
 }
 
 // inBlock checks the statements of one block: ok is false when it has a
