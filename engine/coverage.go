@@ -19,6 +19,16 @@ func Covered(declared []Input, in Input) bool {
 	return false
 }
 
+// listingOf reports whether glob is dir's listing, dir/*.
+func listingOf(glob, dir string) bool {
+	if IsCleanAbs(dir) && dir != string(filepath.Separator) {
+		// Without filepath.Join's copy: this runs for every pair of
+		// declaration and word on each keystroke in the language server.
+		return len(glob) == len(dir)+2 && glob[:len(dir)] == dir && glob[len(dir):] == string(filepath.Separator)+"*"
+	}
+	return glob == filepath.Join(dir, "*")
+}
+
 func coveredBy(d, in Input) bool {
 	switch {
 	case in.Kind == InputEnv:
@@ -33,7 +43,7 @@ func coveredBy(d, in Input) bool {
 		if Excluded(d.Exclude, in.Path) {
 			return false // an artefact the declaration leaves out
 		}
-		if d.Path == filepath.Join(in.Path, "*") {
+		if listingOf(d.Path, in.Path) {
 			// `ls D` stats D and lists it: declaring the listing (D/*)
 			// covers looking at D itself.
 			return true

@@ -50,16 +50,21 @@ func IsWithin(root, path string) bool {
 	if root == "" {
 		return false
 	}
-	if IsCleanAbs(root) && IsCleanAbs(path) {
-		// The common case, on hot paths (every observed input): a prefix
-		// test, no allocation.
-		if path == root {
+	if IsCleanAbs(root) {
+		// The common case, on hot paths (every observed input, every word
+		// of every command on each keystroke in the language server): a
+		// prefix test, no allocation, and only the part of path below
+		// root checked for cleanliness.
+		if path == root || root == string(filepath.Separator) && IsCleanAbs(path) {
 			return true
 		}
-		if root == string(filepath.Separator) {
-			return true
+		if len(path) > len(root) && path[len(root)] == filepath.Separator && path[:len(root)] == root {
+			if IsCleanRel(path[len(root)+1:]) {
+				return true
+			}
+		} else if IsCleanAbs(path) {
+			return false
 		}
-		return strings.HasPrefix(path, root) && path[len(root)] == filepath.Separator
 	}
 	rel, err := filepath.Rel(root, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
