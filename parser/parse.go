@@ -18,8 +18,12 @@ func Parse(name string, src []byte) *File {
 		p.f.Errors = append(p.f.Errors, e)
 		return p.f
 	}
-	for _, l := range splitLines(src) {
+	lines := splitLines(src)
+	p.f.Lines = make([]*Line, 0, len(lines))
+	p.linesLeft = len(lines)
+	for _, l := range lines {
 		p.line(l)
+		p.linesLeft--
 	}
 	return p.f
 }
@@ -82,6 +86,8 @@ type transcriptParser struct {
 	regexps map[string]*regexp.Regexp
 	// expSlab is the rest of the current chunk of expectations.
 	expSlab []Expectation
+	// linesLeft counts the lines not yet parsed, the current one included.
+	linesLeft int
 }
 
 func (p *transcriptParser) errorf(r Range, code Code, format string, args ...any) {
@@ -93,7 +99,8 @@ func (p *transcriptParser) errorf(r Range, code Code, format string, args ...any
 // allocator and the collector more than the bytes.
 func (p *transcriptParser) newExpectation() *Expectation {
 	if len(p.expSlab) == 0 {
-		p.expSlab = make([]Expectation, 1024)
+		// No more than the lines left can be expectations.
+		p.expSlab = make([]Expectation, max(1, min(1024, p.linesLeft)))
 	}
 	e := &p.expSlab[0]
 	p.expSlab = p.expSlab[1:]
