@@ -55,6 +55,8 @@ const (
 	bpfMapConfig            = "config"
 	bpfMapEvents            = "events"
 	bpfMapLost              = "lost"
+	bpfMapNameBuf           = "name_buf"
+	bpfMapNames             = "names"
 	bpfMapPending           = "pending"
 	bpfMapSpec              = "spec"
 	bpfMapTracked           = "tracked"
@@ -122,6 +124,8 @@ type bpfMapSpecs struct {
 	Config  *ebpf.MapSpec `ebpf:"config"`
 	Events  *ebpf.MapSpec `ebpf:"events"`
 	Lost    *ebpf.MapSpec `ebpf:"lost"`
+	NameBuf *ebpf.MapSpec `ebpf:"name_buf"`
+	Names   *ebpf.MapSpec `ebpf:"names"`
 	Pending *ebpf.MapSpec `ebpf:"pending"`
 	Spec    *ebpf.MapSpec `ebpf:"spec"`
 	Tracked *ebpf.MapSpec `ebpf:"tracked"`
@@ -157,6 +161,8 @@ type bpfMaps struct {
 	Config  *ebpf.Map `ebpf:"config"`
 	Events  *ebpf.Map `ebpf:"events"`
 	Lost    *ebpf.Map `ebpf:"lost"`
+	NameBuf *ebpf.Map `ebpf:"name_buf"`
+	Names   *ebpf.Map `ebpf:"names"`
 	Pending *ebpf.Map `ebpf:"pending"`
 	Spec    *ebpf.Map `ebpf:"spec"`
 	Tracked *ebpf.Map `ebpf:"tracked"`
@@ -167,6 +173,8 @@ func (m *bpfMaps) Close() error {
 		m.Config,
 		m.Events,
 		m.Lost,
+		m.NameBuf,
+		m.Names,
 		m.Pending,
 		m.Spec,
 		m.Tracked,

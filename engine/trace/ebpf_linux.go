@@ -35,6 +35,8 @@ const (
 	spFork    = 8
 	spEmptyOK = 16
 	spFcntl   = 32
+	spUnbind  = 64  // counted in the names map, for any process (linkcache_linux.go)
+	spMount   = 128 // likewise, as a change of every name
 )
 
 // Record layout: a header (bpfEvent), then the first path in a slot of
@@ -88,6 +90,15 @@ func syscallSpecs() map[uint32]bpfSysSpec {
 		m[nr] = bpfSysSpec{Flags: spEmit}
 	}
 	m[unix.SYS_FCNTL] = bpfSysSpec{Flags: spEmit | spFcntl}
+	// What unbinds a name, which the link cache must see whoever does it.
+	for _, nr := range []uint32{unix.SYS_UNLINK, unix.SYS_UNLINKAT, unix.SYS_RMDIR, unix.SYS_RENAME, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2} {
+		sp := m[nr]
+		sp.Flags |= spUnbind
+		m[nr] = sp
+	}
+	for _, nr := range []uint32{unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_MOVE_MOUNT, unix.SYS_PIVOT_ROOT} {
+		m[nr] = bpfSysSpec{Flags: spMount}
+	}
 	return m
 }
 
@@ -140,6 +151,7 @@ type bpfTracer struct {
 	links []link.Link
 	rd    *ringbuf.Reader
 	lostm []byte        // the lost map, memory-mapped
+	cache *linkCache    // link resolutions, true while the programs count unbindings
 	stop  chan struct{} // ends the pump
 	done  chan struct{} // the pump has returned
 	wake  chan struct{} // a run started while the pump was parked
@@ -275,6 +287,9 @@ func loadBPF() (t *bpfTracer, err error) {
 	if t.lostm, err = unix.Mmap(t.objs.Lost.FD(), 0, os.Getpagesize(), unix.PROT_READ, unix.MAP_SHARED); err != nil {
 		return nil, fmt.Errorf("mapping the lost counter: %w", err)
 	}
+	if t.cache, err = newLinkCache(t.objs.Names.FD()); err != nil {
+		return nil, fmt.Errorf("mapping the names map: %w", err)
+	}
 	if t.rd, err = ringbuf.NewReader(t.objs.Events); err != nil {
 		return nil, fmt.Errorf("ring buffer: %w", err)
 	}
@@ -328,6 +343,9 @@ func (t *bpfTracer) close() {
 	}
 	if t.lostm != nil {
 		_ = unix.Munmap(t.lostm) // the mapping holds the map too
+	}
+	if t.cache != nil {
+		t.cache.close()
 	}
 	t.objs.Close()
 }

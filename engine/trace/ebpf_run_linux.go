@@ -13,7 +13,6 @@ import (
 	"maps"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -32,6 +31,8 @@ type bpfRun struct {
 	ended bool
 	cwd0  string // the working directory the root is forked with
 	src   eventSource
+	cache *linkCache    // the tracer's
+	links *linkResolver // for the working directories, made at the first chdir
 	// incomplete says why accesses may be missing.
 	incomplete string
 }
@@ -96,11 +97,11 @@ func (s *eventSource) fdPath(pid int, fd int32) (string, bool) {
 	return "", false
 }
 
-func newBPFRun(opts Options, cwd string) *bpfRun {
+func newBPFRun(opts Options, cwd string, cache *linkCache) *bpfRun {
 	t := newTracer(Options{Mode: ModeEBPF, IgnoreDirs: opts.IgnoreDirs}, "", nil, nil)
 	t.dec.exact = true
 	r := &bpfRun{t: t, procs: make(map[uint32]*bpfProc), forks: make(map[uint64]forkSnap),
-		live: make(map[uint32]struct{}), done: make(chan struct{}), cwd0: cwd}
+		live: make(map[uint32]struct{}), done: make(chan struct{}), cwd0: cwd, cache: cache}
 	r.src.run = r
 	t.dec.ev = &r.src
 	return r
@@ -265,8 +266,12 @@ func (r *bpfRun) follow(ev *event, kind sysKind, p *bpfProc) {
 		}
 		// The kernel's working directory has its links resolved, as
 		// /proc/PID/cwd shows it to the ptrace tracer.
-		dir, err := filepath.EvalSymlinks(abs)
-		if err != nil {
+		if r.links == nil {
+			r.links = &linkResolver{seen: make(map[string]string), cache: r.cache}
+		}
+		r.links.links, r.links.looped = 0, false
+		dir, ok := r.links.walk(abs)
+		if !ok {
 			dir = abs
 		}
 		p.cwd = dir
@@ -310,7 +315,7 @@ func startEBPF(cmd *exec.Cmd, opts Options) (*Process, error) {
 		releaseBPF()
 		return nil, fmt.Errorf("trace: %w", err)
 	}
-	run := newBPFRun(opts, cwd)
+	run := newBPFRun(opts, cwd, bt.cache)
 	lost := bt.lost()
 	bpfState.mu.Lock()
 	bt.starting++
@@ -414,7 +419,7 @@ func (p *Process) waitEBPF() {
 	if n := b.t.lost(); n != b.lost {
 		rep.Incomplete = fmt.Sprintf("eBPF trace: %d event(s) lost in the kernel (ring buffer or map full) while the command ran", n-b.lost)
 	}
-	resolveLinks(rep.Accesses, nil)
+	resolveLinksCached(rep.Accesses, nil, b.t.cache)
 	p.report = rep
 }
 

@@ -102,8 +102,12 @@ func (r *recorder) addChecked(a Access, linkFree bool) {
 // (one readlink) however many paths share it, and the last component of a
 // path is not looked up at all when it is known to be no link (linkFree,
 // aligned with list; nil is all false).
-func resolveLinks(list []Access, linkFree []bool) {
-	r := linkResolver{seen: make(map[string]string)}
+func resolveLinks(list []Access, linkFree []bool) { resolveLinksCached(list, linkFree, nil) }
+
+// resolveLinksCached is resolveLinks answering from cache, when not nil,
+// what it still knows (linkcache_linux.go).
+func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
+	r := linkResolver{seen: make(map[string]string), cache: cache}
 	// Paths share directories (a loop over the files of one): each is
 	// walked once, component by component.
 	type walked struct {
@@ -111,7 +115,7 @@ func resolveLinks(list []Access, linkFree []bool) {
 		ok  bool
 	}
 	dirs := make(map[string]walked)
-	types := entryTypes(list, linkFree)
+	types, sums := entryTypes(list, linkFree, cache)
 	for i := range list {
 		a := &list[i]
 		dir, base := filepath.Split(a.Path)
@@ -133,6 +137,13 @@ func resolveLinks(list []Access, linkFree []bool) {
 			noLink = listed && !t[base]
 		}
 		if noLink && rdir == strings.TrimSuffix(dir, "/") {
+			if sum, ok := sums[i]; ok && !(i < len(linkFree) && linkFree[i]) {
+				// Listed, present and no link: kept, with the names'
+				// counts from before the listing.
+				if _, present := types[dir][base]; present {
+					cache.store(rdir, a.Path, linkEntry{sum: sum})
+				}
+			}
 			continue // Path is clean: it resolves to itself (the usual case)
 		}
 		p := filepath.Join(rdir, base)
@@ -152,26 +163,40 @@ func resolveLinks(list []Access, linkFree []bool) {
 const listAt = 32
 
 // entryTypes lists, for each directory holding at least listAt paths of
-// list whose last component is not known link-free, which of its entries
-// are symbolic links, from the directory entries' types (no stat): cat
-// over 1,000 files of a directory then costs one listing instead of 1,000
-// readlinks. A directory whose entries have no type (some file systems) is
-// left out, and its paths are looked up one by one.
-func entryTypes(list []Access, linkFree []bool) map[string]map[string]bool {
+// list whose last component is not known link-free (nor known to cache),
+// which of its entries are symbolic links, from the directory entries'
+// types (no stat): cat over 1,000 files of a directory then costs one
+// listing instead of 1,000 readlinks. A directory whose entries have no
+// type (some file systems) is left out, and its paths are looked up one by
+// one. With a cache, sums has the names' counts of each listed path (by
+// index in list) from before its listing.
+func entryTypes(list []Access, linkFree []bool, cache *linkCache) (types map[string]map[string]bool, sums map[int]uint64) {
 	count := make(map[string]int)
 	for i := range list {
 		if i < len(linkFree) && linkFree[i] {
 			continue
 		}
+		if cache != nil && cache.known(list[i].Path) {
+			continue
+		}
 		dir, _ := filepath.Split(list[i].Path)
 		count[dir]++
 	}
-	var types map[string]map[string]bool
 	for dir, n := range count {
 		if n < listAt {
 			continue
 		}
-		links, ok := linksIn(dir)
+		if cache != nil {
+			if sums == nil {
+				sums = make(map[int]uint64)
+			}
+			for i := range list {
+				if d, _ := filepath.Split(list[i].Path); d == dir {
+					sums[i] = cache.sum(list[i].Path)
+				}
+			}
+		}
+		links, ok := linksIn(dir, cache != nil)
 		if !ok {
 			continue
 		}
@@ -180,13 +205,14 @@ func entryTypes(list []Access, linkFree []bool) map[string]map[string]bool {
 		}
 		types[dir] = links
 	}
-	return types
+	return types, sums
 }
 
-// linksIn returns the names of the symbolic links in dir, if every entry
-// has a type. It parses the directory entries itself: os.File.ReadDir
-// allocates an entry per file, and only the links are wanted.
-func linksIn(dir string) (map[string]bool, bool) {
+// linksIn returns the names of the symbolic links in dir (true), and with
+// all the other names too (false), if every entry has a type. It parses
+// the directory entries itself: os.File.ReadDir allocates an entry per
+// file, and without all only the links are wanted.
+func linksIn(dir string, all bool) (map[string]bool, bool) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, false
@@ -205,16 +231,16 @@ func linksIn(dir string) (map[string]bool, bool) {
 		if n <= 0 {
 			return links, true
 		}
-		if !direntLinks(buf[:n], links) {
+		if !direntLinks(buf[:n], links, all) {
 			return nil, false
 		}
 	}
 }
 
 // direntLinks adds to links the names of the symbolic links among the
-// linux_dirent64 records of b; false if an entry has no type (DT_UNKNOWN)
-// or b is malformed.
-func direntLinks(b []byte, links map[string]bool) bool {
+// linux_dirent64 records of b, with all the others as false; false if an
+// entry has no type (DT_UNKNOWN) or b is malformed.
+func direntLinks(b []byte, links map[string]bool, all bool) bool {
 	// struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
 	const nameOff = 19
 	for len(b) > 0 {
@@ -225,15 +251,17 @@ func direntLinks(b []byte, links map[string]bool) bool {
 		if reclen < nameOff || reclen > len(b) {
 			return false
 		}
-		switch b[18] {
-		case unix.DT_UNKNOWN:
+		switch t := b[18]; {
+		case t == unix.DT_UNKNOWN:
 			return false
-		case unix.DT_LNK:
+		case t == unix.DT_LNK || all:
 			name := b[nameOff:reclen]
 			if i := bytes.IndexByte(name, 0); i >= 0 {
 				name = name[:i]
 			}
-			links[string(name)] = true
+			if string(name) != "." && string(name) != ".." {
+				links[string(name)] = t == unix.DT_LNK
+			}
 		}
 		b = b[reclen:]
 	}
@@ -252,6 +280,7 @@ type linkResolver struct {
 	seen   map[string]string
 	links  int  // links followed in the current lookup
 	looped bool // the current lookup followed too many
+	cache  *linkCache
 	buf    [unix.PathMax]byte
 }
 
@@ -286,13 +315,12 @@ func (r *linkResolver) step(p string) (string, bool) {
 		return res, res != ""
 	}
 	res := ""
-	switch n, err := unix.Readlink(p, r.buf[:]); {
-	case err == unix.EINVAL: // not a link
+	switch link, target, err := r.readlink(p); {
+	case err == nil && !link:
 		res = p
 	case err != nil:
 	case r.links < maxLinks:
 		r.links++
-		target := string(r.buf[:n])
 		if !strings.HasPrefix(target, "/") {
 			target = filepath.Dir(p) + "/" + target
 		}
@@ -306,4 +334,31 @@ func (r *linkResolver) step(p string) (string, bool) {
 	}
 	r.seen[p] = res
 	return res, res != ""
+}
+
+// readlink says whether p (whose directory is resolved) is a symbolic
+// link, and its contents: from the cache while that is still true, else
+// from the kernel. An error is an absent path (not cached).
+func (r *linkResolver) readlink(p string) (link bool, target string, err error) {
+	var sum uint64
+	if r.cache != nil {
+		// Counted before the kernel is asked: an unbinding after
+		// this makes the entry stale at once.
+		sum = r.cache.sum(p)
+		if e, ok := r.cache.lookup(p, sum); ok {
+			return e.link, e.target, nil
+		}
+	}
+	n, err := unix.Readlink(p, r.buf[:])
+	switch {
+	case err == unix.EINVAL: // not a link
+	case err != nil:
+		return false, "", err
+	default:
+		link, target = true, string(r.buf[:n])
+	}
+	if r.cache != nil {
+		r.cache.store(filepath.Dir(p), p, linkEntry{sum: sum, link: link, target: target})
+	}
+	return link, target, nil
 }

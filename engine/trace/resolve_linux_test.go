@@ -45,25 +45,28 @@ func TestLinksInMatchesReadDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	links, ok := linksIn(dir)
-	if !ok {
-		t.Skip("file system without entry types")
-	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 0
-	for _, e := range entries {
-		isLink := e.Type()&os.ModeSymlink != 0
-		if isLink {
-			want++
+	for _, all := range []bool{false, true} {
+		links, ok := linksIn(dir, all)
+		if !ok {
+			t.Skip("file system without entry types")
 		}
-		if links[e.Name()] != isLink {
-			t.Errorf("%s: link %v, linksIn says %v", e.Name(), isLink, links[e.Name()])
+		want := 0
+		for _, e := range entries {
+			isLink := e.Type()&os.ModeSymlink != 0
+			if isLink {
+				want++
+			}
+			got, present := links[e.Name()]
+			if got != isLink || (all && !present) {
+				t.Errorf("all=%v: %s: link %v, linksIn says %v (present %v)", all, e.Name(), isLink, got, present)
+			}
 		}
-	}
-	if len(links) != want || want != 500 {
-		t.Errorf("linksIn found %d links, ReadDir %d, made 500", len(links), want)
+		if n := len(links); (all && n != len(entries)) || (!all && n != want) || want != 500 {
+			t.Errorf("all=%v: linksIn found %d names, ReadDir %d links of %d, made 500", all, n, want, len(entries))
+		}
 	}
 }

@@ -64,6 +64,8 @@ enum {
 	SP_FORK = 8,     // fork, vfork, clone, clone3: returns 0 in the child
 	SP_EMPTY_OK = 16, // an empty path is meaningful (execveat AT_EMPTY_PATH)
 	SP_FCNTL = 32,    // fcntl: emit F_DUPFD and F_DUPFD_CLOEXEC only (descriptors are followed)
+	SP_UNBIND = 64,   // unlink, rmdir, rename: count the last names of its paths (names map), in any process
+	SP_MOUNT = 128,   // mount, umount, move_mount, pivot_root: count in names[0], in any process
 };
 
 struct sys_spec {
@@ -154,6 +156,31 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
+
+// names: how often a name was unbound (unlinked, removed, renamed from
+// or over) by any process while the programs are loaded, by hash of the
+// name: names[1 + (fnv1a64(name) & (NAMES - 1))]; names[0] counts mount
+// table changes. User space memory-maps it and keeps its link resolutions
+// (engine/trace linkcache_linux.go) only while the counts of every name of
+// the path are unchanged: a path that named something goes on naming it
+// until one of its names is unbound.
+#define NAMES 65536
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NAMES + 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, u32);
+	__type(value, u64);
+} names SEC(".maps");
+
+// A path's copy, per CPU (the stack is too small).
+#define NAME_PATH 256
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, char[NAME_PATH]);
+} name_buf SEC(".maps");
 
 // The events the type generator should know about.
 const struct event *unused_event __attribute__((unused));
@@ -307,6 +334,53 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 	bpf_ringbuf_submit(e, submit_flags(0));
 }
 
+static __always_inline void count_name(u32 slot)
+{
+	u64 *n = bpf_map_lookup_elem(&names, &slot);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+#define FNV_OFFSET 14695981039346656037ULL
+#define FNV_PRIME 1099511628211ULL
+
+// unbind counts the last name of the path at user address p (trailing
+// slashes ignored). A path that cannot be read, or is longer than the
+// copy, counts as a mount change: every resolution is dropped.
+static __always_inline void unbind(u64 p)
+{
+	u32 k = 0;
+	char *buf = bpf_map_lookup_elem(&name_buf, &k);
+	if (!buf) {
+		count_name(0);
+		return;
+	}
+	long n = bpf_probe_read_user_str(buf, NAME_PATH, (void *)p);
+	if (n <= 0 || n >= NAME_PATH) {
+		count_name(0);
+		return;
+	}
+	u64 h = FNV_OFFSET, last = FNV_OFFSET;
+	int in_name = 0;
+	for (int i = 0; i < NAME_PATH - 1; i++) {
+		if (i >= n - 1)
+			break;
+		u8 c = buf[i];
+		if (c == '/') {
+			if (in_name)
+				last = h;
+			h = FNV_OFFSET;
+			in_name = 0;
+			continue;
+		}
+		h = (h ^ c) * FNV_PRIME;
+		in_name = 1;
+	}
+	if (in_name)
+		last = h;
+	count_name(1 + (u32)(last & (NAMES - 1)));
+}
+
 static __always_inline struct sys_spec *spec_of(u64 nr)
 {
 	if (nr >= 512)
@@ -354,6 +428,25 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!sp)
 		return 0;
 	s64 ret = ctx->args[1];
+	struct pt_regs r;
+	int have_regs = 0;
+	if (sp->flags & (SP_UNBIND | SP_MOUNT)) {
+		// Counted after the call, whoever made it and whatever it
+		// returned: a resolution made before this count may be stale.
+		if (sp->flags & SP_MOUNT) {
+			count_name(0);
+		} else if (bpf_probe_read_kernel(&r, sizeof(r), regs) < 0) {
+			count_name(0);
+		} else {
+			have_regs = 1;
+			if (sp->str0 > 0)
+				unbind(arg(&r, sp->str0 - 1));
+			if (sp->str1 > 0)
+				unbind(arg(&r, sp->str1 - 1));
+		}
+		if (!(sp->flags & SP_EMIT))
+			return 0;
+	}
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
 	if (sp->flags & SP_FORK) {
@@ -388,8 +481,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
 	if (!t)
 		return 0;
-	struct pt_regs r;
-	if (bpf_probe_read_kernel(&r, sizeof(r), regs) < 0) {
+	if (!have_regs && bpf_probe_read_kernel(&r, sizeof(r), regs) < 0) {
 		count_lost();
 		return 0;
 	}
