@@ -163,9 +163,7 @@ func startOnce(bin, dir, root, auth string) (*Server, error) {
 	// /var/log/nginx/error.log before it has read our config.
 	cmd := exec.Command(bin, "-p", dir, "-e", errLog, "-c", conf)
 	cmd.Stdout, cmd.Stderr = nil, nil
-	// Own process group: a Ctrl-C to the test binary does not race our
-	// orderly stop, and no stray worker outlives the master.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("nginxtest: start %s: %w", bin, err)
 	}
