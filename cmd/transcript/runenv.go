@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -120,6 +122,18 @@ type runEnv struct {
 	warn     func(error)
 	// strictDeps: check --strict-deps (strictdeps.go).
 	strictDeps bool
+	// looked holds what freshSet found for the transcripts it did not
+	// find fresh, with the target it asked about: checkFile does not ask
+	// the cache again (a stale lookup hashes every recorded input) when
+	// its target is the same. Written by freshSet only, before any
+	// checkFile reads it.
+	looked map[string]lookedUp
+}
+
+// lookedUp is a cache verdict and the target it is about.
+type lookedUp struct {
+	target  cache.Target
+	verdict cache.Verdict
 }
 
 func (o *runOptions) prepare(cmd *cobra.Command) (*runEnv, error) {
@@ -241,6 +255,7 @@ func (e *runEnv) prefetch(ctx context.Context, paths []string) {
 // passed. Empty without a cache.
 func (e *runEnv) freshSet(ctx context.Context, paths []string, jobs int) map[string]bool {
 	fresh := map[string]bool{}
+	e.looked = map[string]lookedUp{}
 	if e.cache == nil {
 		return fresh
 	}
@@ -262,11 +277,13 @@ func (e *runEnv) freshSet(ctx context.Context, paths []string, jobs int) map[str
 					e.warn(err)
 					continue
 				}
+				mu.Lock()
 				if v.State == cache.Fresh {
-					mu.Lock()
 					fresh[p] = true
-					mu.Unlock()
+				} else {
+					e.looked[p] = lookedUp{t, v}
 				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -278,6 +295,22 @@ func (e *runEnv) freshSet(ctx context.Context, paths []string, jobs int) map[str
 	return fresh
 }
 
+// lookup asks the cache about t, unless freshSet already did.
+func (e *runEnv) lookup(ctx context.Context, path string, t cache.Target) (cache.Verdict, error) {
+	if l, ok := e.looked[path]; ok && sameTarget(l.target, t) {
+		return l.verdict, nil
+	}
+	return e.cache.Lookup(ctx, t)
+}
+
+// sameTarget reports whether two lookups are about the same run. In
+// --env=declared mode freshSet's target lacks the variables the text
+// declares (it is not parsed yet), and the two differ.
+func sameTarget(a, b cache.Target) bool {
+	return a.Path == b.Path && a.Dir == b.Dir && a.Root == b.Root && a.ObservedBy == b.ObservedBy &&
+		a.EnvMode == b.EnvMode && slices.Equal(a.Env, b.Env) && bytes.Equal(a.Source, b.Source)
+}
+
 // checkFile runs one parsed transcript, or serves it from the cache when
 // every input it used still hashes the same.
 func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, timeout time.Duration) *fileOutcome {
@@ -285,7 +318,7 @@ func (e *runEnv) checkFile(ctx context.Context, path string, f *parser.File, tim
 	start := time.Now()
 	t := e.target(path, f)
 	if e.cache != nil && !e.strictDeps {
-		v, err := e.cache.Lookup(ctx, t)
+		v, err := e.lookup(ctx, path, t)
 		switch {
 		case err != nil:
 			e.warn(err)
