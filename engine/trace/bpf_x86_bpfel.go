@@ -53,6 +53,7 @@ type bpfTrackedVal struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	bpfMapConfig            = "config"
+	bpfMapCtl               = "ctl"
 	bpfMapEvents            = "events"
 	bpfMapLost              = "lost"
 	bpfMapNameBuf           = "name_buf"
@@ -122,6 +123,7 @@ type bpfProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfMapSpecs struct {
 	Config  *ebpf.MapSpec `ebpf:"config"`
+	Ctl     *ebpf.MapSpec `ebpf:"ctl"`
 	Events  *ebpf.MapSpec `ebpf:"events"`
 	Lost    *ebpf.MapSpec `ebpf:"lost"`
 	NameBuf *ebpf.MapSpec `ebpf:"name_buf"`
@@ -159,6 +161,7 @@ func (o *bpfObjects) Close() error {
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfMaps struct {
 	Config  *ebpf.Map `ebpf:"config"`
+	Ctl     *ebpf.Map `ebpf:"ctl"`
 	Events  *ebpf.Map `ebpf:"events"`
 	Lost    *ebpf.Map `ebpf:"lost"`
 	NameBuf *ebpf.Map `ebpf:"name_buf"`
@@ -171,6 +174,7 @@ type bpfMaps struct {
 func (m *bpfMaps) Close() error {
 	return _BpfClose(
 		m.Config,
+		m.Ctl,
 		m.Events,
 		m.Lost,
 		m.NameBuf,

@@ -152,9 +152,10 @@ type bpfTracer struct {
 	rd    *ringbuf.Reader
 	lostm []byte        // the lost map, memory-mapped
 	cache *linkCache    // link resolutions, true while the programs count unbindings
-	stop  chan struct{} // ends the pump
+	ctl   *[2]uint64    // the ctl map, memory-mapped: readers waiting, commands starting
+	ep    int           // the pump's epoll: the ring buffer (edge-triggered) and stop
+	stop  int           // an eventfd: ends the pump
 	done  chan struct{} // the pump has returned
-	wake  chan struct{} // a run started while the pump was parked
 
 	// drainMu is held by whoever reads the ring buffer: a waiting run,
 	// which reads its own tree's last events on its own goroutine (a
@@ -168,8 +169,6 @@ type bpfTracer struct {
 	runs     map[uint32]*bpfRun  // claimed roots
 	backlogs map[uint32]*backlog // events of children of this process not claimed (yet)
 	starting int                 // Starts between fork and claim
-	started  uint64              // runs acquired so far
-	parked   bool                // the pump waits for wake, not for its tick
 }
 
 // bpfIdle is how long the programs stay loaded without a run.
@@ -212,19 +211,7 @@ func acquireBPF() (*bpfTracer, error) {
 		bpfState.idle.Stop()
 	}
 	bpfState.active++
-	t := bpfState.t
-	t.started++
-	if t.parked {
-		// Only a parked pump is woken: waking it for every command (a
-		// goroutine made runnable, often another thread woken on the
-		// other core) cost more than the rest of a traced echo.
-		t.parked = false
-		select {
-		case t.wake <- struct{}{}:
-		default:
-		}
-	}
-	return t, nil
+	return bpfState.t, nil
 }
 
 func releaseBPF() {
@@ -267,7 +254,7 @@ func loadBPF() (t *bpfTracer, err error) {
 		return nil, errors.New("not root and without CAP_BPF and CAP_PERFMON")
 	}
 	t = &bpfTracer{runs: make(map[uint32]*bpfRun), backlogs: make(map[uint32]*backlog),
-		stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
+		ep: -1, stop: -1, done: make(chan struct{})}
 	if err := loadBpfObjects(&t.objs, nil); err != nil {
 		return nil, fmt.Errorf("loading the programs: %w", err)
 	}
@@ -290,8 +277,16 @@ func loadBPF() (t *bpfTracer, err error) {
 	if t.cache, err = newLinkCache(t.objs.Names.FD()); err != nil {
 		return nil, fmt.Errorf("mapping the names map: %w", err)
 	}
+	ctl, err := unix.Mmap(t.objs.Ctl.FD(), 0, os.Getpagesize(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mapping the control map: %w", err)
+	}
+	t.ctl = (*[2]uint64)(unsafe.Pointer(&ctl[0]))
 	if t.rd, err = ringbuf.NewReader(t.objs.Events); err != nil {
 		return nil, fmt.Errorf("ring buffer: %w", err)
+	}
+	if err := t.pumpEpoll(); err != nil {
+		return nil, fmt.Errorf("the pump's epoll: %w", err)
 	}
 	for _, a := range []struct {
 		name string
@@ -311,7 +306,6 @@ func loadBPF() (t *bpfTracer, err error) {
 		}
 		t.links = append(t.links, l)
 	}
-	go t.pump()
 	return t, nil
 }
 
@@ -334,12 +328,23 @@ func (t *bpfTracer) close() {
 	for _, l := range t.links {
 		l.Close()
 	}
+	if t.stop >= 0 {
+		if t.ep >= 0 {
+			var one [8]byte
+			one[0] = 1
+			_, _ = unix.Write(t.stop, one[:])
+			<-t.done
+			unix.Close(t.ep)
+		}
+		unix.Close(t.stop)
+	}
 	if t.rd != nil {
-		close(t.stop)
-		<-t.done
 		t.drainMu.Lock()
 		t.rd.Close()
 		t.drainMu.Unlock()
+	}
+	if t.ctl != nil {
+		_ = unix.Munmap(unsafe.Slice((*byte)(unsafe.Pointer(t.ctl)), os.Getpagesize()))
 	}
 	if t.lostm != nil {
 		_ = unix.Munmap(t.lostm) // the mapping holds the map too
@@ -356,38 +361,53 @@ func (t *bpfTracer) lost() uint64 {
 	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&t.lostm[0])))
 }
 
-// pumpEvery is how often the pump empties the ring buffer while the
-// programs are loaded, so that a long command's events do not fill it.
-const pumpEvery = 5 * time.Millisecond
+// pumpEpoll makes the pump's epoll: woken when the kernel wakes the
+// ring buffer's readers (more than WAKE_AT in it, or an exit while a
+// reader waits, see bpf/trace.c), edge-triggered, so that what the pump
+// cannot read at once (a waiting run holds the ring) does not wake it
+// again and again; and by stop.
+func (t *bpfTracer) pumpEpoll() (err error) {
+	if t.stop, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return err
+	}
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	for _, e := range []unix.EpollEvent{
+		{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(t.objs.Events.FD())},
+		{Events: unix.EPOLLIN, Fd: int32(t.stop)},
+	} {
+		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, int(e.Fd), &e); err != nil {
+			unix.Close(ep)
+			return err
+		}
+	}
+	t.ep = ep
+	go t.pump()
+	return nil
+}
 
-// pump drains the ring buffer every pumpEvery while runs come, unless a
-// waiting run does. It parks after a tick in which no run was active or
-// started: an idle process (the language server, check --watch) must not
-// wake 200 times a second. A run started while it is parked wakes it.
+// pump empties the ring buffer when the kernel says it fills up, unless a
+// waiting run does. It has no timer: a traced command's events stay in
+// the ring until its run reads them (or the ring passes WAKE_AT), and an
+// idle process (the language server, check --watch) never wakes. Waking a
+// goroutine for each command cost more than the rest of a traced echo.
 func (t *bpfTracer) pump() {
 	defer close(t.done)
-	tick := time.NewTimer(pumpEvery)
-	defer tick.Stop()
-	var seen uint64
+	events := make([]unix.EpollEvent, 2)
 	for {
-		bpfState.mu.Lock()
-		park := bpfState.active == 0 && t.started == seen
-		seen = t.started
-		t.parked = park
-		bpfState.mu.Unlock()
-		if park {
-			select {
-			case <-t.stop:
-				return
-			case <-t.wake:
-				continue
-			}
+		n, err := unix.EpollWait(t.ep, events, -1)
+		if err == unix.EINTR {
+			continue
 		}
-		tick.Reset(pumpEvery)
-		select {
-		case <-t.stop:
+		if err != nil {
 			return
-		case <-tick.C:
+		}
+		for _, e := range events[:n] {
+			if int(e.Fd) == t.stop {
+				return
+			}
 		}
 		if t.drainMu.TryLock() {
 			t.drain(0, nil)

@@ -52,7 +52,7 @@ func (t *bpfTracer) ids() (progs []uint32, maps []uint32) {
 			}
 		}
 	}
-	for _, m := range []*ebpf.Map{t.objs.Tracked, t.objs.Pending, t.objs.Spec, t.objs.Config, t.objs.Lost, t.objs.Events} {
+	for _, m := range []*ebpf.Map{t.objs.Tracked, t.objs.Pending, t.objs.Spec, t.objs.Config, t.objs.Lost, t.objs.Events, t.objs.Names, t.objs.NameBuf, t.objs.Ctl} {
 		if info, err := m.Info(); err == nil {
 			if id, ok := info.ID(); ok {
 				maps = append(maps, uint32(id))
@@ -124,7 +124,7 @@ func TestEBPFNothingLeftBehind(t *testing.T) {
 		t.Fatal("not loaded after a run")
 	}
 	progs, maps := bt.ids()
-	if len(progs) != 5 || len(maps) != 6 {
+	if len(progs) != 5 || len(maps) != 9 {
 		t.Fatalf("ids: %v %v", progs, maps)
 	}
 	unloadIdleBPF() // what the idle timer does
@@ -295,4 +295,20 @@ func TestAutoFallsBackForAnUnprivilegedUser(t *testing.T) {
 	if !strings.HasPrefix(got, "ptrace|true|") || !strings.Contains(got, "CAP_BPF") {
 		t.Errorf("auto as nobody: %q, want ptrace, a fallback, and why", got)
 	}
+}
+
+// TestLongCommandLosesNothing: a command sending more events than the
+// ring buffer holds loses none while nothing holds the reader: the
+// kernel wakes the pump once the ring fills past WAKE_AT (the pump has
+// no timer).
+func TestLongCommandLosesNothing(t *testing.T) {
+	requireMode(t, Options{Mode: ModeEBPF})
+	dir := tempDir(t)
+	writeFiles(t, dir, "f")
+	// ~26,000 small records: more than the 8 MiB buffer holds.
+	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 13000 ]; do [ -e f ]; [ -e g ]; i=$((i+1)); done`)
+	cmd.Dir = dir
+	rep := mustRun(t, cmd, Options{Mode: ModeEBPF})
+	want(t, rep, filepath.Join(dir, "f"), OpStat, true)
+	want(t, rep, filepath.Join(dir, "g"), OpStat, false)
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -320,7 +321,11 @@ func startEBPF(cmd *exec.Cmd, opts Options) (*Process, error) {
 	bpfState.mu.Lock()
 	bt.starting++
 	bpfState.mu.Unlock()
+	// The kernel adopts this process's children only while a command
+	// starts: others (run untraced) send nothing.
+	atomic.AddUint64(&bt.ctl[1], 1)
 	err = cmd.Start()
+	atomic.AddUint64(&bt.ctl[1], ^uint64(0))
 	bpfState.mu.Lock()
 	bt.starting--
 	if err == nil {
@@ -379,16 +384,27 @@ func (p *Process) waitEBPF() {
 			return false
 		}
 	}
-	killed := false
-	for block := time.Duration(0); !ended(); block = 20 * time.Millisecond {
-		// First what is in the ring: the root's exit is there, and woke
-		// no one (see bpf/trace.c). Then wait for the rest of the tree,
-		// whose exits wake the reader.
+	killed, waiting := false, false
+	// First what is in the ring, without waiting: the root's exit is
+	// there, and woke no one (see bpf/trace.c). Then wait for the rest of
+	// the tree, whose exits wake waiting readers.
+	block := time.Duration(0)
+	for !ended() {
 		b.t.drainMu.Lock()
 		if !ended() {
 			b.t.drain(block, ended)
 		}
 		b.t.drainMu.Unlock()
+		if !waiting && !ended() {
+			// Exits wake readers from now on; one that came before
+			// the count did not, and is read by one more pass without
+			// waiting (or, in a race, after the 20 ms wait).
+			waiting = true
+			atomic.AddUint64(&b.t.ctl[0], 1)
+			defer atomic.AddUint64(&b.t.ctl[0], ^uint64(0))
+		} else {
+			block = 20 * time.Millisecond
+		}
 		if ended() || b.t.lost() != b.lost {
 			break // lost: the end may never be seen
 		}

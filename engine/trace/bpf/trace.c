@@ -157,6 +157,24 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+// ctl, written by user space through shared memory: ctl[0] is the number
+// of readers waiting in epoll for the end of a tree; ctl[1] the number of
+// commands being started, outside of which the adopter's children are
+// not its commands (nothing of theirs is sent).
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, u32);
+	__type(value, u64);
+} ctl SEC(".maps");
+
+static __always_inline u64 ctl_get(u32 k)
+{
+	u64 *v = bpf_map_lookup_elem(&ctl, &k);
+	return v ? *v : 0;
+}
+
 // names: how often a name was unbound (unlinked, removed, renamed from
 // or over) by any process while the programs are loaded, by hash of the
 // name: names[1 + (fnv1a64(name) & (NAMES - 1))]; names[0] counts mount
@@ -211,15 +229,18 @@ static __always_inline void fill(struct event *e, u32 kind, u64 id, u32 root)
 
 // A reader waits in epoll only for the end of a tree whose root has
 // exited (the root's own events are in the ring before its parent can
-// reap it), and the pump reads without waiting: so events wake the reader
-// only when they may end such a wait (exits of other processes) or when
-// the ring fills up. A wake-up is an interrupt raised by the traced
-// program (irq_work), an exit of the hypervisor on a virtual machine.
-#define WAKE_AT (1 << 20)
+// reap it; it reads them first), and the pump sleeps until the ring holds
+// WAKE_AT: so an event wakes readers only when it is the exit of another
+// process while a reader waits, or when the ring holds more than WAKE_AT
+// (some 180 small records: a short command's events wake no one, a long
+// command's are decoded while it runs, on the other core). A wake-up is
+// an interrupt raised by the traced program (irq_work), an exit of the
+// hypervisor on a virtual machine.
+#define WAKE_AT (64 << 10)
 
-static __always_inline u64 submit_flags(int wake)
+static __always_inline u64 submit_flags(int exit)
 {
-	if (wake)
+	if (exit && ctl_get(0))
 		return BPF_RB_FORCE_WAKEUP; // events before it did not wake the reader
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_AT)
 		return BPF_RB_FORCE_WAKEUP;
@@ -518,7 +539,7 @@ int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 	} else {
 		u32 k = 0;
 		u32 *adopter = bpf_map_lookup_elem(&config, &k);
-		if (!adopter || *adopter != tgid)
+		if (!adopter || *adopter != tgid || !ctl_get(1))
 			return 0;
 	}
 	u64 child = ctx->args[1];
