@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -39,8 +41,13 @@ type blockParser struct {
 	// when that block must be parsed alone.
 	from  int
 	chunk []*syntax.File
-	src   strings.Reader
-	text  strings.Builder
+	src   strings.Reader // a block's text, parsed alone
+	// text is a chunk's joined texts, read through raw; ends[k] is where
+	// block from+k's text ends in it; files holds the chunk's trees.
+	text  []byte
+	raw   bytes.Reader
+	ends  []uint
+	files []syntax.File
 	// skip is set when the last chunk gave fewer than half its blocks:
 	// its parse was mostly wasted, so the next chunk is parsed block by
 	// block (and the one after is tried whole again).
@@ -57,6 +64,7 @@ func newBlockParser(p *syntax.Parser, blocks []*parser.Block) *blockParser {
 }
 
 // parse returns the syntax tree of b, or the parser's error for b's text.
+// The tree is good until the next call: run it first.
 func (bp *blockParser) parse(b *parser.Block) (*syntax.File, error) {
 	i := bp.index(b)
 	if i < 0 {
@@ -95,55 +103,65 @@ func (bp *blockParser) parseAlone(b *parser.Block) (*syntax.File, error) {
 // parseChunk parses the blocks from i on in one call. When the chunk
 // cannot be trusted to equal parsing each block alone (a syntax error,
 // text that runs into the next block), every entry is left nil.
+//
+// The arrays of one chunk are reused by the next: a tree is only used
+// until the block it is for has run, and freshly mapped memory read
+// before it is written costs a second page fault whose TLB flush
+// interrupts the other workers' cores.
 func (bp *blockParser) parseChunk(i int) {
 	n := min(chunkBlocks, len(bp.blocks)-i)
 	bp.from = i
-	bp.chunk = make([]*syntax.File, n)
+	bp.chunk = slices.Grow(bp.chunk[:0], n)[:n]
+	clear(bp.chunk)
 	if bp.skip {
 		bp.skip = false
 		return
 	}
 	bp.skip = true // unless enough blocks come out of it
-	// Each block's text on lines of its own; a block's range is
-	// [starts[k], ends[k]) in the joined text.
-	starts, ends := make([]uint, n), make([]uint, n)
-	bp.text.Reset()
+	// Each block's text on lines of its own; block k's range is
+	// [ends[k-1]+1, ends[k]) in the joined text.
+	bp.ends = bp.ends[:0]
+	bp.text = bp.text[:0]
 	for k := range n {
 		t := bp.blocks[i+k].Text()
 		if strings.HasSuffix(t, `\`) {
 			return // a line continuation would join the separator
 		}
-		starts[k] = uint(bp.text.Len())
-		bp.text.WriteString(t)
-		ends[k] = uint(bp.text.Len())
-		bp.text.WriteByte('\n')
+		bp.text = append(bp.text, t...)
+		bp.ends = append(bp.ends, uint(len(bp.text)))
+		bp.text = append(bp.text, '\n')
 	}
-	bp.src.Reset(bp.text.String())
-	all, err := bp.p.Parse(&bp.src, "")
+	bp.raw.Reset(bp.text)
+	all, err := bp.p.Parse(&bp.raw, "")
 	if err != nil {
 		return // the blocks alone say which one is wrong, and where
 	}
-	files := make([]syntax.File, n)
-	k := 0
-	for _, st := range all.Stmts {
+	// Each block's statements are a run of all.Stmts.
+	bp.files = slices.Grow(bp.files[:0], n)[:n]
+	k, first := 0, 0
+	for j, st := range all.Stmts {
 		off := st.Pos().Offset()
-		for k < n && off >= ends[k] {
-			k++
+		for k < n && off >= bp.ends[k] {
+			bp.files[k] = syntax.File{Stmts: all.Stmts[first:j:j]}
+			k, first = k+1, j
 		}
-		if k == n || off < starts[k] || st.End().Offset() > ends[k] {
+		if k == n || k > 0 && off <= bp.ends[k-1] || st.End().Offset() > bp.ends[k] {
 			return
 		}
-		files[k].Stmts = append(files[k].Stmts, st)
+	}
+	for ; k < n; k++ {
+		bp.files[k] = syntax.File{Stmts: all.Stmts[first:len(all.Stmts):len(all.Stmts)]}
+		first = len(all.Stmts)
 	}
 	usable := 0
 	for k := range n {
-		ok, alone := inBlock(files[k].Stmts)
+		ok, alone := inBlock(bp.files[k].Stmts)
 		if !ok {
 			clear(bp.chunk)
 			return
 		}
 		if !alone {
-			bp.chunk[k] = &files[k]
+			bp.chunk[k] = &bp.files[k]
 			usable++
 		}
 	}
