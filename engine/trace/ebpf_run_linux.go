@@ -13,6 +13,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -268,7 +269,7 @@ func (r *bpfRun) follow(ev *event, kind sysKind, p *bpfProc) {
 		// The kernel's working directory has its links resolved, as
 		// /proc/PID/cwd shows it to the ptrace tracer.
 		if r.links == nil {
-			r.links = &linkResolver{seen: make(map[string]string), cache: r.cache}
+			r.links = getResolver(r.cache)
 		}
 		r.links.links, r.links.looped = 0, false
 		dir, ok := r.links.walk(abs)
@@ -311,10 +312,15 @@ func startEBPF(cmd *exec.Cmd, opts Options) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	cwd, err := os.Getwd()
-	if err != nil {
-		releaseBPF()
-		return nil, fmt.Errorf("trace: %w", err)
+	// The working directory the command is forked with. With an absolute
+	// cmd.Dir it does not matter: the child's first traced call is its
+	// chdir there, followed as any chdir (so two stats are saved).
+	cwd := filepath.Clean(cmd.Dir)
+	if !filepath.IsAbs(cmd.Dir) {
+		if cwd, err = os.Getwd(); err != nil {
+			releaseBPF()
+			return nil, fmt.Errorf("trace: %w", err)
+		}
 	}
 	run := newBPFRun(opts, cwd, bt.cache)
 	lost := bt.lost()
@@ -431,6 +437,10 @@ func (p *Process) waitEBPF() {
 	delete(b.t.runs, b.run.root)
 	rep := &Report{Accesses: b.run.t.rec.list, Mode: ModeEBPF, Incomplete: b.run.incomplete}
 	b.run.t.rec.done() // no event reaches the run any more
+	if b.run.links != nil {
+		putResolver(b.run.links)
+		b.run.links = nil
+	}
 	bpfState.mu.Unlock()
 	if n := b.t.lost(); n != b.lost {
 		rep.Incomplete = fmt.Sprintf("eBPF trace: %d event(s) lost in the kernel (ring buffer or map full) while the command ran", n-b.lost)

@@ -117,6 +117,18 @@ func (c *linkCache) sum(p string) uint64 {
 	return s
 }
 
+// nameCount is the count of name (one path component).
+func (c *linkCache) nameCount(name string) uint64 {
+	if name == "" {
+		return 0
+	}
+	h := uint64(fnvOffset)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint64(name[i])) * fnvPrime
+	}
+	return atomic.LoadUint64(&c.counts[1+h&(nameSlots-1)])
+}
+
 // lookup returns the entry for p, if it is still true (its names' sum
 // is sum).
 func (c *linkCache) lookup(p string, sum uint64) (linkEntry, bool) {

@@ -107,7 +107,8 @@ func resolveLinks(list []Access, linkFree []bool) { resolveLinksCached(list, lin
 // resolveLinksCached is resolveLinks answering from cache, when not nil,
 // what it still knows (linkcache_linux.go).
 func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
-	r := linkResolver{seen: make(map[string]string), cache: cache}
+	r := getResolver(cache)
+	defer putResolver(r)
 	// Paths share directories (a loop over the files of one): each is
 	// walked once, component by component.
 	type walked struct {
@@ -146,7 +147,10 @@ func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
 			}
 			continue // Path is clean: it resolves to itself (the usual case)
 		}
-		p := filepath.Join(rdir, base)
+		p := a.Path
+		if rdir != strings.TrimSuffix(dir, "/") {
+			p = filepath.Join(rdir, base)
+		}
 		if !noLink {
 			if target, ok := r.step(p); ok {
 				p = target
@@ -171,12 +175,12 @@ const listAt = 32
 // one. With a cache, sums has the names' counts of each listed path (by
 // index in list) from before its listing.
 func entryTypes(list []Access, linkFree []bool, cache *linkCache) (types map[string]map[string]bool, sums map[int]uint64) {
+	if len(list) < listAt {
+		return nil, nil
+	}
 	count := make(map[string]int)
 	for i := range list {
 		if i < len(linkFree) && linkFree[i] {
-			continue
-		}
-		if cache != nil && cache.known(list[i].Path) {
 			continue
 		}
 		dir, _ := filepath.Split(list[i].Path)
@@ -187,6 +191,15 @@ func entryTypes(list []Access, linkFree []bool, cache *linkCache) (types map[str
 			continue
 		}
 		if cache != nil {
+			// Paths the cache still knows need no listing.
+			for i := range list {
+				if d, _ := filepath.Split(list[i].Path); d == dir && !(i < len(linkFree) && linkFree[i]) && cache.known(list[i].Path) {
+					n--
+				}
+			}
+			if n < listAt {
+				continue
+			}
 			if sums == nil {
 				sums = make(map[int]uint64)
 			}
@@ -281,7 +294,35 @@ type linkResolver struct {
 	links  int  // links followed in the current lookup
 	looped bool // the current lookup followed too many
 	cache  *linkCache
-	buf    [unix.PathMax]byte
+	// dirSums memoizes cache.sum of the directories of looked-up paths
+	// within one resolution: a path's sum is its directory's plus its
+	// name's count.
+	dirSums map[string]uint64
+	buf     [unix.PathMax]byte
+}
+
+// resolvers keeps linkResolvers (their maps and buffer) between
+// resolutions; getResolver hands one out empty.
+var resolvers = sync.Pool{New: func() any {
+	return &linkResolver{seen: make(map[string]string), dirSums: make(map[string]uint64)}
+}}
+
+func getResolver(cache *linkCache) *linkResolver {
+	r := resolvers.Get().(*linkResolver)
+	r.cache = cache
+	return r
+}
+
+// putResolver empties r and keeps it, unless it grew large (clearing a
+// map costs its capacity).
+func putResolver(r *linkResolver) {
+	if len(r.seen) > maxPooled || len(r.dirSums) > maxPooled {
+		return
+	}
+	clear(r.seen)
+	clear(r.dirSums)
+	r.cache, r.links, r.looped = nil, 0, false
+	resolvers.Put(r)
 }
 
 // walk resolves absolute path p, component by component: "." and ".."
@@ -336,6 +377,21 @@ func (r *linkResolver) step(p string) (string, bool) {
 	return res, res != ""
 }
 
+// sumOf is cache.sum(p), from the memoized sum of p's directory.
+func (r *linkResolver) sumOf(p string) uint64 {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return r.cache.sum(p)
+	}
+	dir := p[:i]
+	s, ok := r.dirSums[dir]
+	if !ok {
+		s = r.cache.sum(dir)
+		r.dirSums[dir] = s
+	}
+	return s + r.cache.nameCount(p[i+1:])
+}
+
 // readlink says whether p (whose directory is resolved) is a symbolic
 // link, and its contents: from the cache while that is still true, else
 // from the kernel. An error is an absent path (not cached).
@@ -344,7 +400,7 @@ func (r *linkResolver) readlink(p string) (link bool, target string, err error) 
 	if r.cache != nil {
 		// Counted before the kernel is asked: an unbinding after
 		// this makes the entry stale at once.
-		sum = r.cache.sum(p)
+		sum = r.sumOf(p)
 		if e, ok := r.cache.lookup(p, sum); ok {
 			return e.link, e.target, nil
 		}

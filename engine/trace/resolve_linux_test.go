@@ -70,3 +70,30 @@ func TestLinksInMatchesReadDir(t *testing.T) {
 		}
 	}
 }
+
+// TestResolverPoolForgets: resolvers are reused between resolutions
+// (their maps and buffer); what one resolution learnt must not answer
+// the next, after a directory became a link between the two.
+func TestResolverPoolForgets(t *testing.T) {
+	dir := tempDir(t)
+	writeFiles(t, dir, "d/f", "t/f")
+	list := func() []Access { return []Access{{Path: filepath.Join(dir, "d/f"), Op: OpRead, Exists: true}} }
+	for i := 0; i < 3; i++ { // the pool may hand out the same resolver
+		first := list()
+		resolveLinks(first, nil)
+		if first[0].Resolved != "" {
+			t.Fatalf("d/f resolved to %q before any link", first[0].Resolved)
+		}
+	}
+	if err := os.Rename(filepath.Join(dir, "d"), filepath.Join(dir, "d.old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("t", filepath.Join(dir, "d")); err != nil {
+		t.Fatal(err)
+	}
+	second := list()
+	resolveLinks(second, nil)
+	if want := filepath.Join(dir, "t/f"); second[0].Resolved != want {
+		t.Fatalf("d/f resolved to %q after d became a link, want %q", second[0].Resolved, want)
+	}
+}
