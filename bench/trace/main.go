@@ -15,8 +15,8 @@
 // the default), the same with Options.ExactResults (existence from each
 // call's exit stop instead of the tracer's check at entry), with the
 // filter installed by the re-exec shim, and without a filter
-// (ModePtraceAll), and with eBPF (ModeEBPF, where this process may load
-// BPF programs). Variants are interleaved command by
+// (ModePtraceAll), with seccomp user notification (ModeUnotify: no ptrace)
+// and with eBPF (ModeEBPF, where this process may load BPF programs). Variants are interleaved command by
 // command, in rotating order, so that load from other processes hits
 // them all alike; the median over rounds is reported. So is the CPU time
 // (this process's and its children's, from getrusage) that tracing adds
@@ -57,7 +57,7 @@ type workload struct {
 func main() {
 	runs := flag.Int("runs", 15, "repetitions per measurement (the median is reported)")
 	only := flag.String("only", "", "comma-separated workloads to run (echo, echo-C, cat, head); all by default")
-	only2 := flag.String("variants", "", "comma-separated traced variants (seccomp, seccomp-exact, seccomp-shim, ptrace-all, ebpf); all by default")
+	only2 := flag.String("variants", "", "comma-separated traced variants (seccomp, seccomp-exact, seccomp-shim, ptrace-all, unotify, ebpf); all by default")
 	flag.Parse()
 	if err := trace.Available(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-trace:", err)
@@ -94,6 +94,11 @@ func main() {
 		tracedVariant("seccomp-exact", trace.Options{Mode: trace.ModeSeccomp, ExactResults: true}),
 		tracedVariant("seccomp-shim", trace.Options{Mode: trace.ModeSeccomp, Shim: true}),
 		tracedVariant("ptrace-all", trace.Options{Mode: trace.ModePtraceAll}),
+	}
+	if err := trace.AvailableMode(trace.ModeUnotify); err == nil {
+		variants = append(variants, tracedVariant("unotify", trace.Options{Mode: trace.ModeUnotify}))
+	} else {
+		fmt.Fprintln(os.Stderr, "bench-trace: no unotify variant:", err)
 	}
 	if err := trace.AvailableMode(trace.ModeEBPF); err == nil {
 		variants = append(variants, tracedVariant("ebpf", trace.Options{Mode: trace.ModeEBPF}))
@@ -166,7 +171,7 @@ func main() {
 				if accesses[k] > 0 {
 					per = ((m - base) / time.Duration(accesses[k])).Round(10 * time.Nanosecond).String()
 				}
-				target := map[string]float64{"seccomp": w.target, "ebpf": w.targetEBPF}[v.name]
+				target := map[string]float64{"seccomp": w.target, "unotify": w.target, "ebpf": w.targetEBPF}[v.name]
 				if target > 0 {
 					verdict = fmt.Sprintf("  target ≤ %.2f×: %s", target, map[bool]string{true: "met", false: "MISSED"}[r <= target])
 				}

@@ -88,7 +88,8 @@ type call struct {
 	// linkFree: the entry check found that the path's last component
 	// was not a symbolic link (see decoder.exists).
 	linkFree [2]bool
-	chdir    bool // a chdir or fchdir: invalidate cached working directories at exit too
+	chdir    bool   // a chdir or fchdir: invalidate cached working directories at exit too
+	nr       uint64 // the system call
 }
 
 func (c *call) add(path string, op Op, exists, linkFree bool) {
@@ -104,7 +105,7 @@ func (c *call) keepWrites() {
 	n := 0
 	for i := 0; i < c.n; i++ {
 		if c.ops[i] == OpWrite {
-			c.paths[n], c.ops[n] = c.paths[i], c.ops[i]
+			c.paths[n], c.ops[n], c.exists[n], c.linkFree[n] = c.paths[i], c.ops[i], c.exists[i], c.linkFree[i]
 			n++
 		}
 	}
@@ -145,6 +146,13 @@ type decoder struct {
 	// lastAbs is the absolute path the last add resolved, ignored or not
 	// (the eBPF tracer follows descriptors and directory changes with it).
 	lastAbs string
+
+	// unotify: the seccomp user notification tracer decodes. It sees no
+	// chdir (the filter cannot stop it: see unotify_linux.go), so working
+	// directories are read from /proc every time; and it sees no call's
+	// exit, so a write's target is checked before the call too (whether
+	// the write succeeded is judged from its state after).
+	unotify bool
 }
 
 // baseDir returns a descriptor of directory dir (see decoder.base).
@@ -177,6 +185,9 @@ func (d *decoder) cwd(pid int) (string, bool) {
 		return d.ev.cwd()
 	}
 	tr := d.tr
+	if d.unotify {
+		return readlink(procPath(pid, "cwd"))
+	}
 	if tr.cwd != "" && tr.cwdGen == d.cwdGen {
 		return tr.cwd, true
 	}
@@ -194,7 +205,7 @@ func (d *decoder) cwd(pid int) (string, bool) {
 // exec event (tracee.execPath).
 func (d *decoder) decode(pid int, tr *tracee, nr uint64, a *[6]uint64) {
 	c := &tr.call
-	c.n, c.chdir = 0, false
+	c.n, c.chdir, c.nr = 0, false, nr
 	d.tr = tr
 	switch kindOf(nr) {
 	case kOpen:
@@ -319,6 +330,9 @@ func (d *decoder) add(c *call, pid int, dirfd int32, pathAddr, flags uint64, ops
 	}
 	for _, op := range ops {
 		exists, linkFree := false, false
+		if d.unotify && op == OpWrite {
+			exists, _ = d.exists(base, p, true)
+		}
 		if !d.exact && op != OpWrite {
 			if d.rec.has(abs, op) {
 				continue // the first access is what counts, and it is recorded

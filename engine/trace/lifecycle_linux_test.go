@@ -188,25 +188,39 @@ func TestKillProcessGroupMidRun(t *testing.T) {
 
 func TestContextCancel(t *testing.T) {
 	requireTracing(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", `sleep 100; true`)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	p, err := Start(cmd, Options{})
-	if err != nil {
-		t.Fatal(err)
+	for _, m := range lifecycleModes {
+		t.Run(m.name, func(t *testing.T) {
+			requireMode(t, m.opts)
+			ctx, cancel := context.WithCancel(context.Background())
+			cmd := exec.CommandContext(ctx, "/bin/sh", "-c", `sleep 100; true`)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+			p, err := Start(cmd, m.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pgid := cmd.Process.Pid
+			waitForGroup(t, pgid, 2)
+			cancel()
+			if _, err := waitWithin(t, p, 5*time.Second); err == nil {
+				t.Error("Wait succeeded after cancel")
+			}
+			checkNothingLeft(t, pgid)
+		})
 	}
-	pgid := cmd.Process.Pid
-	waitForGroup(t, pgid, 2)
-	cancel()
-	if _, err := waitWithin(t, p, 5*time.Second); err == nil {
-		t.Error("Wait succeeded after cancel")
-	}
-	checkNothingLeft(t, pgid)
 }
 
 func TestWaitWaitsForBackgroundJobs(t *testing.T) {
 	requireTracing(t)
+	for _, m := range lifecycleModes {
+		t.Run(m.name, func(t *testing.T) {
+			requireMode(t, m.opts)
+			waitsForBackgroundJobs(t, m.opts)
+		})
+	}
+}
+
+func waitsForBackgroundJobs(t *testing.T, opts Options) {
 	dir := tempDir(t)
 	writeFiles(t, dir, "late")
 	out, err := os.Create(filepath.Join(dir, "out"))
@@ -218,7 +232,7 @@ func TestWaitWaitsForBackgroundJobs(t *testing.T) {
 	cmd := exec.Command("/bin/sh", "-c", `(sleep 0.2; cat late) & echo started`)
 	cmd.Dir, cmd.Stdout = dir, out
 	start := time.Now()
-	p, err := Start(cmd, Options{})
+	p, err := Start(cmd, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +248,15 @@ func TestWaitWaitsForBackgroundJobs(t *testing.T) {
 
 func TestWaitDelayKillsLeftovers(t *testing.T) {
 	requireTracing(t)
+	for _, m := range lifecycleModes {
+		t.Run(m.name, func(t *testing.T) {
+			requireMode(t, m.opts)
+			waitDelayKillsLeftovers(t, m.opts)
+		})
+	}
+}
+
+func waitDelayKillsLeftovers(t *testing.T, opts Options) {
 	file, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +271,7 @@ func TestWaitDelayKillsLeftovers(t *testing.T) {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			cmd.Stdout = stdout
 			cmd.WaitDelay = 300 * time.Millisecond
-			p, err := Start(cmd, Options{})
+			p, err := Start(cmd, opts)
 			if err != nil {
 				t.Fatal(err)
 			}

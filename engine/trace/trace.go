@@ -43,6 +43,13 @@ const (
 	// privilege to load BPF programs (root, or CAP_BPF and CAP_PERFMON);
 	// existence comes from each call's return value, as in ExactResults.
 	ModeEBPF
+	// ModeUnotify does not use ptrace: a seccomp filter returns
+	// SECCOMP_RET_USER_NOTIF for the file-related calls of the command's
+	// tree, and this process reads each call from the notification and
+	// lets it go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE). Any user may
+	// install it; existence is checked at the notification, as in
+	// ModeSeccomp, and a write's success from its path's state after.
+	ModeUnotify
 )
 
 func (m Mode) String() string {
@@ -53,6 +60,8 @@ func (m Mode) String() string {
 		return "ptrace-all"
 	case ModeEBPF:
 		return "ebpf"
+	case ModeUnotify:
+		return "unotify"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }

@@ -84,6 +84,7 @@ type Process struct {
 	err      error
 
 	bpf *bpfProcess // traced with eBPF (ModeEBPF): none of the above but cmd and the results
+	un  *unRun      // traced with user notification (ModeUnotify): likewise
 }
 
 // Start starts cmd, which must not have been started, under the tracer. It
@@ -101,8 +102,14 @@ type Process struct {
 // another goroutine is fine; Wait then returns promptly (see Wait for
 // processes that left the group).
 func Start(cmd *exec.Cmd, opts Options) (*Process, error) {
-	if opts.Mode == ModeEBPF {
+	switch opts.Mode {
+	case ModeEBPF:
 		return startEBPF(cmd, opts)
+	case ModeUnotify:
+		if err := unotifyAvailable(); err != nil {
+			return nil, err
+		}
+		return startUnotify(cmd, opts)
 	}
 	probe := probeResult()
 	if probe.err != nil {
@@ -293,6 +300,10 @@ func (p *Process) Wait() (*Report, error) {
 		p.waitOnce.Do(p.waitEBPF)
 		return p.report, p.waitErr
 	}
+	if p.un != nil {
+		p.waitOnce.Do(p.waitUnotify)
+		return p.report, p.waitErr
+	}
 	p.waitOnce.Do(func() {
 		<-p.done
 		<-p.reaped
@@ -376,8 +387,11 @@ func threadIsClean() bool {
 // programs load here (which loads them, once per process; see
 // docs/tracing.md), else whether ptrace works.
 func AvailableMode(m Mode) error {
-	if m == ModeEBPF {
+	switch m {
+	case ModeEBPF:
 		return ebpfAvailable()
+	case ModeUnotify:
+		return unotifyAvailable()
 	}
 	return Available()
 }

@@ -26,6 +26,7 @@ var modes = []struct {
 	{"seccomp-shim", Options{Mode: ModeSeccomp, Shim: true}},
 	{"ptrace-all", Options{Mode: ModePtraceAll}},
 	{"ebpf", Options{Mode: ModeEBPF}},
+	{"unotify", Options{Mode: ModeUnotify}},
 }
 
 func requireTracing(t *testing.T) {
@@ -39,11 +40,15 @@ func requireTracing(t *testing.T) {
 // root or CAP_BPF); CI runs as root, so there every mode runs.
 func requireMode(t *testing.T, opts Options) {
 	t.Helper()
-	if opts.Mode != ModeEBPF {
-		return
-	}
-	if err := ebpfAvailable(); err != nil {
-		t.Skipf("eBPF unavailable here: %v", err)
+	switch opts.Mode {
+	case ModeEBPF:
+		if err := ebpfAvailable(); err != nil {
+			t.Skipf("eBPF unavailable here: %v", err)
+		}
+	case ModeUnotify:
+		if err := unotifyAvailable(); err != nil {
+			t.Skipf("seccomp user notification unavailable here: %v", err)
+		}
 	}
 }
 
@@ -69,7 +74,7 @@ func mustRun(t *testing.T, cmd *exec.Cmd, opts Options) *Report {
 	if err != nil {
 		t.Fatalf("%v: %v", cmd.Args, err)
 	}
-	if (opts.Mode == ModeSeccomp || opts.Mode == ModeEBPF) && rep.Mode != opts.Mode {
+	if (opts.Mode == ModeSeccomp || opts.Mode == ModeEBPF || opts.Mode == ModeUnotify) && rep.Mode != opts.Mode {
 		t.Errorf("ran in %v, want %v", rep.Mode, opts.Mode)
 	}
 	if rep.Incomplete != "" {
