@@ -339,7 +339,12 @@ func (r *linkResolver) walk(p string) (string, bool) {
 			cur = filepath.Dir(cur)
 			continue
 		}
-		next, ok := r.step(filepath.Join(cur, c))
+		// cur is clean and absolute, c a plain name: no cleaning.
+		q := cur + "/" + c
+		if cur == "/" {
+			q = "/" + c
+		}
+		next, ok := r.step(q)
 		if !ok {
 			return "", false
 		}

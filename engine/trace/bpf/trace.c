@@ -229,20 +229,25 @@ static __always_inline void fill(struct event *e, u32 kind, u64 id, u32 root)
 
 // A reader waits in epoll only for the end of a tree whose root has
 // exited (the root's own events are in the ring before its parent can
-// reap it; it reads them first), and the pump sleeps until the ring holds
-// WAKE_AT: so an event wakes readers only when it is the exit of another
-// process while a reader waits, or when the ring holds more than WAKE_AT
-// (some 180 small records: a short command's events wake no one, a long
-// command's are decoded while it runs, on the other core). A wake-up is
-// an interrupt raised by the traced program (irq_work), an exit of the
-// hypervisor on a virtual machine.
+// reap it; it reads them first), and the pump sleeps until the ring fills:
+// so an event wakes readers only when it is the exit of another process
+// while a reader waits, or when the unread data crosses a multiple of
+// WAKE_AT (some 180 small records: a short command's events wake no one,
+// a long command's are decoded while it runs, on the other core), or
+// passes WAKE_ALL (a crossing missed by two producers at once, a pump
+// that could not read). A wake-up is an interrupt raised by the traced
+// program (irq_work), an exit of the hypervisor on a virtual machine:
+// once per WAKE_AT, not once per record.
 #define WAKE_AT (64 << 10)
+#define WAKE_ALL (4 << 20)
 
-static __always_inline u64 submit_flags(int exit)
+// submit_flags: size is the record's (with its 8-byte header).
+static __always_inline u64 submit_flags(int exit, u64 size)
 {
 	if (exit && ctl_get(0))
 		return BPF_RB_FORCE_WAKEUP; // events before it did not wake the reader
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_AT)
+	u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (avail > WAKE_ALL || avail % WAKE_AT < size)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -257,7 +262,7 @@ static __always_inline void emit(u32 kind, u64 id, u32 root, u64 aux, int wake)
 	}
 	fill(e, kind, id, root);
 	e->aux = aux;
-	bpf_ringbuf_submit(e, submit_flags(wake));
+	bpf_ringbuf_submit(e, submit_flags(wake, sizeof(*e) + 8));
 }
 
 static __always_inline u64 arg(struct pt_regs *r, int i)
@@ -317,7 +322,7 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 			e->h.len0 = n;
 			for (int i = 0; i < 6; i++)
 				e->h.args[i] = a[i];
-			bpf_ringbuf_submit(e, submit_flags(0));
+			bpf_ringbuf_submit(e, submit_flags(0, sizeof(*e) + 8));
 			return;
 		}
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP); // longer: take a big record
@@ -352,7 +357,7 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 	e->h.len1 = n1;
 	for (int i = 0; i < 6; i++)
 		e->h.args[i] = a[i];
-	bpf_ringbuf_submit(e, submit_flags(0));
+	bpf_ringbuf_submit(e, submit_flags(0, sizeof(*e) + 8));
 }
 
 static __always_inline void count_name(u32 slot)
@@ -518,7 +523,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			fill(e, EV_SYSCALL, id, t->root);
 			e->nr = nr;
 			e->ret = ret;
-			bpf_ringbuf_submit(e, submit_flags(0));
+			bpf_ringbuf_submit(e, submit_flags(0, sizeof(*e) + 8));
 		}
 		return 0;
 	}
