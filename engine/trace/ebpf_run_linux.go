@@ -99,9 +99,21 @@ func (s *eventSource) fdPath(pid int, fd int32) (string, bool) {
 	return "", false
 }
 
+// lastAccesses is how many accesses the last eBPF report had: the next
+// run's list starts with room for as many (up to maxAccessHint), instead
+// of growing there by doubling (cat over 1,000 files: 220 KB copied and
+// collected per run). Only a capacity: nothing of a run reaches the next.
+var lastAccesses atomic.Int64
+
+const maxAccessHint = 1 << 14
+
 func newBPFRun(opts Options, cwd string, cache *linkCache) *bpfRun {
 	t := newTracer(Options{Mode: ModeEBPF, IgnoreDirs: opts.IgnoreDirs}, "", nil, nil)
 	t.dec.exact = true
+	if n := min(lastAccesses.Load(), maxAccessHint); n > 0 {
+		t.rec.list = make([]Access, 0, n)
+		t.rec.linkFree = make([]bool, 0, n)
+	}
 	r := &bpfRun{t: t, procs: make(map[uint32]*bpfProc), forks: make(map[uint64]forkSnap),
 		live: make(map[uint32]struct{}), done: make(chan struct{}), cwd0: cwd, cache: cache}
 	r.src.run = r
@@ -436,6 +448,7 @@ func (p *Process) waitEBPF() {
 	bpfState.mu.Lock()
 	delete(b.t.runs, b.run.root)
 	rep := &Report{Accesses: b.run.t.rec.list, Mode: ModeEBPF, Incomplete: b.run.incomplete}
+	lastAccesses.Store(int64(len(rep.Accesses)))
 	b.run.t.rec.done() // no event reaches the run any more
 	if b.run.links != nil {
 		putResolver(b.run.links)
