@@ -312,3 +312,39 @@ func TestLongCommandLosesNothing(t *testing.T) {
 	want(t, rep, filepath.Join(dir, "f"), OpStat, true)
 	want(t, rep, filepath.Join(dir, "g"), OpStat, false)
 }
+
+// TestEBPFRunsShareNothing: runs reuse the memory of finished runs'
+// tracers; nothing of one run may reach the next: not its accesses, not
+// what it already recorded (the same command twice reports the same), not
+// a working directory it changed to; and a report stays as it was once
+// later runs have used the same memory.
+func TestEBPFRunsShareNothing(t *testing.T) {
+	requireMode(t, Options{Mode: ModeEBPF})
+	opts := Options{Mode: ModeEBPF}
+	dir := tempDir(t)
+	writeFiles(t, dir, "sub/f1", "f2", "sub/f2")
+	run := func(script string) *Report {
+		cmd := exec.Command("/bin/sh", "-c", script)
+		cmd.Dir = dir
+		return mustRun(t, cmd, opts)
+	}
+	for i := 0; i < 3; i++ { // the pool may hand out another tracer once
+		rep1 := run("cd sub && cat f1")
+		want(t, rep1, filepath.Join(dir, "sub/f1"), OpRead, true)
+		before := dump(rep1)
+
+		rep2 := run("cat f2")
+		want(t, rep2, filepath.Join(dir, "f2"), OpRead, true)
+		for _, a := range rep2.Accesses {
+			if strings.Contains(a.Path, "/sub/") || a.Path == filepath.Join(dir, "sub") {
+				t.Fatalf("the second run reports the first's %v:\n%s", a, dump(rep2))
+			}
+		}
+		if rep3 := run("cat f2"); dump(rep3) != dump(rep2) {
+			t.Fatalf("the same command reported differently:\n%s\nthen:\n%s", dump(rep2), dump(rep3))
+		}
+		if after := dump(rep1); after != before {
+			t.Fatalf("the first report changed when later runs ran:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	}
+}

@@ -107,8 +107,13 @@ var lastAccesses atomic.Int64
 
 const maxAccessHint = 1 << 14
 
+// bpfTracers keeps the tracers (recorder and decoder) of finished runs,
+// for their memory only: tracer.init makes each new.
+var bpfTracers = sync.Pool{New: func() any { return new(tracer) }}
+
 func newBPFRun(opts Options, cwd string, cache *linkCache) *bpfRun {
-	t := newTracer(Options{Mode: ModeEBPF, IgnoreDirs: opts.IgnoreDirs}, "", nil, nil)
+	t := bpfTracers.Get().(*tracer)
+	t.init(Options{Mode: ModeEBPF, IgnoreDirs: opts.IgnoreDirs}, "", nil, nil)
 	t.dec.exact = true
 	if n := min(lastAccesses.Load(), maxAccessHint); n > 0 {
 		t.rec.list = make([]Access, 0, n)
@@ -454,6 +459,11 @@ func (p *Process) waitEBPF() {
 		putResolver(b.run.links)
 		b.run.links = nil
 	}
+	// No event reaches the run any more, and its tracer is used no more
+	// (the report holds the list, not the recorder).
+	b.run.t.dec.close()
+	bpfTracers.Put(b.run.t)
+	b.run.t = nil
 	bpfState.mu.Unlock()
 	if n := b.t.lost(); n != b.lost {
 		rep.Incomplete = fmt.Sprintf("eBPF trace: %d event(s) lost in the kernel (ring buffer or map full) while the command ran", n-b.lost)

@@ -61,7 +61,16 @@ type tracer struct {
 }
 
 func newTracer(opts Options, rootPath string, onStart func(error), onRootExit func() bool) *tracer {
-	t := &tracer{
+	t := new(tracer)
+	t.init(opts, rootPath, onStart, onRootExit)
+	return t
+}
+
+// init makes t a new tracer, keeping only its memory: the eBPF backend
+// reuses tracers (the decoder's buffers are 12 KB, zeroed and collected
+// per command otherwise).
+func (t *tracer) init(opts Options, rootPath string, onStart func(error), onRootExit func() bool) {
+	*t = tracer{
 		mode:       opts.Mode,
 		rootPath:   rootPath,
 		shim:       opts.Mode == ModeSeccomp && opts.Shim,
@@ -73,7 +82,6 @@ func newTracer(opts Options, rootPath string, onStart func(error), onRootExit fu
 	}
 	t.dec.rec = t.rec
 	t.dec.exact = opts.Mode == ModePtraceAll || opts.ExactResults
-	return t
 }
 
 // fallBack switches to ModePtraceAll, where the filter is missing. Every
