@@ -77,7 +77,7 @@ func corpusModes(t *testing.T) []string {
 		return []string{"off"}
 	}
 	modes := []string{"auto"}
-	for _, backend := range []string{"ptrace", "ebpf"} {
+	for _, backend := range []string{"ptrace", "ebpf", "unotify"} {
 		if _, err := trace.SelectBackend(backend); err != nil {
 			t.Logf("--trace=%s unavailable here: %v", backend, err)
 			continue

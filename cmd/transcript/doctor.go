@@ -30,12 +30,12 @@ now: this loads the BPF programs and runs the ptrace probe.`,
 			for _, m := range []struct {
 				name string
 				mode trace.Mode
-			}{{"ebpf", trace.ModeEBPF}, {"ptrace", trace.ModeSeccomp}} {
+			}{{"ebpf", trace.ModeEBPF}, {"ptrace", trace.ModeSeccomp}, {"unotify", trace.ModeUnotify}} {
 				status := "available"
 				if err := trace.AvailableMode(m.mode); err != nil {
 					status = "unavailable: " + err.Error()
 				}
-				fmt.Fprintf(out, "  %-7s %s\n", m.name+":", status)
+				fmt.Fprintf(out, "  %-8s %s\n", m.name+":", status)
 			}
 			return nil
 		},

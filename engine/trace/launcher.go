@@ -32,7 +32,8 @@ type Launcher struct {
 
 // Backend says which tracer a --trace setting uses here, and why.
 type Backend struct {
-	// Name is "ebpf", "ptrace" (ptrace with the seccomp filter) or "off".
+	// Name is "ebpf", "ptrace" (ptrace with the seccomp filter),
+	// "unotify" (seccomp user notification) or "off".
 	Name string
 	// Why explains the choice, with the reason each better backend failed.
 	Why string
@@ -43,12 +44,13 @@ type Backend struct {
 func (b Backend) String() string { return b.Name + ": " + b.Why }
 
 // Settings lists the accepted --trace values.
-const Settings = "auto, ebpf, ptrace, on or off"
+const Settings = "auto, ebpf, ptrace, unotify, on or off"
 
 // SelectBackend decides, now, which backend setting gives here: "auto"
 // (eBPF where this process may load BPF programs and they load, else
 // ptrace where it works, else off), "on" (the same, an error if none
-// works), "ebpf" or "ptrace" (that one or an error), "off". Deciding on
+// works), "ebpf", "ptrace" or "unotify" (that one or an error), "off".
+// Deciding on
 // eBPF loads the programs (once per process); on ptrace, runs the probe.
 func SelectBackend(setting string) (Backend, error) {
 	switch setting {
@@ -64,6 +66,11 @@ func SelectBackend(setting string) (Backend, error) {
 			return Backend{}, fmt.Errorf("--trace=ptrace: %w", err)
 		}
 		return Backend{Name: "ptrace", Why: "--trace=ptrace"}, nil
+	case "unotify":
+		if err := AvailableMode(ModeUnotify); err != nil {
+			return Backend{}, fmt.Errorf("--trace=unotify: %w", err)
+		}
+		return Backend{Name: "unotify", Why: "--trace=unotify"}, nil
 	case "auto", "on", "":
 	default:
 		return Backend{}, fmt.Errorf("--trace must be %s, not %q", Settings, setting)
@@ -144,6 +151,8 @@ func (l *Launcher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error, err
 		return plainStart(cmd)
 	case "ebpf":
 		opts.Mode = ModeEBPF
+	case "unotify":
+		opts.Mode = ModeUnotify
 	}
 	p, err := Start(cmd, opts)
 	if errors.Is(err, ErrUnavailable) {

@@ -88,7 +88,7 @@ func TestNewLauncherSettings(t *testing.T) {
 	if err != nil || l == nil || why != nil {
 		t.Errorf("auto: %v %v %v", l, why, err)
 	}
-	for _, setting := range []string{"on", "ebpf", "ptrace"} {
+	for _, setting := range []string{"on", "ebpf", "ptrace", "unotify"} {
 		if _, err := trace.SelectBackend(setting); err != nil {
 			if _, _, err2 := trace.NewLauncher(setting, nil); err2 == nil {
 				t.Errorf("--trace=%s is unavailable (%v) but the launcher was made", setting, err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,37 @@ import (
 // or the spawning thread's own opens), and relays every other one to the
 // Go side through a pipe, which answers it. It never blocks for the Go
 // side except on that pipe, so nothing it does waits for the Go runtime.
+
+// guardShared is read and written by the guard thread (by address: the
+// assembly knows its layout). A listener's vfork window is the guard's
+// alone; once the command has exec'd, the Go side takes the listener back
+// and reads it directly (a thread hop less per call): it clears owner[fd]
+// and waits while busy is the listener's key.
+var guardShared struct {
+	busy  uint64          // the key of the listener the guard is handling, or 0
+	owner [1 << 16]uint32 // by listener fd: the generation the guard serves; 0: none
+}
+
+// guardOwns hands listener fd of generation gen to the guard; false if fd
+// is beyond the table (the guard then keeps it, relaying all of it).
+func guardOwns(fd int, gen uint32) bool {
+	if fd < 0 || fd >= len(guardShared.owner) {
+		return false
+	}
+	atomic.StoreUint32(&guardShared.owner[fd], gen)
+	return true
+}
+
+// takeBack ends the guard's service of the listener with this key (fd in
+// the low half): after it returns, the guard no longer touches the fd.
+func (g *guard) takeBack(key uint64) {
+	fd := int(uint32(key))
+	atomic.StoreUint32(&guardShared.owner[fd], 0) // XCHG on amd64: a full barrier
+	for atomic.LoadUint64(&guardShared.busy) == key {
+		runtime.Gosched() // the guard is answering one of its calls: a few µs
+	}
+	_ = unix.EpollCtl(g.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+}
 
 // startGuard is in unotify_guard_linux_amd64.s.
 func startGuard(stackTop uintptr, epfd, relayfd, selfpid int32) (tid int64)

@@ -13,6 +13,7 @@ TEXT ·startGuard(SB),NOSPLIT|NOFRAME,$0-32
 	MOVL	epfd+8(FP), R12
 	MOVL	relayfd+12(FP), R13
 	MOVL	selfpid+16(FP), BX
+	LEAQ	·guardShared(SB), R9
 	// CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM
 	MOVQ	$0x50f00, DI
 	XORQ	DX, DX
@@ -26,7 +27,7 @@ TEXT ·startGuard(SB),NOSPLIT|NOFRAME,$0-32
 	RET
 
 guard:
-	// On the new stack. R12 epfd, R13 relayfd, BX our pid.
+	// On the new stack. R12 epfd, R13 relayfd, BX our pid, R9 &guardShared.
 	// Layout from SP: 0 epoll_event (packed: u32 events, u64 data);
 	// 32 the relay message: u64 listener fd, then struct seccomp_notif
 	// (80 bytes: id @40, pid @48, data.nr @56, ...); 128 struct
@@ -46,6 +47,23 @@ loop:
 	CMPQ	AX, $1
 	JNE	loop
 	MOVQ	4(SP), R15
+	// Claim the listener (guardShared.busy = its key), then check that
+	// the Go side has not taken it back (guardShared.owner[fd] == its
+	// generation). XCHG is a full barrier, and the Go side stores with
+	// XCHG too before it reads busy: one of the two sees the other's store.
+	MOVQ	R15, AX
+	XCHGQ	AX, 0(R9)
+	MOVL	R15, AX // the fd, zero-extended
+	CMPQ	AX, $65536
+	JAE	owned // beyond the table: never taken back
+	MOVQ	R15, DX
+	SHRQ	$32, DX
+	MOVL	8(R9)(AX*4), CX
+	CMPL	CX, DX
+	JEQ	owned
+	JMP	done // taken back: leave it (disarmed) to the Go side
+
+owned:
 	MOVQ	R15, 32(SP)
 	// The kernel wants the notification zeroed; a zeroed one (pid 0) also
 	// tells the Go side that the listener hung up.
@@ -117,6 +135,9 @@ rearm:
 	LEAQ	160(SP), R10
 	MOVQ	$233, AX // SYS_epoll_ctl
 	SYSCALL
+
+done:
+	MOVQ	$0, 0(R9)
 	JMP	loop
 
 hangup:
@@ -127,4 +148,4 @@ hangup:
 	MOVQ	$88, DX
 	MOVQ	$1, AX
 	SYSCALL
-	JMP	loop
+	JMP	done
