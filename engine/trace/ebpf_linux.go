@@ -152,10 +152,11 @@ type bpfTracer struct {
 	rd    *ringbuf.Reader
 	lostm []byte        // the lost map, memory-mapped
 	cache *linkCache    // link resolutions, true while the programs count unbindings
-	ctl   *[2]uint64    // the ctl map, memory-mapped: readers waiting, commands starting
+	ctl   *[3]uint64    // the ctl map, memory-mapped: readers waiting, commands starting, the kernel's last wake
 	ep    int           // the pump's epoll: the ring buffer (edge-triggered) and stop
 	stop  int           // an eventfd: ends the pump
 	done  chan struct{} // the pump has returned
+	wakes atomic.Int64  // times the kernel woke the pump (tests)
 
 	// drainMu is held by whoever reads the ring buffer: a waiting run,
 	// which reads its own tree's last events on its own goroutine (a
@@ -281,7 +282,7 @@ func loadBPF() (t *bpfTracer, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("mapping the control map: %w", err)
 	}
-	t.ctl = (*[2]uint64)(unsafe.Pointer(&ctl[0]))
+	t.ctl = (*[3]uint64)(unsafe.Pointer(&ctl[0]))
 	if t.rd, err = ringbuf.NewReader(t.objs.Events); err != nil {
 		return nil, fmt.Errorf("ring buffer: %w", err)
 	}
@@ -409,6 +410,7 @@ func (t *bpfTracer) pump() {
 				return
 			}
 		}
+		t.wakes.Add(1)
 		if t.drainMu.TryLock() {
 			t.drain(0, nil)
 			t.drainMu.Unlock()

@@ -160,10 +160,11 @@ struct {
 // ctl, written by user space through shared memory: ctl[0] is the number
 // of readers waiting in epoll for the end of a tree; ctl[1] the number of
 // commands being started, outside of which the adopter's children are
-// not its commands (nothing of theirs is sent).
+// not its commands (nothing of theirs is sent). ctl[2] is the kernel's:
+// the consumer position (+1) at which the pump was last woken.
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, u32);
 	__type(value, u64);
@@ -231,24 +232,31 @@ static __always_inline void fill(struct event *e, u32 kind, u64 id, u32 root)
 // exited (the root's own events are in the ring before its parent can
 // reap it; it reads them first), and the pump sleeps until the ring fills:
 // so an event wakes readers only when it is the exit of another process
-// while a reader waits, or when the unread data crosses a multiple of
-// WAKE_AT (some 180 small records: a short command's events wake no one,
-// a long command's are decoded while it runs, on the other core), or
-// passes WAKE_ALL (a crossing missed by two producers at once, a pump
-// that could not read). A wake-up is an interrupt raised by the traced
-// program (irq_work), an exit of the hypervisor on a virtual machine:
-// once per WAKE_AT, not once per record.
+// while a reader waits, or when the unread data first reaches WAKE_AT
+// since the reader last read (some 180 small records: a short command's
+// events wake no one, a long command's are decoded while it runs, on the
+// other core), or passes WAKE_ALL (a pump that could not read). A wake-up
+// is an interrupt raised by the traced program (irq_work), an exit of the
+// hypervisor on a virtual machine: once per reading, not once per record.
 #define WAKE_AT (64 << 10)
 #define WAKE_ALL (4 << 20)
 
-// submit_flags: size is the record's (with its 8-byte header).
-static __always_inline u64 submit_flags(int exit, u64 size)
+static __always_inline u64 submit_flags(int exit)
 {
 	if (exit && ctl_get(0))
 		return BPF_RB_FORCE_WAKEUP; // events before it did not wake the reader
 	u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	if (avail > WAKE_ALL || avail % WAKE_AT < size)
+	if (avail > WAKE_ALL)
 		return BPF_RB_FORCE_WAKEUP;
+	if (avail >= WAKE_AT) {
+		u32 k = 2;
+		u64 *woken = bpf_map_lookup_elem(&ctl, &k);
+		u64 at = bpf_ringbuf_query(&events, BPF_RB_CONS_POS) + 1;
+		if (woken && *woken != at) {
+			*woken = at; // two producers may both wake: harmless
+			return BPF_RB_FORCE_WAKEUP;
+		}
+	}
 	return BPF_RB_NO_WAKEUP;
 }
 
@@ -262,7 +270,7 @@ static __always_inline void emit(u32 kind, u64 id, u32 root, u64 aux, int wake)
 	}
 	fill(e, kind, id, root);
 	e->aux = aux;
-	bpf_ringbuf_submit(e, submit_flags(wake, sizeof(*e) + 8));
+	bpf_ringbuf_submit(e, submit_flags(wake));
 }
 
 static __always_inline u64 arg(struct pt_regs *r, int i)
@@ -322,7 +330,7 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 			e->h.len0 = n;
 			for (int i = 0; i < 6; i++)
 				e->h.args[i] = a[i];
-			bpf_ringbuf_submit(e, submit_flags(0, sizeof(*e) + 8));
+			bpf_ringbuf_submit(e, submit_flags(0));
 			return;
 		}
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP); // longer: take a big record
@@ -357,7 +365,7 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 	e->h.len1 = n1;
 	for (int i = 0; i < 6; i++)
 		e->h.args[i] = a[i];
-	bpf_ringbuf_submit(e, submit_flags(0, sizeof(*e) + 8));
+	bpf_ringbuf_submit(e, submit_flags(0));
 }
 
 static __always_inline void count_name(u32 slot)
@@ -523,7 +531,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			fill(e, EV_SYSCALL, id, t->root);
 			e->nr = nr;
 			e->ret = ret;
-			bpf_ringbuf_submit(e, submit_flags(0, sizeof(*e) + 8));
+			bpf_ringbuf_submit(e, submit_flags(0));
 		}
 		return 0;
 	}
