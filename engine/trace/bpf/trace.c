@@ -299,6 +299,14 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 	u64 p1 = 0;
 	if (sp->str1 == 2) p1 = a[1];
 	if (sp->str1 == 4) p1 = a[3];
+	if (p0 && !p1 && !(sp->flags & SP_EMPTY_OK)) {
+		// fstat by AT_EMPTY_PATH (what glibc's fstat is): no path, and
+		// no record, decided before one is reserved (a reserved then
+		// dropped record still takes its room, for the reader to skip).
+		char c;
+		if (bpf_probe_read_user(&c, 1, (void *)p0) == 0 && c == 0)
+			return;
+	}
 	u64 how = 0;
 	if ((sp->flags & SP_OPENAT2) && bpf_probe_read_user(&how, sizeof(how), (void *)a[2]) < 0 && ret != -14)
 		count_lost();
