@@ -139,39 +139,20 @@ func runCheck(cmd *cobra.Command, args []string, o *checkOptions) (err error) {
 		progress.redraw()
 	})
 	outcomes = make([]*fileOutcome, len(paths))
-	jobs := o.jobs
-	if jobs < 1 {
-		jobs = 1
-	}
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < jobs; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				path := paths[i]
-				progress.start(path)
-				var out *fileOutcome
-				if fresh[path] {
-					out = &fileOutcome{path: path, status: "pass", cached: true}
-				} else {
-					out = env.checkFile(ctx, path, files[path], o.timeout)
-				}
-				outcomes[i] = out
-				progress.finish(path)
-				printer.done(i, out)
-			}
-		}()
-	}
-	for i := range paths {
-		if ctx.Err() != nil {
-			break
+	stopped := func() bool { return ctx.Err() != nil }
+	inParallel(len(paths), o.jobs, stopped, func(i int) {
+		path := paths[i]
+		progress.start(path)
+		var out *fileOutcome
+		if fresh[path] {
+			out = &fileOutcome{path: path, status: "pass", cached: true}
+		} else {
+			out = env.checkFile(ctx, path, files[path], o.timeout)
 		}
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+		outcomes[i] = out
+		progress.finish(path)
+		printer.done(i, out)
+	})
 	progress.clear()
 
 	sum := summarize(outcomes, time.Since(start))
@@ -240,32 +221,19 @@ func parseAll(paths []string, jobs int) (map[string]*parser.File, []*fileOutcome
 	fitGCToInput(total)
 	files := make([]*parser.File, len(paths))
 	errs := make([]error, len(paths))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < max(jobs, 1); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				src, err := engine.ReadRegular(paths[i], engine.MaxTranscriptSize)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				f := parser.Parse(paths[i], src)
-				if len(f.Errors) > 0 {
-					errs[i] = f.Errors
-					continue
-				}
-				files[i] = f
-			}
-		}()
-	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	inParallel(len(paths), jobs, nil, func(i int) {
+		src, err := engine.ReadRegular(paths[i], engine.MaxTranscriptSize)
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		f := parser.Parse(paths[i], src)
+		if len(f.Errors) > 0 {
+			errs[i] = f.Errors
+			return
+		}
+		files[i] = f
+	})
 	byPath := make(map[string]*parser.File, len(paths))
 	var bad []*fileOutcome
 	for i, p := range paths {

@@ -260,38 +260,26 @@ func (e *runEnv) freshSet(ctx context.Context, paths []string, jobs int) map[str
 		return fresh
 	}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	next := make(chan string)
-	for range max(jobs, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range next {
-				// The target checkFile would look up, but for the text:
-				// in --env=declared the declarations are not known
-				// unparsed, so a declared variable looks unset here and the
-				// transcript goes to checkFile, which asks again.
-				t := e.target(p, nil)
-				v, err := e.cache.Lookup(ctx, t)
-				if err != nil {
-					e.warn(err)
-					continue
-				}
-				mu.Lock()
-				if v.State == cache.Fresh {
-					fresh[p] = true
-				} else {
-					e.looked[p] = lookedUp{t, v}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, p := range paths {
-		next <- p
-	}
-	close(next)
-	wg.Wait()
+	inParallel(len(paths), jobs, nil, func(i int) {
+		p := paths[i]
+		// The target checkFile would look up, but for the text: in
+		// --env=declared the declarations are not known unparsed, so a
+		// declared variable looks unset here and the transcript goes to
+		// checkFile, which asks again.
+		t := e.target(p, nil)
+		v, err := e.cache.Lookup(ctx, t)
+		if err != nil {
+			e.warn(err)
+			return
+		}
+		mu.Lock()
+		if v.State == cache.Fresh {
+			fresh[p] = true
+		} else {
+			e.looked[p] = lookedUp{t, v}
+		}
+		mu.Unlock()
+	})
 	return fresh
 }
 

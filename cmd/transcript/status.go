@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -121,22 +120,9 @@ func statusLookupAll(ctx context.Context, c *cache.Cache, paths []string, q stat
 		ctx = context.Background()
 	}
 	lines := make([]statusLine, len(paths))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(len(paths), 2*runtime.NumCPU()) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				lines[i] = statusLookupOne(ctx, c, paths[i], q)
-			}
-		}()
-	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	inParallel(len(paths), 2*runtime.NumCPU(), nil, func(i int) {
+		lines[i] = statusLookupOne(ctx, c, paths[i], q)
+	})
 	return lines
 }
 

@@ -87,40 +87,25 @@ func watchFailed(cmd *cobra.Command, o *checkOptions, err error) error {
 // runRound runs a round's transcripts, jobs at a time, and tells the
 // watcher what each run used.
 func runRound(ctx context.Context, env *runEnv, w *watch.Watcher, r watch.Round, o *checkOptions, view *watchView) {
-	jobs := max(o.jobs, 1)
-	work := make(chan watch.Item)
-	var wg sync.WaitGroup
-	for range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range work {
-				view.running(it)
-				start := time.Now()
-				var out *fileOutcome
-				f, err := readTranscript(it.Path)
-				if err != nil {
-					out = &fileOutcome{path: it.Name, status: "error", err: err, duration: time.Since(start)}
-				} else {
-					out = env.checkFile(ctx, it.Path, f, o.timeout)
-					out.path = it.Name
-				}
-				out.reasons = it.Reasons
-				if ctx.Err() == nil {
-					w.Ran(it.Path, out.result)
-				}
-				view.done(it, out)
-			}
-		}()
-	}
-	for _, it := range r.Run {
-		if ctx.Err() != nil {
-			break
+	stopped := func() bool { return ctx.Err() != nil }
+	inParallel(len(r.Run), o.jobs, stopped, func(i int) {
+		it := r.Run[i]
+		view.running(it)
+		start := time.Now()
+		var out *fileOutcome
+		f, err := readTranscript(it.Path)
+		if err != nil {
+			out = &fileOutcome{path: it.Name, status: "error", err: err, duration: time.Since(start)}
+		} else {
+			out = env.checkFile(ctx, it.Path, f, o.timeout)
+			out.path = it.Name
 		}
-		work <- it
-	}
-	close(work)
-	wg.Wait()
+		out.reasons = it.Reasons
+		if ctx.Err() == nil {
+			w.Ran(it.Path, out.result)
+		}
+		view.done(it, out)
+	})
 }
 
 // watchView shows the rounds: a compact screen redrawn per round on a
