@@ -38,7 +38,7 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	f.BoolVar(&o.noCache, "no-cache", false, "run every transcript, ignoring and not recording cached results")
 	registerCacheFlags(cmd, &o.cacheDir, &o.remoteURL, &o.remoteUpload)
 	f.StringVar(&o.shard, "shard", "", "run only shard `i/n` of the transcripts (1-based), balanced by recorded durations")
-	f.StringVar(&o.trace, "trace", "auto", "observe the files subprocesses read: auto (eBPF where BPF programs may load, else ptrace), ebpf, ptrace, on (any tracer), off; see `transcript doctor`")
+	f.StringVar(&o.trace, "trace", "auto", "observe the files subprocesses read, by `MODE`: auto (eBPF where BPF programs may load, else ptrace), ebpf, ptrace, unotify (seccomp user notification), on (any tracer), off; transcript doctor says which is used")
 	registerEnvFlag(cmd, &o.env)
 }
 
