@@ -46,6 +46,8 @@ type bpfTrackedVal struct {
 	_       structs.HostLayout
 	Root    uint32
 	Threads uint32
+	Fresh   uint32
+	Pad     uint32
 }
 
 // Names of all BPF objects in the ELF.

@@ -377,3 +377,48 @@ func TestPumpWokenPerReading(t *testing.T) {
 		t.Errorf("the pump was woken %d times for 1,500 records, want a few (once per 64 KiB read)", n)
 	}
 }
+
+func init() {
+	// dupdir DIR: open DIR, copy the descriptor with dup and with
+	// fcntl(F_DUPFD_CLOEXEC), close the original, open files relative
+	// to the copies (as fts does for rm -r and find).
+	helpers["dupdir"] = func(args []string) error {
+		fd, err := unix.Open(args[0], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		d1, err := unix.Dup(fd)
+		if err != nil {
+			return err
+		}
+		d2, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 100)
+		if err != nil {
+			return err
+		}
+		unix.Close(fd)
+		for _, c := range []struct {
+			fd   int
+			name string
+		}{{d1, "f1"}, {d2, "f2"}} {
+			f, err := unix.Openat(c.fd, c.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			unix.Close(f)
+		}
+		return nil
+	}
+}
+
+// TestEBPFFollowsDescriptorCopies: a directory descriptor copied by dup
+// or fcntl after the command's exec resolves from the events alone (the
+// process is gone when they are read). The copies the Go runtime makes
+// before the exec are not sent (bpf/trace.c, fresh); these must be.
+func TestEBPFFollowsDescriptorCopies(t *testing.T) {
+	requireMode(t, Options{Mode: ModeEBPF})
+	dir := tempDir(t)
+	writeFiles(t, dir, "f1", "f2")
+	rep := mustRun(t, helperCmd(t, "dupdir", dir), Options{Mode: ModeEBPF})
+	want(t, rep, filepath.Join(dir, "f1"), OpRead, true)
+	want(t, rep, filepath.Join(dir, "f2"), OpRead, true)
+}
