@@ -44,7 +44,7 @@ func (o *runOptions) register(cmd *cobra.Command) {
 
 // registerEnvFlag adds --env, whose default comes from $CMDT_ENV.
 func registerEnvFlag(cmd *cobra.Command, v *string) {
-	cmd.Flags().StringVar(v, "env", os.Getenv("CMDT_ENV"), "what programs see of the environment: inherit (all but session-volatile variables, each one a cache input; the default) or declared (only PATH, HOME and the like, plus `% dep env` names: the mode for sharing results through a remote cache); default $CMDT_ENV")
+	cmd.Flags().StringVar(v, "env", os.Getenv("CMDT_ENV"), "what programs see of the environment, by `MODE`: inherit (all but session-volatile variables, each one a cache input; the default) or declared (only PATH, HOME and the like, plus the names of % dep env lines: the mode for sharing results through a remote cache); default $CMDT_ENV")
 }
 
 // envMode parses an --env value.
