@@ -48,7 +48,8 @@ const Settings = "auto, ebpf, ptrace, unotify, on or off"
 
 // SelectBackend decides, now, which backend setting gives here: "auto"
 // (eBPF where this process may load BPF programs and they load, else
-// ptrace where it works, else off), "on" (the same, an error if none
+// ptrace where it works, else seccomp user notification where it works,
+// else off), "on" (the same, an error if none
 // works), "ebpf", "ptrace" or "unotify" (that one or an error), "off".
 // Deciding on
 // eBPF loads the programs (once per process); on ptrace, runs the probe.
@@ -79,15 +80,37 @@ func SelectBackend(setting string) (Backend, error) {
 	if ebpfErr == nil {
 		return Backend{Name: "ebpf", Why: bpfWho()}, nil
 	}
-	if err := Available(); err != nil {
-		b := Backend{Name: "off", Fallback: true, Why: fmt.Sprintf("%v; %v", ebpfErr, err)}
-		if setting == "on" {
-			return Backend{}, fmt.Errorf("--trace=on: no tracer works here: %s", b.Why)
-		}
-		return b, nil
+	ptraceErr := ptraceAvailable()
+	if ptraceErr == nil {
+		return Backend{Name: "ptrace", Fallback: true, Why: fmt.Sprintf("ptrace+seccomp, since %v", ebpfErr)}, nil
 	}
-	return Backend{Name: "ptrace", Fallback: true, Why: fmt.Sprintf("ptrace+seccomp, since %v", ebpfErr)}, nil
+	// Where ptrace is denied (Yama's ptrace_scope 2 for users without
+	// CAP_SYS_PTRACE, a container's policy), user notification may still
+	// work: slower than ptrace+seccomp (docs/tracing.md), so it comes last.
+	unotifyErr := AvailableMode(ModeUnotify)
+	if unotifyErr == nil {
+		return Backend{Name: "unotify", Fallback: true, Why: fmt.Sprintf("seccomp user notification, since %v; %v", ebpfErr, ptraceErr)}, nil
+	}
+	b := Backend{Name: "off", Fallback: true, Why: fmt.Sprintf("%v; %v; %v", ebpfErr, ptraceErr, unotifyErr)}
+	if setting == "on" {
+		return Backend{}, fmt.Errorf("--trace=on: no tracer works here: %s", b.Why)
+	}
+	return b, nil
 }
+
+// ptraceAvailable is Available, unless a test says ptrace is denied.
+func ptraceAvailable() error {
+	if ptraceHook != nil {
+		if err := ptraceHook(); err != nil {
+			return err
+		}
+	}
+	return Available()
+}
+
+// ptraceHook, when set (by tests), runs before the ptrace probe and can
+// make it fail, as a system that denies ptrace would.
+var ptraceHook func() error
 
 // NewLauncher returns the launcher for a --trace setting (see
 // SelectBackend): nil for "off"; for "auto", a launcher that chooses when

@@ -4,6 +4,7 @@ package trace
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -159,4 +160,34 @@ func TestUnotifyPdeathsig(t *testing.T) {
 		t.Errorf("the command ended early")
 	}
 	want(t, rep, "/etc/hostname", OpRead, true)
+}
+
+func init() {
+	// ptracefail: select a backend for auto where neither eBPF nor ptrace
+	// works (both forced to fail), as name|fallback|why.
+	helpers["ptracefail"] = func([]string) error {
+		loadBPFHook = func() error { return errors.New("forced load failure (test)") }
+		ptraceHook = func() error { return errors.New("forced ptrace denial (test)") }
+		b, err := SelectBackend("auto")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s|%v|%s\n", b.Name, b.Fallback, b.Why)
+		return nil
+	}
+}
+
+// TestAutoFallsBackToUnotifyWithoutPtrace: where BPF programs do not load
+// and ptrace is denied (Yama's ptrace_scope 2, a container's policy),
+// auto traces with seccomp user notification and says why.
+func TestAutoFallsBackToUnotifyWithoutPtrace(t *testing.T) {
+	requireMode(t, Options{Mode: ModeUnotify})
+	out, err := helperCmd(t, "ptracefail").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(got, "unotify|true|") || !strings.Contains(got, "forced ptrace denial") || !strings.Contains(got, "forced load failure") {
+		t.Errorf("auto with eBPF and ptrace failing: %q", got)
+	}
 }
