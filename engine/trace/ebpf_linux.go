@@ -96,7 +96,10 @@ func syscallSpecs() map[uint32]bpfSysSpec {
 		sp.Flags |= spUnbind
 		m[nr] = sp
 	}
-	for _, nr := range []uint32{unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_MOVE_MOUNT, unix.SYS_PIVOT_ROOT} {
+	// io_uring can rename and unlink without those system calls: any use
+	// of it counts as a change of every name, like a mount.
+	for _, nr := range []uint32{unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_MOVE_MOUNT, unix.SYS_PIVOT_ROOT,
+		unix.SYS_IO_URING_SETUP, unix.SYS_IO_URING_ENTER, unix.SYS_IO_URING_REGISTER} {
 		m[nr] = bpfSysSpec{Flags: spMount}
 	}
 	return m

@@ -20,7 +20,10 @@ package trace
 // is used only while that sum is unchanged. A hash collision costs a
 // lookup, never a wrong answer. Entries are kept only for paths in a
 // directory of a local file system: a network or FUSE file system
-// changes without a system call here.
+// changes without a system call here. io_uring can unbind names without
+// these calls: any io_uring_setup, _enter or _register counts as a mount
+// change (all entries stale). Not seen: a submission-polling ring set up
+// before the programs were loaded, which needs no system call at all.
 
 import (
 	"sync"
