@@ -179,25 +179,25 @@ func entryTypes(list []Access, linkFree []bool, cache *linkCache) (types map[str
 		return nil, nil
 	}
 	count := make(map[string]int)
+	last := make(map[string]int) // a path of each directory, by index
 	for i := range list {
 		if i < len(linkFree) && linkFree[i] {
 			continue
 		}
 		dir, _ := filepath.Split(list[i].Path)
 		count[dir]++
+		last[dir] = i
 	}
 	for dir, n := range count {
 		if n < listAt {
 			continue
 		}
 		if cache != nil {
-			// Paths the cache still knows need no listing.
-			for i := range list {
-				if d, _ := filepath.Split(list[i].Path); d == dir && !(i < len(linkFree) && linkFree[i]) && cache.known(list[i].Path) {
-					n--
-				}
-			}
-			if n < listAt {
+			// A directory whose paths the cache knows needs no listing.
+			// Judged from one path (the last, the likeliest to be new):
+			// a wrong guess costs time, not answers, since every path
+			// the cache does not know is looked up.
+			if cache.known(list[last[dir]].Path) {
 				continue
 			}
 			if sums == nil {
