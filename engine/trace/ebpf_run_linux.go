@@ -105,7 +105,7 @@ func (s *eventSource) fdPath(pid int, fd int32) (string, bool) {
 // collected per run). Only a capacity: nothing of a run reaches the next.
 var lastAccesses atomic.Int64
 
-const maxAccessHint = 1 << 14
+const maxAccessHint = 1 << 12 // 256 KB of Access: a big run does not make every next one big
 
 // bpfTracers keeps the tracers (recorder and decoder) of finished runs,
 // for their memory only: tracer.init makes each new.
