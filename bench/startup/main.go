@@ -5,7 +5,9 @@
 // with its ratio to the floor's in the same run.
 //
 // Target: a one-command transcript (`$ true`) checked in the default mode
-// takes at most 2× the floor.
+// takes at most 2× the floor. `true` is a shell builtin, so nothing is
+// traced there; ext.cmdt (`$ /bin/true`) shows what setting the tracer up
+// for a program adds (eBPF: loading the programs).
 //
 // Usage: go run ./bench/startup [-runs N]
 package main
@@ -35,6 +37,9 @@ func main() {
 	check(os.MkdirAll(work, 0o755))
 	check(os.WriteFile(filepath.Join(work, "go.mod"), []byte("module m\n"), 0o644))
 	check(os.WriteFile(filepath.Join(work, "one.cmdt"), []byte("$ true\n"), 0o644))
+	// true is a shell builtin: nothing is traced. ext.cmdt runs a program,
+	// so the default mode sets its tracer up (eBPF: loads the programs).
+	check(os.WriteFile(filepath.Join(work, "ext.cmdt"), []byte("$ /bin/true\n"), 0o644))
 	cacheDir := filepath.Join(dir, "cache")
 
 	variants := []struct {
@@ -46,6 +51,8 @@ func main() {
 		{"check one.cmdt (default)", []string{transcript, "check", "--cache-dir", cacheDir, "--no-cache", "one.cmdt"}},
 		{"check one.cmdt --trace=off", []string{transcript, "check", "--cache-dir", cacheDir, "--no-cache", "--trace=off", "one.cmdt"}},
 		{"check one.cmdt --trace=ptrace", []string{transcript, "check", "--cache-dir", cacheDir, "--no-cache", "--trace=ptrace", "one.cmdt"}},
+		{"check ext.cmdt (/bin/true, default)", []string{transcript, "check", "--cache-dir", cacheDir, "--no-cache", "ext.cmdt"}},
+		{"check ext.cmdt --trace=off", []string{transcript, "check", "--cache-dir", cacheDir, "--no-cache", "--trace=off", "ext.cmdt"}},
 		{"check one.cmdt (cached hit)", []string{transcript, "check", "--cache-dir", cacheDir, "one.cmdt"}},
 	}
 	// Prime the cache for the hit.
