@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -260,38 +259,7 @@ func init() {
 // a forced one.
 func TestAutoFallsBackForAnUnprivilegedUser(t *testing.T) {
 	requireTracing(t)
-	if os.Getuid() != 0 {
-		t.Skip("needs root to run the test binary as another user")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "cmdt-trace-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "trace.test")
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), helperEnv+"=autoselect")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	got := strings.TrimSpace(string(out))
+	got := helperAsNobody(t, "autoselect")
 	if !strings.HasPrefix(got, "ptrace|true|") || !strings.Contains(got, "CAP_BPF") {
 		t.Errorf("auto as nobody: %q, want ptrace, a fallback, and why", got)
 	}

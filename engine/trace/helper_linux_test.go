@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -38,6 +40,45 @@ func helperCmd(t *testing.T, name string, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), helperEnv+"="+name)
 	cmd.Stderr = os.Stderr
 	return cmd
+}
+
+// helperAsNobody runs helper name in a copy of the test binary as user
+// nobody (uid 65534, who may neither load BPF programs nor ptrace without
+// the usual rules), and returns its output. It needs root.
+func helperAsNobody(t *testing.T, name string) string {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run the test binary as another user")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "cmdt-trace-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "trace.test")
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), helperEnv+"="+name)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 var helpers = map[string]func(args []string) error{

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -111,38 +110,7 @@ func TestUnotifyRefusesToNest(t *testing.T) {
 // notification.
 func TestUnotifyAsUnprivilegedUser(t *testing.T) {
 	requireMode(t, Options{Mode: ModeUnotify})
-	if os.Getuid() != 0 {
-		t.Skip("needs root to run the test binary as another user")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "cmdt-trace-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "trace.test")
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), helperEnv+"=unotify-true")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	if got := strings.TrimSpace(string(out)); got != "unotify true" {
+	if got := helperAsNobody(t, "unotify-true"); got != "unotify true" {
 		t.Errorf("traced as nobody: %q, want unotify and the loader's reads", got)
 	}
 }
