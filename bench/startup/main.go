@@ -18,9 +18,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/cmdt-dev/cmdt/bench/internal/measure"
 )
 
 func main() {
@@ -58,7 +59,7 @@ func main() {
 	// Prime the cache for the hit.
 	run(work, variants[len(variants)-1].args)
 	times := make([][]time.Duration, len(variants))
-	load := loadAvg()
+	load := measure.LoadAvg()
 	for r := range *runs {
 		for j := range variants {
 			i := (r + j) % len(variants)
@@ -67,10 +68,10 @@ func main() {
 			times[i] = append(times[i], time.Since(start))
 		}
 	}
-	fmt.Printf("load average: before %s, after %s; median of %d runs\n\n", load, loadAvg(), *runs)
-	base := median(times[0])
+	fmt.Printf("load average: before %s, after %s; median of %d runs\n\n", load, measure.LoadAvg(), *runs)
+	base := measure.Median(times[0])
 	for i, v := range variants {
-		m := median(times[i])
+		m := measure.Median(times[i])
 		verdict := ""
 		if i == 2 {
 			verdict = fmt.Sprintf("  target ≤ 2×: %s", map[bool]string{true: "met", false: "MISSED"}[float64(m) <= 2*float64(base)])
@@ -92,21 +93,6 @@ func run(dir string, args []string) {
 		fmt.Fprintf(os.Stderr, "bench-startup: %s: %v\n%s", strings.Join(args, " "), err, out)
 		os.Exit(1)
 	}
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func check(err error) {

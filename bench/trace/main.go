@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cmdt-dev/cmdt/bench/internal/measure"
 	"github.com/cmdt-dev/cmdt/engine/trace"
 )
 
@@ -123,7 +124,7 @@ func main() {
 		workloads = slices.DeleteFunc(workloads, func(w workload) bool { return !slices.Contains(names, w.name) })
 	}
 
-	loadBefore := loadAvg()
+	loadBefore := measure.LoadAvg()
 	times := make(map[[2]string][]time.Duration)
 	cpus := make(map[[2]string][]time.Duration)
 	accesses := make(map[[2]string]int)
@@ -152,17 +153,17 @@ func main() {
 		}
 	}
 
-	fmt.Printf("load average: before %s, after %s\n", loadBefore, loadAvg())
+	fmt.Printf("load average: before %s, after %s\n", loadBefore, measure.LoadAvg())
 	fmt.Printf("median of %d runs; ratio = traced / untraced in this run; per access = extra time / accesses;\n", *runs)
 	fmt.Printf("cpu/cmd = CPU time per command (this process and its children), + what tracing adds\n\n")
 	fmt.Printf("%-30s %-13s %12s %7s %9s %11s %21s\n", "workload", "variant", "median", "ratio", "accesses", "per access", "cpu/cmd")
 	for _, w := range workloads {
-		base := median(times[[2]string{w.name, "untraced"}])
-		baseCPU := median(cpus[[2]string{w.name, "untraced"}])
+		base := measure.Median(times[[2]string{w.name, "untraced"}])
+		baseCPU := measure.Median(cpus[[2]string{w.name, "untraced"}])
 		for _, v := range variants {
 			k := [2]string{w.name, v.name}
-			m := median(times[k])
-			c := median(cpus[k])
+			m := measure.Median(times[k])
+			c := measure.Median(cpus[k])
 			ratio, verdict, per, cpu := "", "", "", c.Round(time.Microsecond).String()
 			if v.name != "untraced" {
 				cpu += " (+" + (c - baseCPU).Round(time.Microsecond).String() + ")"
@@ -206,23 +207,6 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
 	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
 	return tv(self.Utime) + tv(self.Stime) + tv(children.Utime) + tv(children.Stime)
-}
-
-// loadAvg is the machine's load over the last 1, 5 and 15 minutes: the
-// benchmark's numbers mean little on a busy machine.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func check(err error) {
