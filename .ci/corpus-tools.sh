@@ -14,12 +14,5 @@ if [ ${#missing[@]} = 0 ]; then
   log "python3, make, git, tar, du already installed"
   exit 0
 fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { log "ERROR: need root or sudo to install ${missing[*]}"; exit 1; }
-  SUDO=sudo
-fi
-export DEBIAN_FRONTEND=noninteractive
-log "apt-get install ${missing[*]}"
-$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+apt_install "${missing[@]}"

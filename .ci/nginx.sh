@@ -18,16 +18,7 @@ if [ -n "$(nginx_bin)" ]; then
   exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { log "ERROR: need root or sudo for apt-get install nginx"; exit 1; }
-  SUDO=sudo
-fi
-export DEBIAN_FRONTEND=noninteractive
-# Another apt run (a colleague's script, unattended-upgrades) may hold the lock: wait for it.
-log "apt-get update"
-$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-log "apt-get install nginx"
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 # policy-rc.d: do not let the package start the system service on port 80
 # inside a container or CI runner; the tests run their own instances.
 had_policy=0
@@ -36,7 +27,7 @@ if [ "$had_policy" = 0 ] && [ "$(id -u)" = 0 ]; then
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
 fi
 status=0
-$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nginx >/dev/null || status=$?
+apt_install nginx || status=$?
 if [ "$had_policy" = 0 ] && [ "$(id -u)" = 0 ]; then rm -f /usr/sbin/policy-rc.d; fi
 [ "$status" = 0 ] || { log "ERROR: apt-get install nginx failed ($status)"; exit "$status"; }
 

@@ -9,11 +9,7 @@ if command -v nvim >/dev/null 2>&1; then
   exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-
-echo "[nvim.sh] installing neovim from apt" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq neovim >/dev/null
+log() { printf '[nvim.sh] %s\n' "$*" >&2; }
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+apt_install neovim
 echo "[nvim.sh] $(nvim --version | head -1) installed" >&2

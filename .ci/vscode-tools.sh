@@ -68,12 +68,8 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   log "apt packages already installed"
 else
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then command -v sudo >/dev/null || die "need root or sudo for: apt-get install ${missing[*]}"; SUDO=sudo; fi
-  log "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >&2
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  . "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+  apt_install "${missing[@]}"
 fi
 CHROMIUM="$(command -v chromium || true)"
 [ -n "$CHROMIUM" ] || die "chromium not found after install"
