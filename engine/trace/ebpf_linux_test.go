@@ -30,16 +30,6 @@ func init() {
 		time.Sleep(time.Minute)
 		return nil
 	}
-	// ebpffail: select a backend for auto with the eBPF load failing.
-	helpers["ebpffail"] = func([]string) error {
-		loadBPFHook = func() error { return errors.New("forced load failure (test)") }
-		b, err := SelectBackend("auto")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%s|%v|%s\n", b.Name, b.Fallback, b.Why)
-		return nil
-	}
 }
 
 // ids lists the ids of the loaded programs and maps.
@@ -155,7 +145,7 @@ func TestEBPFNothingLeftBehind(t *testing.T) {
 // ptrace and say why; it never fails.
 func TestAutoFallsBackWhenEBPFFails(t *testing.T) {
 	requireTracing(t)
-	out, err := helperCmd(t, "ebpffail").Output()
+	out, err := helperCmd(t, "autoselect", "ebpf-fails").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,8 +233,20 @@ func TestAutoSetsNothingUpBeforeAProgramRuns(t *testing.T) {
 }
 
 func init() {
-	// autoselect: what auto picks here, as name|fallback|why.
-	helpers["autoselect"] = func([]string) error {
+	// autoselect [ebpf-fails] [ptrace-fails]: what auto picks here, as
+	// name|fallback|why, with the eBPF load or the ptrace probe forced to
+	// fail as asked.
+	helpers["autoselect"] = func(args []string) error {
+		for _, a := range args {
+			switch a {
+			case "ebpf-fails":
+				loadBPFHook = func() error { return errors.New("forced load failure (test)") }
+			case "ptrace-fails":
+				ptraceHook = func() error { return errors.New("forced ptrace denial (test)") }
+			default:
+				return fmt.Errorf("autoselect: unknown %q", a)
+			}
+		}
 		b, err := SelectBackend("auto")
 		if err != nil {
 			return err

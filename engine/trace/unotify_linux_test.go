@@ -4,7 +4,6 @@ package trace
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -130,27 +129,12 @@ func TestUnotifyPdeathsig(t *testing.T) {
 	want(t, rep, "/etc/hostname", OpRead, true)
 }
 
-func init() {
-	// ptracefail: select a backend for auto where neither eBPF nor ptrace
-	// works (both forced to fail), as name|fallback|why.
-	helpers["ptracefail"] = func([]string) error {
-		loadBPFHook = func() error { return errors.New("forced load failure (test)") }
-		ptraceHook = func() error { return errors.New("forced ptrace denial (test)") }
-		b, err := SelectBackend("auto")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%s|%v|%s\n", b.Name, b.Fallback, b.Why)
-		return nil
-	}
-}
-
 // TestAutoFallsBackToUnotifyWithoutPtrace: where BPF programs do not load
 // and ptrace is denied (Yama's ptrace_scope 2, a container's policy),
 // auto traces with seccomp user notification and says why.
 func TestAutoFallsBackToUnotifyWithoutPtrace(t *testing.T) {
 	requireMode(t, Options{Mode: ModeUnotify})
-	out, err := helperCmd(t, "ptracefail").Output()
+	out, err := helperCmd(t, "autoselect", "ebpf-fails", "ptrace-fails").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
