@@ -23,7 +23,7 @@ func StartSession(opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := newSession(opts)
+	s, err := newSession(opts, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"mvdan.cc/sh/v3/expand"
@@ -148,11 +147,10 @@ type session struct {
 	// temporary files (outstream.go).
 	stdout *outStream
 	stderr *outStream
-	parser *syntax.Parser
-	// blocks parses a transcript's blocks ahead, in chunks (blockparse.go);
-	// nil in an interactive session, which parses each block alone.
+	// blocks parses the shell text of command blocks: a transcript's
+	// ahead, in chunks (blockparse.go); an interactive session's, which
+	// has no transcript, each alone.
 	blocks  *blockParser
-	src     strings.Reader // the text being parsed, reused from block to block
 	clock   blockClock
 	fsStart time.Time // see Result.FSStart
 	substs  *Substitutions
@@ -176,14 +174,13 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := newSession(opts)
+	s, err := newSession(opts, f.Blocks)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
 	s.substs = builtinSubstitutions(opts.ModuleRoot, transcriptDir(f, opts.Dir), opts.Env)
 	s.streamBig = true
-	s.blocks = newBlockParser(s.parser, f.Blocks)
 	res := &Result{File: f, Dir: opts.Dir, Root: opts.ModuleRoot, Start: start, FSStart: s.fsStart}
 	resolver := &Resolver{Root: opts.ModuleRoot, LookupEnv: s.lookupVar}
 	// Each command's timeout context hangs off this session's own
@@ -299,10 +296,12 @@ func (o Options) withDefaults(f *parser.File) (Options, error) {
 	return o, nil
 }
 
-func newSession(opts Options) (*session, error) {
+// newSession starts a shell session for the given command blocks (nil in
+// an interactive session, whose commands come one at a time).
+func newSession(opts Options, blocks []*parser.Block) (*session, error) {
 	obs := &observer{root: opts.ModuleRoot, written: map[string]bool{}, envNames: map[string]bool{},
 		toolCaches: toolCacheDirs(opts.Env)}
-	s := &session{obs: obs, launcher: opts.Launcher, parser: syntax.NewParser(syntax.Variant(syntax.LangBash))}
+	s := &session{obs: obs, launcher: opts.Launcher, blocks: newBlockParser(syntax.NewParser(syntax.Variant(syntax.LangBash)), blocks)}
 	s.env = &recordingEnviron{parent: expand.ListEnviron(opts.Env...), obs: obs}
 	stdout, err := os.CreateTemp("", "cmdt-stdout-*")
 	if err != nil {
@@ -399,7 +398,7 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	s.stdout.mark()
 	s.stderr.mark()
 	start := time.Now()
-	prog, err := s.parse(b)
+	prog, err := s.blocks.parse(b)
 	if err != nil {
 		// Report it as bash does: on stderr, status 2.
 		fmt.Fprintf(s.stderr, "%s\n", shellSyntaxError(err, b))
@@ -426,15 +425,6 @@ func (s *session) runBlock(ctx context.Context, b *parser.Block, timeout time.Du
 	cr.Stderr, cr.big[2] = s.stderr.capture(s.streamBig)
 	cr.wasBig = cr.big[1] != nil || cr.big[2] != nil
 	return cr
-}
-
-// parse returns the syntax tree of a block's shell text.
-func (s *session) parse(b *parser.Block) (*syntax.File, error) {
-	if s.blocks != nil {
-		return s.blocks.parse(b)
-	}
-	s.src.Reset(b.Text())
-	return s.parser.Parse(&s.src, "")
 }
 
 // shellSyntaxError renders a parse error of the command text with the
