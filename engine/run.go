@@ -70,6 +70,10 @@ type Result struct {
 	// deleted (shell redirections, traced writes), sorted: not inputs,
 	// even where a later command read them.
 	Outputs []string
+	// AttrChanges are the attribute-only calls (utimensat, chmod, chown)
+	// traced programs made, in the order they ended (retimed.go): the
+	// result cache accepts an input's change time moved by these alone.
+	AttrChanges []AttrChange
 	// Start is when the run began; the result cache trusts no input whose
 	// change time is later (it may not be what the run saw).
 	Start time.Time
@@ -226,6 +230,7 @@ func Run(ctx context.Context, f *parser.File, opts Options) (*Result, error) {
 	res.Traced = dropAncestorStats(tracedPerLine(observed), opts.Dir)
 	res.Outputs = outputs
 	res.Doubts = s.obs.doubtsSoFar()
+	res.AttrChanges = s.obs.attrChanges()
 	res.ObservedBy = ObservedBy(opts.Launcher)
 	if s.obs.unobserved {
 		res.ObservedBy = Untraced

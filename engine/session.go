@@ -82,6 +82,7 @@ type observer struct {
 	toolCaches []string
 	doubts     []string
 	unobserved bool // a program ran untraced (Unobserved)
+	attrs      []AttrChange
 }
 
 func (o *observer) doubtsSoFar() []string {

@@ -45,6 +45,11 @@ type Cache struct {
 	roots    sync.Map // directory -> module root
 	envSets  sync.Map // environment fingerprint -> envSetDigest
 
+	// The multigrain probe's answer (multigrain_linux.go).
+	mgOnce sync.Once
+	mgDev  uint64
+	mgOK   bool
+
 	counters struct {
 		filesRead atomic.Int64
 		bytesRead atomic.Int64

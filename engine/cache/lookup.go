@@ -219,6 +219,8 @@ type evaluator struct {
 	source string
 	env    expand.Environ
 	files  map[string]fileHash
+	// attrs are the run's attribute-only calls, when recording (onlyRetimed).
+	attrs []engine.AttrChange
 }
 
 func (c *Cache) newEvaluator(t Target, source string) *evaluator {

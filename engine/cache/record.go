@@ -145,6 +145,7 @@ func (c *Cache) manifest(ctx context.Context, t Target, id identity, res *engine
 		m.ObservedBy = engine.Untraced
 	}
 	ev := c.newEvaluator(t, m.Source)
+	ev.attrs = res.AttrChanges
 	var moved, unreadable []string
 	for _, in := range res.Inputs() {
 		if err := ctx.Err(); err != nil {
@@ -240,7 +241,7 @@ func (ev *evaluator) record(in engine.Input, since int64, outputs []string) (rec
 				break
 			}
 			h := ev.files[absPath(ev.t.Root, m.Path)]
-			changed = changedSince(h.st, since)
+			changed = changedSince(h.st, since) && !ev.onlyRetimed(h.st, since)
 		}
 		return rec, changed, nil
 	case engine.InputExe:
@@ -258,5 +259,5 @@ func (ev *evaluator) record(in engine.Input, since int64, outputs []string) (rec
 	if h.hash == hashIsDir {
 		return rec, !in.Exists, nil // what it holds is no input (hashObserved)
 	}
-	return rec, exists != in.Exists || changedSince(h.st, since), nil
+	return rec, exists != in.Exists || (changedSince(h.st, since) && !ev.onlyRetimed(h.st, since)), nil
 }

@@ -153,6 +153,10 @@ type decoder struct {
 	// exit, so a write's target is checked before the call too (whether
 	// the write succeeded is judged from its state after).
 	unotify bool
+
+	// bornBefore: a file born (statx btime) before this, in nanoseconds,
+	// existed before the traced command started (keep_linux.go).
+	bornBefore int64
 }
 
 // baseDir returns a descriptor of directory dir (see decoder.base).
@@ -279,6 +283,8 @@ func (d *decoder) addOpen(c *call, pid int, dirfd int32, pathAddr, flags uint64)
 		// An unnamed file in the directory: no path is read or made.
 	case flags&unix.O_PATH != 0:
 		d.add(c, pid, dirfd, pathAddr, at, OpStat)
+	case acc == unix.O_WRONLY && flags&(unix.O_TRUNC|unix.O_EXCL) == 0:
+		d.addUntruncated(c, pid, dirfd, pathAddr, flags)
 	case flags&unix.O_TRUNC != 0 || acc == unix.O_WRONLY:
 		d.add(c, pid, dirfd, pathAddr, at, OpWrite)
 	case acc == unix.O_RDWR || flags&unix.O_CREAT != 0:

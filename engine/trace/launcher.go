@@ -192,6 +192,11 @@ func (l *Launcher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error, err
 		rep, err := p.Wait()
 		if rep != nil {
 			report(rep.Accesses, obs)
+			if ao, ok := obs.(engine.AttrObserver); ok {
+				for _, a := range rep.Attrs {
+					ao.AttrChanged(a)
+				}
+			}
 			if rep.Incomplete != "" {
 				obs.Doubt(rep.Incomplete)
 			}

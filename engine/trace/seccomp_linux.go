@@ -24,7 +24,7 @@ const (
 const leafSize = 4
 
 // filterProgram is the seccomp BPF program: SECCOMP_RET_TRACE for the
-// native system calls in fileSyscalls, SECCOMP_RET_ALLOW for everything
+// native system calls in fileSyscalls and attrSyscalls, SECCOMP_RET_ALLOW for everything
 // else. newfstatat and statx with AT_EMPTY_PATH are allowed too: that is
 // how glibc and Rust implement fstat, it names no new path, and stopping
 // on it would double the stops of a program that opens files.
@@ -34,7 +34,7 @@ const leafSize = 4
 // cache which ones it always allows, and with a chain installing took
 // about 20µs longer, per traced command.
 var filterProgram = sync.OnceValue(func() []unix.SockFilter {
-	return buildFilter(fileSyscalls, unix.SECCOMP_RET_TRACE)
+	return buildFilter(append(slices.Clone(fileSyscalls), attrSyscalls...), unix.SECCOMP_RET_TRACE)
 })
 
 // buildFilter returns a program that returns match for the native system

@@ -4,6 +4,7 @@ package trace
 
 import (
 	"encoding/binary"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -54,7 +55,7 @@ func runFilter(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args [6]ui
 func TestFilterProgram(t *testing.T) {
 	prog := filterProgram()
 	traced := make(map[uint32]sysKind)
-	for _, s := range fileSyscalls {
+	for _, s := range append(slices.Clone(fileSyscalls), attrSyscalls...) {
 		traced[s.nr] = s.kind
 	}
 	for nr := uint32(0); nr < 600; nr++ {

@@ -19,6 +19,8 @@ package trace
 import (
 	"errors"
 	"fmt"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // ErrUnavailable is wrapped by errors from Available and Start when tracing
@@ -167,6 +169,11 @@ type Report struct {
 	Accesses []Access
 	// Mode is the mode that actually ran (ModePtraceAll after a fallback).
 	Mode Mode
+	// Attrs are the attribute-only calls (utimensat, chmod, chown...) the
+	// tree made that succeeded, with the file's state at each one's entry
+	// and exit, in the order they ended. Only the ptrace modes see a
+	// call's exit; the others leave Attrs empty (attr_linux.go).
+	Attrs []engine.AttrChange
 	// Incomplete, when not empty, says why Accesses may miss some (events
 	// lost in the kernel, a path that could not be resolved): a result
 	// built on this report must not be cached.

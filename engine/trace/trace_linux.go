@@ -310,7 +310,7 @@ func (p *Process) Wait() (*Report, error) {
 		list := p.t.rec.list
 		p.t.rec.done() // the tracer's loop has ended
 		resolveLinks(list, p.t.rec.linkFree)
-		p.report = &Report{Accesses: list, Mode: p.t.mode}
+		p.report = &Report{Accesses: list, Mode: p.t.mode, Attrs: p.t.attrs}
 		p.err = p.waitErr
 		if p.err == nil && p.loopErr != nil {
 			p.err = p.loopErr

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // errRootExited reports that the command exited while being set up.
@@ -30,6 +32,7 @@ type tracee struct {
 	standIn bool
 	cwd     string // cached working directory (see decoder.cwd)
 	cwdGen  uint64
+	attr    attrCall // an attribute-only call between entry and exit (attr_linux.go)
 }
 
 // tracer follows one command's process tree. All its methods run on one
@@ -54,6 +57,12 @@ type tracer struct {
 	rec     *recorder
 	interps interpCache
 	info    syscallInfo
+
+	// attrs are the attribute-only calls seen to succeed, in the order
+	// they ended; attrFDs the descriptors held for calls under way
+	// (attr_linux.go).
+	attrs   []engine.AttrChange
+	attrFDs map[int]struct{}
 
 	rootGone   bool
 	onRootExit func() bool // called once when the command's exit is seen; true if it reaped it
@@ -82,6 +91,7 @@ func (t *tracer) init(opts Options, rootPath string, onStart func(error), onRoot
 	}
 	t.dec.rec = t.rec
 	t.dec.exact = opts.Mode == ModePtraceAll || opts.ExactResults
+	t.dec.bornBefore = time.Now().Add(-bornMargin).UnixNano()
 }
 
 // fallBack switches to ModePtraceAll, where the filter is missing. Every
@@ -197,6 +207,7 @@ func (t *tracer) waitRootStop() (unix.WaitStatus, error) {
 // sight: this thread has no child but the command (runOnCleanThread).
 func (t *tracer) loop() error {
 	defer t.dec.close()
+	defer t.closeAttrs()
 	var pause time.Duration
 	for {
 		var si siginfoChild
@@ -357,6 +368,7 @@ func (t *tracer) syscallStop(pid int, tr *tracee) {
 	case infoEntry:
 		if t.info.Arch == nativeArch {
 			t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
+			t.attrEntry(pid, tr, t.info.Nr, &t.info.Args)
 			t.entered(tr)
 		}
 	case infoExit:
@@ -377,6 +389,7 @@ func (t *tracer) event(pid int, tr *tracee, cause int) *tracee {
 		}
 		if getSyscallInfo(pid, &t.info) == nil && t.info.Op == infoSeccomp {
 			t.dec.decode(pid, tr, t.info.Nr, &t.info.Args)
+			t.attrEntry(pid, tr, t.info.Nr, &t.info.Args)
 			t.entered(tr)
 		}
 	case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
@@ -410,7 +423,7 @@ func (t *tracer) entered(tr *tracee) {
 		}
 		c.keepWrites()
 	}
-	tr.pending = c.n > 0 || c.chdir
+	tr.pending = c.n > 0 || c.chdir || tr.attr.active
 }
 
 // forked handles the fork, vfork or clone event of parent that created
@@ -492,9 +505,11 @@ func (t *tracer) exit(tr *tracee, rval int64, isErr bool) {
 		// ERESTARTSYS and friends (512-516): interrupted by a signal and
 		// restarted, which stops and is decoded again.
 		if errno >= 512 && errno <= 516 {
+			t.closeAttr(tr)
 			return
 		}
 	}
+	t.attrExit(tr, isErr)
 	c := &tr.call
 	for i := 0; i < c.n; i++ {
 		a := Access{Path: c.paths[i], Op: c.ops[i], Program: tr.program}

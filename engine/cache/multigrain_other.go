@@ -1,0 +1,6 @@
+//go:build !linux
+
+package cache
+
+// multigrain is false off Linux: no tracer reports attribute-only calls.
+func (c *Cache) multigrain(uint64) bool { return false }

@@ -1,0 +1,58 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// An open for writing that neither truncates nor must create (O_WRONLY
+// without O_TRUNC or O_EXCL) does not replace the file: what it held
+// before stays unless the program writes through the descriptor. GNU
+// touch opens every file that way before setting its times, so counting
+// the open as a write made `touch src.c && make` treat src.c as the run's
+// own output, and an edit of src.c was a false hit. Such an open of a file
+// that was there before the command is no write: the file stays an input
+// wherever the run reads it, and a write through the descriptor moves its
+// change time, which the result cache then refuses ("changed during the
+// run"). An open that creates the file is a write, as before.
+
+// bornMargin is how long before the command's start a file must have been
+// born to count as there before it: file birth times come from the
+// kernel's coarse clock, which lags time.Now by a tick or more. A file
+// born within the margin counts as possibly created by the open: a write,
+// as any open for writing used to be.
+const bornMargin = 50 * time.Millisecond
+
+// addUntruncated records an O_WRONLY open without O_TRUNC or O_EXCL: as a
+// write (creation) unless the file was there before the command, which
+// without O_CREAT it must be for the open to succeed.
+func (d *decoder) addUntruncated(c *call, pid int, dirfd int32, pathAddr, flags uint64) {
+	at := uint64(0)
+	if flags&unix.O_NOFOLLOW != 0 {
+		at = unix.AT_SYMLINK_NOFOLLOW
+	}
+	n := c.n
+	d.add(c, pid, dirfd, pathAddr, at, OpWrite)
+	if c.n > n && (flags&unix.O_CREAT == 0 || d.bornEarlier(c.paths[n], at != 0)) {
+		c.n = n
+	}
+}
+
+// bornEarlier reports whether the file at absolute path p was born before
+// d.bornBefore. No birth time (a file system without one, an error) is
+// "no": the open counts as a write.
+func (d *decoder) bornEarlier(p string, nofollow bool) bool {
+	flags := 0
+	if nofollow {
+		flags = unix.AT_SYMLINK_NOFOLLOW
+	}
+	var stx unix.Statx_t
+	if unix.Statx(unix.AT_FDCWD, p, flags, unix.STATX_BTIME, &stx) != nil || stx.Mask&unix.STATX_BTIME == 0 {
+		return false
+	}
+	born := stx.Btime.Sec*1e9 + int64(stx.Btime.Nsec)
+	return born < d.bornBefore
+}
