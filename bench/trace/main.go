@@ -23,7 +23,13 @@
 // per command: on a machine shared with other jobs it varies much less
 // than wall time.
 //
-// Usage: go run ./bench/trace [-runs N] [-only echo,echo-C,cat,head] [-variants seccomp,ebpf]
+// Then, unless -floor=false, the floor under the ptrace variants: each
+// workload under a minimal C tracer (floor/ptrace_floor.c, built with cc)
+// that installs engine/trace's own seccomp filter before exec and only
+// reads each stop's registers and path. Its ratio is what ptrace and the
+// machine cost before a tracer does any work of its own.
+//
+// Usage: go run ./bench/trace [-runs N] [-only echo,echo-C,cat,head] [-variants seccomp,ebpf] [-floor=false]
 package main
 
 import (
@@ -33,7 +39,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -58,6 +66,7 @@ type workload struct {
 func main() {
 	runs := flag.Int("runs", 15, "repetitions per measurement (the median is reported)")
 	only := flag.String("only", "", "comma-separated workloads to run (echo, echo-C, cat, head); all by default")
+	floor := flag.Bool("floor", true, "also measure ptrace's own cost with a minimal C tracer (needs cc)")
 	only2 := flag.String("variants", "", "comma-separated traced variants (seccomp, seccomp-exact, seccomp-shim, ptrace-all, unotify, ebpf); all by default")
 	flag.Parse()
 	if err := trace.Available(); err != nil {
@@ -180,6 +189,50 @@ func main() {
 			fmt.Printf("%-30s %-13s %12v %7s %9d %11s %21s%s\n", w.what, v.name, m.Round(time.Microsecond), ratio, accesses[k], per, cpu, verdict)
 		}
 		fmt.Println()
+	}
+	if *floor {
+		printFloor(dir, workloads, *runs)
+	}
+}
+
+// printFloor runs each workload under ptrace_floor (floor/ptrace_floor.c,
+// built here with cc): a C tracer that does the least a ptrace+seccomp
+// tracer can, under engine/trace's own filter. Its ratio is what ptrace
+// costs on this machine before any tracer does any work; the seccomp
+// variant above cannot get below it.
+func printFloor(dir string, workloads []workload, runs int) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		fmt.Println("floor: skipped, no C compiler (cc) to build bench/trace/floor/ptrace_floor.c")
+		return
+	}
+	_, self, _, _ := runtime.Caller(0)
+	bin := filepath.Join(dir, "ptrace_floor")
+	if out, err := exec.Command(cc, "-O2", "-o", bin, filepath.Join(filepath.Dir(self), "floor", "ptrace_floor.c")).CombinedOutput(); err != nil {
+		fmt.Printf("floor: skipped, cc failed: %v\n%s", err, out)
+		return
+	}
+	filter := filepath.Join(dir, "filter.bpf")
+	check(os.WriteFile(filter, trace.SeccompFilter(), 0o644))
+	fmt.Println("floor: a minimal C tracer (bench/trace/floor) under the same seccomp filter, installed before")
+	fmt.Println("exec; at each stop it reads the registers and the path, then resumes: it records nothing.")
+	fmt.Println("Medians per command; ratio = traced / untraced, both run by it, alternately.")
+	fmt.Println()
+	for _, w := range workloads {
+		cmd := w.command()
+		n := min(runs*w.units, 2000)
+		floorCmd := exec.Command(bin, append([]string{strconv.Itoa(n), filter, dir, cmd.Path}, cmd.Args[1:]...)...)
+		floorCmd.Env = cmd.Env
+		floorCmd.Stderr = os.Stderr
+		out, err := floorCmd.Output()
+		check(err)
+		var untraced, traced int64
+		var stops float64
+		_, err = fmt.Sscan(string(out), &untraced, &traced, &stops)
+		check(err)
+		fmt.Printf("%-30s untraced %9v  traced %9v  %.2f×  %.0f stops per run\n", w.what,
+			time.Duration(untraced).Round(time.Microsecond), time.Duration(traced).Round(time.Microsecond),
+			float64(traced)/float64(untraced), stops)
 	}
 }
 

@@ -195,3 +195,12 @@ func seccompSetFilter(fprog *unix.SockFprog) error {
 	}
 	return nil
 }
+
+// SeccompFilter returns the seccomp program the ptrace backend installs,
+// as the kernel reads it (struct sock_filter after struct sock_filter), for
+// a tool that must trace exactly the same calls: bench/trace's floor, a
+// minimal C tracer, measures what ptrace itself costs under this filter.
+func SeccompFilter() []byte {
+	prog := filterProgram()
+	return slices.Clone(unsafe.Slice((*byte)(unsafe.Pointer(&prog[0])), len(prog)*int(unsafe.Sizeof(prog[0]))))
+}

@@ -29,3 +29,6 @@ func AvailableMode(Mode) error { return errPlatform }
 func bpfWho() string { return "" }
 
 func mayLoadBPF() bool { return false }
+
+// SeccompFilter returns nil: there is no seccomp filter on this platform.
+func SeccompFilter() []byte { return nil }
