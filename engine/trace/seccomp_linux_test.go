@@ -87,3 +87,21 @@ func TestFilterProgram(t *testing.T) {
 		t.Errorf("x32 openat: %#x, want ALLOW", got)
 	}
 }
+
+// TestSeccompFilterIsTheInstalledProgram: the bytes SeccompFilter hands to
+// other tracers (bench/trace's C floor) are the program the ptrace backend
+// installs, instruction for instruction, in the kernel's layout.
+func TestSeccompFilterIsTheInstalledProgram(t *testing.T) {
+	raw, prog := SeccompFilter(), filterProgram()
+	if len(raw) != 8*len(prog) {
+		t.Fatalf("SeccompFilter: %d bytes for %d instructions", len(raw), len(prog))
+	}
+	for i, ins := range prog {
+		b := raw[8*i:]
+		got := unix.SockFilter{Code: uint16(b[0]) | uint16(b[1])<<8, Jt: b[2], Jf: b[3],
+			K: uint32(b[4]) | uint32(b[5])<<8 | uint32(b[6])<<16 | uint32(b[7])<<24}
+		if got != ins {
+			t.Fatalf("instruction %d: %+v, installed %+v", i, got, ins)
+		}
+	}
+}
