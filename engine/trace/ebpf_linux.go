@@ -14,7 +14,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 )
 
@@ -152,7 +151,7 @@ func parseEvent(raw []byte, ev *event) bool {
 type bpfTracer struct {
 	objs  bpfObjects
 	links []link.Link
-	rd    *ringbuf.Reader
+	rd    *ringReader
 	lostm []byte        // the lost map, memory-mapped
 	cache *linkCache    // link resolutions, true while the programs count unbindings
 	ctl   *[3]uint64    // the ctl map, memory-mapped: readers waiting, commands starting, the kernel's last wake
@@ -166,7 +165,6 @@ type bpfTracer struct {
 	// hand-off to a reader goroutine costs a scheduling delay per command
 	// on a busy machine), or the pump between waits.
 	drainMu sync.Mutex
-	rec     ringbuf.Record
 	ev      event
 
 	// Guarded by bpfState.mu.
@@ -286,7 +284,7 @@ func loadBPF() (t *bpfTracer, err error) {
 		return nil, fmt.Errorf("mapping the control map: %w", err)
 	}
 	t.ctl = (*[3]uint64)(unsafe.Pointer(&ctl[0]))
-	if t.rd, err = ringbuf.NewReader(t.objs.Events); err != nil {
+	if t.rd, err = newRingReader(t.objs.Events.FD(), int(t.objs.Events.MaxEntries())); err != nil {
 		return nil, fmt.Errorf("ring buffer: %w", err)
 	}
 	if err := t.pumpEpoll(); err != nil {
@@ -344,7 +342,7 @@ func (t *bpfTracer) close() {
 	}
 	if t.rd != nil {
 		t.drainMu.Lock()
-		t.rd.Close()
+		t.rd.close()
 		t.drainMu.Unlock()
 	}
 	if t.ctl != nil {
@@ -425,19 +423,50 @@ func (t *bpfTracer) pump() {
 // waiting up to block for more, until enough says so. The caller holds
 // drainMu.
 func (t *bpfTracer) drain(block time.Duration, enough func() bool) {
-	t.rd.SetDeadline(time.Now().Add(block))
+	deadline := time.Now().Add(block)
 	for {
-		if err := t.rd.ReadInto(&t.rec); err != nil {
-			return // os.ErrDeadlineExceeded: empty; ErrClosed
-		}
-		if !parseEvent(t.rec.RawSample, &t.ev) {
-			continue
-		}
-		bpfState.mu.Lock()
-		t.dispatch(&t.ev, t.rec.RawSample)
-		bpfState.mu.Unlock()
-		if enough != nil && enough() {
+		if t.readRing(enough) {
 			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		if woken, err := t.rd.waitData(left); err != nil {
+			return
+		} else if !woken {
+			t.readRing(enough) // what came without waking anyone
+			return
+		}
+	}
+}
+
+// ringBatch is how many records are handled under one taking of
+// bpfState.mu, and given back to the kernel at once.
+const ringBatch = 64
+
+// readRing handles the records in the ring; true if enough said so.
+func (t *bpfTracer) readRing(enough func() bool) bool {
+	defer t.rd.commit()
+	for {
+		n := 0
+		bpfState.mu.Lock()
+		for ; n < ringBatch; n++ {
+			raw, ok := t.rd.next()
+			if !ok {
+				break
+			}
+			if parseEvent(raw, &t.ev) {
+				t.dispatch(&t.ev, raw)
+			}
+		}
+		bpfState.mu.Unlock()
+		t.rd.commit()
+		if enough != nil && enough() {
+			return true
+		}
+		if n < ringBatch {
+			return false
 		}
 	}
 }

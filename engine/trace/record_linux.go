@@ -112,8 +112,10 @@ func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
 	// Paths share directories (a loop over the files of one): each is
 	// walked once, component by component.
 	type walked struct {
-		dir string
-		ok  bool
+		dir   string
+		ok    bool
+		clean bool   // dir resolves to itself
+		sum   uint64 // with a cache: cache.sum(dir), taken after its walk
 	}
 	dirs := make(map[string]walked)
 	types, sums := entryTypes(list, linkFree, cache)
@@ -124,11 +126,24 @@ func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
 		if !seen {
 			r.links, r.looped = 0, false
 			w.dir, w.ok = r.walk(dir)
+			w.clean = w.ok && w.dir == strings.TrimSuffix(dir, "/")
+			if w.clean && cache != nil {
+				w.sum = cache.sum(w.dir)
+			}
 			dirs[dir] = w
 		}
 		rdir, ok := w.dir, w.ok
 		if !ok {
 			continue // gone
+		}
+		if w.clean && cache != nil && base != "" {
+			// The usual case, answered from the cache alone: a path
+			// in a directory that resolves to itself, known to be no
+			// link while its names' counts are unchanged (readlink's
+			// cache hit, without the resolver's bookkeeping).
+			if e, ok := cache.lookup(a.Path, w.sum+cache.nameCount(base)); ok && !e.link {
+				continue
+			}
 		}
 		r.links, r.looped = 0, false
 		noLink := i < len(linkFree) && linkFree[i]
