@@ -28,6 +28,12 @@ type bpfEvent struct {
 	How  uint64
 }
 
+type bpfEventBuf struct {
+	_ structs.HostLayout
+	H bpfEvent
+	S [8192]int8
+}
+
 type bpfPendingVal struct {
 	_    structs.HostLayout
 	Root uint32
@@ -61,6 +67,7 @@ const (
 	bpfMapNameBuf           = "name_buf"
 	bpfMapNames             = "names"
 	bpfMapPending           = "pending"
+	bpfMapScratch           = "scratch"
 	bpfMapSpec              = "spec"
 	bpfMapTracked           = "tracked"
 	bpfProgSchedProcessExec = "sched_process_exec"
@@ -131,6 +138,7 @@ type bpfMapSpecs struct {
 	NameBuf *ebpf.MapSpec `ebpf:"name_buf"`
 	Names   *ebpf.MapSpec `ebpf:"names"`
 	Pending *ebpf.MapSpec `ebpf:"pending"`
+	Scratch *ebpf.MapSpec `ebpf:"scratch"`
 	Spec    *ebpf.MapSpec `ebpf:"spec"`
 	Tracked *ebpf.MapSpec `ebpf:"tracked"`
 }
@@ -169,6 +177,7 @@ type bpfMaps struct {
 	NameBuf *ebpf.Map `ebpf:"name_buf"`
 	Names   *ebpf.Map `ebpf:"names"`
 	Pending *ebpf.Map `ebpf:"pending"`
+	Scratch *ebpf.Map `ebpf:"scratch"`
 	Spec    *ebpf.Map `ebpf:"spec"`
 	Tracked *ebpf.Map `ebpf:"tracked"`
 }
@@ -182,6 +191,7 @@ func (m *bpfMaps) Close() error {
 		m.NameBuf,
 		m.Names,
 		m.Pending,
+		m.Scratch,
 		m.Spec,
 		m.Tracked,
 	)

@@ -38,14 +38,9 @@ const (
 	spMount   = 128 // likewise, as a change of every name
 )
 
-// Record layout: a header (bpfEvent), then the first path in a slot of
-// smallPath bytes (small records) or bigPath bytes followed by the second
-// path (big records).
-const (
-	eventHeader = 96
-	smallPath   = 256
-	bigPath     = 4096
-)
+// Record layout: a header (bpfEvent), then the paths back to back, each
+// with its NUL (len0, len1 bytes).
+const eventHeader = 96
 
 // syscallSpecs derives what the kernel side copies for each system call from
 // fileSyscalls, the table the ptrace tracer decodes: the argument index
@@ -129,15 +124,14 @@ func parseEvent(raw []byte, ev *event) bool {
 	len0, len1 := int(le.Uint16(raw[84:])), int(le.Uint16(raw[86:]))
 	ev.how = le.Uint64(raw[88:])
 	ev.s0, ev.s1 = nil, nil
-	slot := smallPath
-	if len(raw) >= eventHeader+2*bigPath {
-		slot = bigPath
+	if eventHeader+len0+len1 > len(raw) {
+		return false
 	}
-	if len0 > 0 && eventHeader+len0 <= len(raw) && len0 <= slot {
+	if len0 > 0 {
 		ev.s0 = raw[eventHeader : eventHeader+len0-1]
 	}
-	if len1 > 0 && slot == bigPath && len1 <= bigPath {
-		ev.s1 = raw[eventHeader+bigPath : eventHeader+bigPath+len1-1]
+	if len1 > 0 {
+		ev.s1 = raw[eventHeader+len0 : eventHeader+len0+len1-1]
 	}
 	return true
 }
@@ -159,6 +153,9 @@ type bpfTracer struct {
 	stop  int           // an eventfd: ends the pump
 	done  chan struct{} // the pump has returned
 	wakes atomic.Int64  // times the kernel woke the pump (tests)
+	// malformed counts records that could not be parsed (none should
+	// be): counted as lost, so that no run missing one is cached.
+	malformed atomic.Uint64
 
 	// drainMu is held by whoever reads the ring buffer: a waiting run,
 	// which reads its own tree's last events on its own goroutine (a
@@ -360,7 +357,7 @@ func (t *bpfTracer) close() {
 // lost is the kernel's count of events it could not deliver, read from
 // the mapped counter (a map lookup is a system call).
 func (t *bpfTracer) lost() uint64 {
-	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&t.lostm[0])))
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&t.lostm[0]))) + t.malformed.Load()
 }
 
 // pumpEpoll makes the pump's epoll: woken when the kernel wakes the
@@ -458,6 +455,8 @@ func (t *bpfTracer) readRing(enough func() bool) bool {
 			}
 			if parseEvent(raw, &t.ev) {
 				t.dispatch(&t.ev, raw)
+			} else {
+				t.malformed.Add(1)
 			}
 		}
 		bpfState.mu.Unlock()

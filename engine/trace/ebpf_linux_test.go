@@ -162,15 +162,15 @@ func TestLostEventsMakeTheReportIncomplete(t *testing.T) {
 	requireMode(t, Options{Mode: ModeEBPF})
 	dir := tempDir(t)
 	writeFiles(t, dir, "f")
-	// Hold the ring buffer's reader while a command stats a file ~60,000
-	// times (one small record each: more than the 8 MiB buffer holds).
+	// Hold the ring buffer's reader while a command stats a file 100,000
+	// times (a record of 112 bytes each: more than the 8 MiB buffer holds).
 	bt, err := acquireBPF()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer releaseBPF()
 	bt.drainMu.Lock()
-	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 30000 ]; do [ -e f ]; [ -e g ]; i=$((i+1)); done`)
+	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 50000 ]; do [ -e f ]; [ -e g ]; i=$((i+1)); done`)
 	cmd.Dir = dir
 	p, err := Start(cmd, Options{Mode: ModeEBPF})
 	if err != nil {
@@ -275,8 +275,8 @@ func TestLongCommandLosesNothing(t *testing.T) {
 	requireMode(t, Options{Mode: ModeEBPF})
 	dir := tempDir(t)
 	writeFiles(t, dir, "f")
-	// ~26,000 small records: more than the 8 MiB buffer holds.
-	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 13000 ]; do [ -e f ]; [ -e g ]; i=$((i+1)); done`)
+	// 100,000 records of 112 bytes: more than the 8 MiB buffer holds.
+	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 50000 ]; do [ -e f ]; [ -e g ]; i=$((i+1)); done`)
 	cmd.Dir = dir
 	rep := mustRun(t, cmd, Options{Mode: ModeEBPF})
 	want(t, rep, filepath.Join(dir, "f"), OpStat, true)
@@ -332,7 +332,7 @@ func TestPumpWokenPerReading(t *testing.T) {
 	}
 	writeFiles(t, dir, names...)
 	before := bt.wakes.Load()
-	// 1,500 records of 360 bytes: 8 times 64 KiB.
+	// 1,500 records of 112 bytes: 2.5 times 64 KiB.
 	cmd := exec.Command("cat", names...)
 	cmd.Dir, cmd.Stdout = dir, nil
 	mustRun(t, cmd, Options{Mode: ModeEBPF})

@@ -409,6 +409,39 @@ func TestStatOfMissingFile(t *testing.T) {
 	}
 }
 
+// TestPathsOfEveryLength: paths short and long (longer than the eBPF
+// tracer's old 256-byte slot; its records are now as long as their
+// paths), one or two to a call, the first long and the second short or
+// the other way round (rename, link), each read back whole.
+func TestPathsOfEveryLength(t *testing.T) {
+	requireTracing(t)
+	dir := tempDir(t)
+	long := strings.Repeat("a", 200) + "/" + strings.Repeat("b", 200)
+	writeFiles(t, dir, long+"/f", long+"/h", "s", "t")
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			cmd := exec.Command("/bin/sh", "-c", `L=$1
+				cat "$L/f" s >/dev/null
+				mv "$L/f" s2 && mv s2 "$L/f"
+				mv s "$L/s" && mv "$L/s" s
+				ln "$L/h" t2 && ln t "$L/t" && rm t2 "$L/t"`, "sh", long)
+			cmd.Dir = dir
+			rep := mustRun(t, cmd, m.opts)
+			L := filepath.Join(dir, long)
+			want(t, rep, filepath.Join(L, "f"), OpRead, true)
+			want(t, rep, filepath.Join(dir, "s"), OpRead, true)
+			want(t, rep, filepath.Join(L, "f"), OpWrite, true)
+			want(t, rep, filepath.Join(dir, "s2"), OpWrite, true)
+			want(t, rep, filepath.Join(L, "s"), OpWrite, true)
+			want(t, rep, filepath.Join(dir, "s"), OpWrite, true)
+			want(t, rep, filepath.Join(L, "h"), OpStat, true)
+			want(t, rep, filepath.Join(dir, "t2"), OpWrite, true)
+			want(t, rep, filepath.Join(dir, "t"), OpStat, true)
+			want(t, rep, filepath.Join(L, "t"), OpWrite, true)
+		})
+	}
+}
+
 func TestModesRecordTheSameSet(t *testing.T) {
 	requireTracing(t)
 	dir := tempDir(t)

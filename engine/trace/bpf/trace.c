@@ -38,7 +38,7 @@ static long (*bpf_probe_read_user)(void *dst, u32 size, const void *src) = (void
 static long (*bpf_probe_read_user_str)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user_str;
 static void *(*bpf_ringbuf_reserve)(void *ringbuf, u64 size, u64 flags) = (void *)BPF_FUNC_ringbuf_reserve;
 static void (*bpf_ringbuf_submit)(void *data, u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
-static void (*bpf_ringbuf_discard)(void *data, u64 flags) = (void *)BPF_FUNC_ringbuf_discard;
+static long (*bpf_ringbuf_output)(void *ringbuf, void *data, u64 size, u64 flags) = (void *)BPF_FUNC_ringbuf_output;
 static u64 (*bpf_ringbuf_query)(void *ringbuf, u64 flags) = (void *)BPF_FUNC_ringbuf_query;
 static long (*bpf_loop)(u32 nr_loops, void *callback_fn, void *callback_ctx, u64 flags) = (void *)BPF_FUNC_loop;
 
@@ -90,18 +90,15 @@ struct event {
 	u64 how;
 };
 
-#define SMALL 256
+// A path call's record: the header, then its paths back to back, each
+// with its NUL (len0 and len1 bytes), copied in a per-CPU scratch record
+// and sent with only the bytes used: a cat's record takes 112 bytes of
+// the ring, not 360 (a slot of 256 bytes for the path, mostly unused).
 #define BIG 4096
 
-struct event_small {
+struct event_buf {
 	struct event h;
-	char s0[SMALL];
-};
-
-struct event_big {
-	struct event h;
-	char s0[BIG];
-	char s1[BIG];
+	char s[2 * BIG];
 };
 
 struct tracked_val {
@@ -208,6 +205,16 @@ struct {
 	__type(value, char[NAME_PATH]);
 } name_buf SEC(".maps");
 
+// The record being made, per CPU: a record's size must be known when it
+// is reserved, its paths' lengths only once they are copied. Programs run
+// with preemption off: nothing else on the CPU uses it meanwhile.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct event_buf);
+} scratch SEC(".maps");
+
 // The events the type generator should know about.
 const struct event *unused_event __attribute__((unused));
 
@@ -280,7 +287,19 @@ static __always_inline void emit(u32 kind, u64 id, u32 root, u64 aux, int wake)
 	bpf_ringbuf_submit(e, submit_flags(wake));
 }
 
-static __always_inline u64 arg(struct pt_regs *r, int i)
+// sys_args is the part of struct pt_regs from r10 to rdi: the six
+// argument registers (and rax, rcx between them), 64 bytes to copy
+// instead of the whole 168.
+struct sys_args {
+	u64 r10, r9, r8, rax, rcx, rdx, rsi, rdi;
+};
+
+static __always_inline long read_args(struct sys_args *a, struct pt_regs *regs)
+{
+	return bpf_probe_read_kernel(a, sizeof(*a), &regs->r10);
+}
+
+static __always_inline u64 arg(struct sys_args *r, int i)
 {
 	switch (i) {
 	case 0: return r->rdi;
@@ -292,9 +311,23 @@ static __always_inline u64 arg(struct pt_regs *r, int i)
 	}
 }
 
+// read_path copies the path at user address p to dst (BIG bytes of room)
+// and returns its length with the NUL, 0 if it could not be read (which
+// counts as lost unless the call itself failed with EFAULT).
+static __always_inline u32 read_path(char *dst, u64 p, s64 ret)
+{
+	long n = bpf_probe_read_user_str(dst, BIG, (void *)p);
+	if (n < 0) {
+		if (ret != -14) // EFAULT: the call read nothing either
+			count_lost();
+		return 0;
+	}
+	return n > BIG ? BIG : n;
+}
+
 // emit_call sends a system call with its paths, read from the caller's
-// memory: into a small record when the path fits, else a big one.
-static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct pt_regs *r, s64 ret, struct sys_spec *sp)
+// memory, in a record as long as they are.
+static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct sys_args *r, s64 ret, struct sys_spec *sp)
 {
 	u64 a[6];
 	for (int i = 0; i < 6; i++)
@@ -306,73 +339,26 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 	u64 p1 = 0;
 	if (sp->str1 == 2) p1 = a[1];
 	if (sp->str1 == 4) p1 = a[3];
-	if (p0 && !p1 && !(sp->flags & SP_EMPTY_OK)) {
-		// fstat by AT_EMPTY_PATH (what glibc's fstat is): no path, and
-		// no record, decided before one is reserved (a reserved then
-		// dropped record still takes its room, for the reader to skip).
-		char c;
-		if (bpf_probe_read_user(&c, 1, (void *)p0) == 0 && c == 0)
-			return;
-	}
-	u64 how = 0;
-	if ((sp->flags & SP_OPENAT2) && bpf_probe_read_user(&how, sizeof(how), (void *)a[2]) < 0 && ret != -14)
-		count_lost();
-
-	if (!p1) {
-		struct event_small *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			count_lost();
-			return;
-		}
-		fill(&e->h, kind, id, root);
-		long n = 0;
-		if (p0) {
-			n = bpf_probe_read_user_str(e->s0, SMALL, (void *)p0);
-			if (n == 1 && !(sp->flags & SP_EMPTY_OK)) {
-				bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP); // fstat by AT_EMPTY_PATH: no path
-				return;
-			}
-		}
-		if (n < SMALL) {
-			if (n < 0) {
-				if (ret != -14) // EFAULT: the call read nothing either
-					count_lost();
-				n = 0;
-			}
-			e->h.nr = nr;
-			e->h.ret = ret;
-			e->h.how = how;
-			e->h.len0 = n;
-			for (int i = 0; i < 6; i++)
-				e->h.args[i] = a[i];
-			bpf_ringbuf_submit(e, submit_flags(0));
-			return;
-		}
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP); // longer: take a big record
-	}
-	struct event_big *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	u32 k = 0;
+	struct event_buf *e = bpf_map_lookup_elem(&scratch, &k);
 	if (!e) {
 		count_lost();
 		return;
 	}
-	fill(&e->h, kind, id, root);
-	long n0 = 0, n1 = 0;
+	u32 n0 = 0, n1 = 0;
 	if (p0) {
-		n0 = bpf_probe_read_user_str(e->s0, BIG, (void *)p0);
-		if (n0 < 0) {
-			if (ret != -14)
-				count_lost();
-			n0 = 0;
-		}
+		n0 = read_path(e->s, p0, ret);
+		// fstat by AT_EMPTY_PATH (what glibc's fstat is): no path,
+		// and no record.
+		if (n0 == 1 && !p1 && !(sp->flags & SP_EMPTY_OK))
+			return;
 	}
-	if (p1) {
-		n1 = bpf_probe_read_user_str(e->s1, BIG, (void *)p1);
-		if (n1 < 0) {
-			if (ret != -14)
-				count_lost();
-			n1 = 0;
-		}
-	}
+	if (p1)
+		n1 = read_path(e->s + n0, p1, ret);
+	u64 how = 0;
+	if ((sp->flags & SP_OPENAT2) && bpf_probe_read_user(&how, sizeof(how), (void *)a[2]) < 0 && ret != -14)
+		count_lost();
+	fill(&e->h, kind, id, root);
 	e->h.nr = nr;
 	e->h.ret = ret;
 	e->h.how = how;
@@ -380,7 +366,11 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 	e->h.len1 = n1;
 	for (int i = 0; i < 6; i++)
 		e->h.args[i] = a[i];
-	bpf_ringbuf_submit(e, submit_flags(0));
+	u64 size = sizeof(struct event) + n0 + n1;
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, size, submit_flags(0)) < 0)
+		count_lost();
 }
 
 static __always_inline void count_name(u32 slot)
@@ -472,8 +462,8 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	struct tracked_val *t = bpf_map_lookup_elem(&tracked, &tgid);
 	if (!t)
 		return 0;
-	struct pt_regs r;
-	if (bpf_probe_read_kernel(&r, sizeof(r), (void *)ctx->args[0]) < 0) {
+	struct sys_args r;
+	if (read_args(&r, (struct pt_regs *)ctx->args[0]) < 0) {
 		count_lost();
 		return 0;
 	}
@@ -495,14 +485,14 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!sp)
 		return 0;
 	s64 ret = ctx->args[1];
-	struct pt_regs r;
+	struct sys_args r;
 	int have_regs = 0;
 	if (sp->flags & (SP_UNBIND | SP_MOUNT)) {
 		// Counted after the call, whoever made it and whatever it
 		// returned: a resolution made before this count may be stale.
 		if (sp->flags & SP_MOUNT) {
 			count_name(0);
-		} else if (bpf_probe_read_kernel(&r, sizeof(r), regs) < 0) {
+		} else if (read_args(&r, regs) < 0) {
 			count_name(0);
 		} else {
 			have_regs = 1;
@@ -553,7 +543,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	// dup, dup2, dup3, fcntl of a root before its exec (see fresh).
 	if (t->fresh && (nr == 32 || nr == 33 || nr == 292 || nr == 72))
 		return 0;
-	if (!have_regs && bpf_probe_read_kernel(&r, sizeof(r), regs) < 0) {
+	if (!have_regs && read_args(&r, regs) < 0) {
 		count_lost();
 		return 0;
 	}
