@@ -412,32 +412,35 @@ func TestStatOfMissingFile(t *testing.T) {
 // TestPathsOfEveryLength: paths short and long (longer than the eBPF
 // tracer's old 256-byte slot; its records are now as long as their
 // paths), one or two to a call, the first long and the second short or
-// the other way round (rename, link), each read back whole.
+// the other way round (rename, link), each read back whole. The files
+// are made anew for each mode: the command moves them.
 func TestPathsOfEveryLength(t *testing.T) {
 	requireTracing(t)
-	dir := tempDir(t)
 	long := strings.Repeat("a", 200) + "/" + strings.Repeat("b", 200)
-	writeFiles(t, dir, long+"/f", long+"/h", "s", "t")
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
+			dir := tempDir(t)
+			writeFiles(t, dir, long+"/f", long+"/h", "s", "t")
 			cmd := exec.Command("/bin/sh", "-c", `L=$1
 				cat "$L/f" s >/dev/null
-				mv "$L/f" s2 && mv s2 "$L/f"
-				mv s "$L/s" && mv "$L/s" s
-				ln "$L/h" t2 && ln t "$L/t" && rm t2 "$L/t"`, "sh", long)
+				mv "$L/f" s2 && mv s "$L/s"
+				ln "$L/h" t2 && ln t "$L/t"`, "sh", long)
 			cmd.Dir = dir
 			rep := mustRun(t, cmd, m.opts)
 			L := filepath.Join(dir, long)
 			want(t, rep, filepath.Join(L, "f"), OpRead, true)
 			want(t, rep, filepath.Join(dir, "s"), OpRead, true)
-			want(t, rep, filepath.Join(L, "f"), OpWrite, true)
-			want(t, rep, filepath.Join(dir, "s2"), OpWrite, true)
-			want(t, rep, filepath.Join(L, "s"), OpWrite, true)
-			want(t, rep, filepath.Join(dir, "s"), OpWrite, true)
 			want(t, rep, filepath.Join(L, "h"), OpStat, true)
-			want(t, rep, filepath.Join(dir, "t2"), OpWrite, true)
 			want(t, rep, filepath.Join(dir, "t"), OpStat, true)
-			want(t, rep, filepath.Join(L, "t"), OpWrite, true)
+			// Whether a write is judged to have happened differs between
+			// modes (unotify sees no call's return): the path is the point.
+			// Each second path is named nowhere else.
+			for _, p := range []string{filepath.Join(L, "f"), filepath.Join(dir, "s2"), filepath.Join(L, "s"),
+				filepath.Join(dir, "s"), filepath.Join(dir, "t2"), filepath.Join(L, "t")} {
+				if find(rep, p, OpWrite) == nil {
+					t.Errorf("no write of %s in the report:\n%s", p, dump(rep))
+				}
+			}
 		})
 	}
 }
