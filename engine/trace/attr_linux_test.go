@@ -30,7 +30,7 @@ func TestTouchIsNoWrite(t *testing.T) {
 	requireTracing(t)
 	dir := tempDir(t)
 	writeFiles(t, dir, "src.c")
-	time.Sleep(2 * bornMargin) // src.c was there before the command
+	time.Sleep(2 * bornMargin()) // src.c was there before the command
 	src, made := filepath.Join(dir, "src.c"), filepath.Join(dir, "new.c")
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {

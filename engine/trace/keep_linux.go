@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,11 +21,18 @@ import (
 // run"). An open that creates the file is a write, as before.
 
 // bornMargin is how long before the command's start a file must have been
-// born to count as there before it: file birth times come from the
-// kernel's coarse clock, which lags time.Now by a tick or more. A file
-// born within the margin counts as possibly created by the open: a write,
-// as any open for writing used to be.
-const bornMargin = 50 * time.Millisecond
+// born to count as there before it: birth times come from the kernel's
+// coarse clock, which lags time.Now by up to a tick. It is the clock's
+// resolution (one tick) and a millisecond, at least 2 ms and 10 ms if the
+// kernel will not say. A file born within it counts as possibly created by
+// the open: a write, as any open for writing used to be.
+var bornMargin = sync.OnceValue(func() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGetres(unix.CLOCK_REALTIME_COARSE, &ts) != nil || ts.Nano() <= 0 || ts.Nano() > int64(100*time.Millisecond) {
+		return 10 * time.Millisecond
+	}
+	return max(time.Duration(ts.Nano())+time.Millisecond, 2*time.Millisecond)
+})
 
 // addUntruncated records an O_WRONLY open without O_TRUNC or O_EXCL: as a
 // write (creation) unless the file was there before the command, which

@@ -91,7 +91,7 @@ func (t *tracer) init(opts Options, rootPath string, onStart func(error), onRoot
 	}
 	t.dec.rec = t.rec
 	t.dec.exact = opts.Mode == ModePtraceAll || opts.ExactResults
-	t.dec.bornBefore = time.Now().Add(-bornMargin).UnixNano()
+	t.dec.bornBefore = time.Now().Add(-bornMargin()).UnixNano()
 }
 
 // fallBack switches to ModePtraceAll, where the filter is missing. Every

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRetimedInputChangedDuringTheRun is the other side of the corpus's
+// re-timing cases (go build finding app up to date and only re-timing it):
+// a pass is still not cached when anything but the run's own
+// attribute-only calls changed such a file while it ran. Through the real
+// binary, in every trace mode, with app up to date before each check:
+//
+//   - nothing else touches app: cached where the backend sees the calls'
+//     exits (ptrace), else not, as documented;
+//   - another process rewrites app with the same bytes, and puts its
+//     modification time back, while the transcript waits: not cached;
+//   - a traced program appends to app (an open without truncation, which
+//     is no write of a file that was there before): not cached.
+func TestRetimedInputChangedDuringTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs go build")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not installed")
+	}
+	bin := filepath.Join(buildBinary(t), "transcript")
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	gocache := filepath.Join(base, "cmdt-corpus-go-build")
+	for _, mode := range corpusModes(t) {
+		if mode == "off" {
+			continue // untraced, a binary go build touches is never cached
+		}
+		t.Run(mode, func(t *testing.T) {
+			r := newRetimeModule(t, bin, mode, gocache)
+			const run = "$ go build -o app . && ./app\n1 hi\n"
+
+			// Alone: go build only re-times app.
+			r.goBuild()
+			r.writeTranscript(run + "$ until [ -e \"$GO\" ]; do sleep 0.01; done\n")
+			r.touchGo()
+			line := r.check()
+			switch {
+			case seesRetiming(mode) && strings.Contains(line, "not cached"):
+				t.Fatalf("app only re-timed by go build: want the pass cached, got %s", line)
+			case !seesRetiming(mode) && !strings.Contains(line, "app changed during the run"):
+				t.Fatalf("this backend sees no call's exit: want app changed during the run, got %s", line)
+			}
+
+			// Rewritten from outside (same bytes, mtime put back) while
+			// the transcript waits after go build re-timed it.
+			r.goBuild()
+			r.writeTranscript("# rewritten from outside\n" + run + "$ touch \"$READY\" && until [ -e \"$GO\" ]; do sleep 0.01; done\n")
+			done := r.checkAsync()
+			r.waitReady()
+			app := r.path("app")
+			data, err := os.ReadFile(app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := os.Stat(app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(app, data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(app, st.ModTime(), st.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+			r.touchGo()
+			if line := <-done; !strings.Contains(line, "app changed during the run") {
+				t.Errorf("app rewritten from outside during the run: want not cached (app changed during the run), got %s", line)
+			}
+
+			// Appended to by a traced program after go build re-timed it.
+			r.goBuild()
+			r.writeTranscript("# appended to\n$ go build -o app . && ./app && sh -c 'printf \"\\n\" >> app'\n1 hi\n")
+			if line := r.check(); !strings.Contains(line, "app changed during the run") {
+				t.Errorf("app appended to by a traced program: want not cached (app changed during the run), got %s", line)
+			}
+		})
+	}
+}
+
+// retimeModule is a throwaway Go module with a transcript, checked in one
+// trace mode.
+type retimeModule struct {
+	t             *testing.T
+	bin, mode     string
+	root          string
+	env           []string
+	ready, goFile string
+}
+
+func newRetimeModule(t *testing.T, bin, mode, gocache string) *retimeModule {
+	root, tmp, home := t.TempDir(), t.TempDir(), t.TempDir()
+	r := &retimeModule{t: t, bin: bin, mode: mode, root: root,
+		ready: filepath.Join(tmp, "ready"), goFile: filepath.Join(tmp, "go")}
+	r.env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + tmp, "LANG=C.UTF-8",
+		"GOCACHE=" + gocache, "GOPATH=" + filepath.Join(home, "go"), "GOTOOLCHAIN=local", "GOPROXY=off", "GOFLAGS=",
+		"CMDT_CACHE_DIR=" + filepath.Join(tmp, "cmdt-cache"), "READY=" + r.ready, "GO=" + r.goFile,
+	}
+	for name, content := range map[string]string{
+		"go.mod":  "module example.com/retime\n\ngo 1.22\n",
+		"main.go": "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+func (r *retimeModule) path(rel string) string { return filepath.Join(r.root, rel) }
+
+func (r *retimeModule) writeTranscript(text string) {
+	r.t.Helper()
+	if err := os.WriteFile(r.path("t.cmdt"), []byte(text), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	os.Remove(r.ready)
+	os.Remove(r.goFile)
+}
+
+// goBuild brings app up to date from outside the check, so that the
+// transcript's go build only re-times it.
+func (r *retimeModule) goBuild() {
+	r.t.Helper()
+	cmd := exec.Command("go", "build", "-o", "app", ".")
+	cmd.Dir, cmd.Env = r.root, r.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		r.t.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
+func (r *retimeModule) touchGo() {
+	r.t.Helper()
+	if err := os.WriteFile(r.goFile, nil, 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// checkAsync starts `transcript check` and sends its line for t.cmdt.
+func (r *retimeModule) checkAsync() <-chan string {
+	cmd := exec.Command(r.bin, "check", "--trace="+r.mode, "t.cmdt")
+	cmd.Dir, cmd.Env = r.root, r.env
+	done := make(chan string, 1)
+	go func() {
+		out, _ := cmd.CombinedOutput()
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.Contains(l, "t.cmdt") && (strings.HasPrefix(l, "ok") || strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "ERROR")) {
+				done <- l
+				return
+			}
+		}
+		done <- "no line for t.cmdt in:\n" + string(out)
+	}()
+	return done
+}
+
+func (r *retimeModule) check() string {
+	r.t.Helper()
+	line := <-r.checkAsync()
+	if !strings.HasPrefix(line, "ok") {
+		r.t.Fatalf("check: %s", line)
+	}
+	return line
+}
+
+// waitReady waits for the transcript to say it is past go build.
+func (r *retimeModule) waitReady() {
+	r.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(r.ready); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.touchGo() // let the transcript end
+	r.t.Fatal("the transcript never got past go build")
+}
