@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	segjson "github.com/segmentio/encoding/json"
+
 	"github.com/cmdt-dev/cmdt/engine"
 )
 
@@ -161,10 +163,22 @@ func (m *Manifest) state() string {
 
 // DecodeEntry parses an entry as stored. Any damage is an error, which
 // callers treat as a miss.
+//
+// Decoding is the bulk of an unchanged re-check: a go test transcript's
+// entry lists thousands of toolchain files (1.1 MB). It uses
+// segmentio/encoding/json, which decodes the same JSON into the same
+// values about three times as fast as encoding/json. What it rejects is
+// decoded again with encoding/json, which is laxer in places (timestamps
+// such as "0000-01-01T0:00:00,0Z"): the entries accepted, and the values
+// they decode to, are encoding/json's (FuzzDecodeEntry). Encoding stays
+// with encoding/json, once per recorded run: segmentio has no omitzero.
 func DecodeEntry(data []byte) (*Entry, error) {
 	var e Entry
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, fmt.Errorf("decode cache entry: %w", err)
+	if segjson.Unmarshal(data, &e) != nil {
+		e = Entry{}
+		if err := json.Unmarshal(data, &e); err != nil {
+			return nil, fmt.Errorf("decode cache entry: %w", err)
+		}
 	}
 	if e.Format != entryFormat {
 		return nil, fmt.Errorf("decode cache entry: format %d, want %d", e.Format, entryFormat)
