@@ -59,10 +59,8 @@ type tracer struct {
 	info    syscallInfo
 
 	// attrs are the attribute-only calls seen to succeed, in the order
-	// they ended; attrFDs the descriptors held for calls under way
-	// (attr_linux.go).
-	attrs   []engine.AttrChange
-	attrFDs map[int]struct{}
+	// they ended (attr_linux.go).
+	attrs []engine.AttrChange
 
 	rootGone   bool
 	onRootExit func() bool // called once when the command's exit is seen; true if it reaped it
@@ -207,7 +205,6 @@ func (t *tracer) waitRootStop() (unix.WaitStatus, error) {
 // sight: this thread has no child but the command (runOnCleanThread).
 func (t *tracer) loop() error {
 	defer t.dec.close()
-	defer t.closeAttrs()
 	var pause time.Duration
 	for {
 		var si siginfoChild
@@ -505,7 +502,7 @@ func (t *tracer) exit(tr *tracee, rval int64, isErr bool) {
 		// ERESTARTSYS and friends (512-516): interrupted by a signal and
 		// restarted, which stops and is decoded again.
 		if errno >= 512 && errno <= 516 {
-			t.closeAttr(tr)
+			tr.attr.active = false
 			return
 		}
 	}
