@@ -45,13 +45,7 @@ func TestCacheCorpus(t *testing.T) {
 		}
 	}
 	bin := filepath.Join(buildBinary(t), "transcript")
-	// One Go build cache for every mode and every run of this test, apart
-	// from the user's (the corpus's builds would otherwise start cold).
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	shared := filepath.Join(base, "cmdt-corpus-go-build")
+	shared := corpusGoCache()
 	var rows []corpusRow
 	for _, mode := range corpusModes(t) {
 		t.Run(mode, func(t *testing.T) {
@@ -65,6 +59,17 @@ func TestCacheCorpus(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// corpusGoCache is one Go build cache for every mode and every run of the
+// corpus tests, apart from the user's (their builds would otherwise start
+// cold).
+func corpusGoCache() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "cmdt-corpus-go-build")
 }
 
 // corpusModes are the --trace settings the corpus runs in: every backend

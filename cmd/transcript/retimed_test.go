@@ -29,11 +29,7 @@ func TestRetimedInputChangedDuringTheRun(t *testing.T) {
 		t.Skip("go is not installed")
 	}
 	bin := filepath.Join(buildBinary(t), "transcript")
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	gocache := filepath.Join(base, "cmdt-corpus-go-build")
+	gocache := corpusGoCache()
 	for _, mode := range corpusModes(t) {
 		if mode == "off" {
 			continue // untraced, a binary go build touches is never cached
