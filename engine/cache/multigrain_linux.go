@@ -34,7 +34,7 @@ func (c *Cache) multigrain(dev uint64) bool {
 // coarse timestamps only, changes within one tick share a change time, and
 // two distinct ones are at least about a tick apart: three strictly
 // increasing steps within half a tick cannot happen. Steps that increase
-// but took longer (the prober was preempted) are tried again, a few times.
+// but took longer (the prober was preempted) are tried again, up to 20 times.
 func probeMultigrain(dir string) (dev uint64, ok bool) {
 	f, err := os.CreateTemp(dir, ".cmdt-mgprobe-*")
 	if err != nil {
@@ -45,7 +45,7 @@ func probeMultigrain(dir string) (dev uint64, ok bool) {
 	fd := int(f.Fd())
 	res := int64(coarseResolution())
 	var st syscall.Stat_t
-	for try := 0; try < 5; try++ {
+	for try := 0; try < 20; try++ {
 		var ctimes [5]int64
 		for i := range ctimes {
 			if i > 0 {
