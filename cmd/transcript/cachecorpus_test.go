@@ -350,40 +350,6 @@ func corpusMutations() []mutation {
 	}
 }
 
-// The go-build-run transcript, and the same with its text edited: a
-// re-run with app already built from the unchanged main.go.
-const (
-	goBuildRun       = "$ go build -o app . && ./app\n1 built, then run\n"
-	goBuildRunEdited = "# edited: app is up to date, go build only re-times it\n" + goBuildRun
-)
-
-// seesRetiming reports whether mode's tracer reports attribute-only calls
-// (utimensat, chmod) with the file's state at their entry and exit: the
-// ptrace backend only (docs/caching.md, Limits).
-func seesRetiming(mode string) bool {
-	if mode == "auto" {
-		b, _ := trace.SelectBackend("auto")
-		mode = b.Name
-	}
-	return mode == "ptrace"
-}
-
-// documentedUncacheable says why, in mode, a transcript's passes are not
-// cached (a documented limit), or "" when they must be.
-func documentedUncacheable(mode, dir string) string {
-	switch {
-	case mode == "off" && dir == "go-build-run":
-		// Only tracing tells the binary go build wrote from an input
-		// changed while the transcript ran.
-		return "a binary it builds and then runs looks like an input changed during the run"
-	case mode == "off" && dir == "chmod-script":
-		return "the script it re-modes and runs is an input changed during the run (no tracer saw the chmod)"
-	case mode != "off" && !seesRetiming(mode) && (dir == "make-touch" || dir == "chmod-script"):
-		return "an input the run re-times or re-modes: this backend sees no call's exit"
-	}
-	return ""
-}
-
 // corpusRow is one mode's measurements.
 type corpusRow struct {
 	mode                        string
@@ -596,37 +562,6 @@ func runCorpus(t *testing.T, bin, mode, gocache string) corpusRow {
 		t.Errorf("%s: needless re-run: %s", mode, s)
 	}
 	return row
-}
-
-// checkCachedAfter checks, for the round's mutations marked cachedAfter,
-// that the pass each caused (got) was cached: the next check serves it.
-// Where mode sees no attribute-only call, a pass that only re-timed an
-// input is not cached, as documented; that is logged.
-func (c *corpus) checkCachedAfter(round []mutation, got map[string]outcome, row *corpusRow) {
-	c.t.Helper()
-	var dirs []string
-	for _, m := range round {
-		if m.cachedAfter && documentedUncacheable(c.mode, m.transcript) == "" {
-			dirs = append(dirs, m.transcript)
-		}
-	}
-	if len(dirs) == 0 {
-		return
-	}
-	again, _ := c.check()
-	for _, dir := range dirs {
-		o := again[dir]
-		switch {
-		case o.cached:
-			row.retimedCached++
-			row.retimed++
-		case !seesRetiming(c.mode) && c.mode != "off":
-			c.t.Logf("%s: documented limit: the pass of %s that re-timed an input was not cached: %s", c.mode, dir, got[dir].line)
-		default:
-			row.retimed++
-			c.t.Errorf("%s: %s: the pass after the mutation was not cached (%s), and the next check re-ran it: %s", c.mode, dir, got[dir].line, o.line)
-		}
-	}
 }
 
 func corpusTable(rows []corpusRow) string {
