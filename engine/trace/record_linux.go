@@ -118,10 +118,12 @@ func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
 		sum   uint64 // with a cache: cache.sum(dir), taken after its walk
 	}
 	dirs := make(map[string]walked)
-	types, sums := entryTypes(list, linkFree, cache)
-	for i := range list {
-		a := &list[i]
-		dir, base := filepath.Split(a.Path)
+	var lastDir string
+	var last walked
+	walk := func(dir string) walked {
+		if dir == lastDir && lastDir != "" {
+			return last // consecutive paths of one directory
+		}
 		w, seen := dirs[dir]
 		if !seen {
 			r.links, r.looped = 0, false
@@ -132,18 +134,35 @@ func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
 			}
 			dirs[dir] = w
 		}
+		lastDir, last = dir, w
+		return w
+	}
+	// First what the cache answers alone, the usual case: a path in a
+	// directory that resolves to itself, known to be no link while its
+	// names' counts are unchanged (readlink's cache hit, without the
+	// resolver's bookkeeping). The rest (all of list without a cache)
+	// is resolved below.
+	var rest []int
+	if cache != nil {
+		rest = make([]int, 0, 64)
+		for i := range list {
+			dir, base := filepath.Split(list[i].Path)
+			if w := walk(dir); w.clean && base != "" {
+				if e, ok := cache.lookup(list[i].Path, w.sum+cache.nameCount(base)); ok && !e.link {
+					continue
+				}
+			}
+			rest = append(rest, i)
+		}
+	}
+	types, sums := entryTypes(list, rest, linkFree, cache)
+	resolve := func(i int) {
+		a := &list[i]
+		dir, base := filepath.Split(a.Path)
+		w := walk(dir)
 		rdir, ok := w.dir, w.ok
 		if !ok {
-			continue // gone
-		}
-		if w.clean && cache != nil && base != "" {
-			// The usual case, answered from the cache alone: a path
-			// in a directory that resolves to itself, known to be no
-			// link while its names' counts are unchanged (readlink's
-			// cache hit, without the resolver's bookkeeping).
-			if e, ok := cache.lookup(a.Path, w.sum+cache.nameCount(base)); ok && !e.link {
-				continue
-			}
+			return // gone
 		}
 		r.links, r.looped = 0, false
 		noLink := i < len(linkFree) && linkFree[i]
@@ -152,7 +171,7 @@ func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
 			t, listed := types[dir]
 			noLink = listed && !t[base]
 		}
-		if noLink && rdir == strings.TrimSuffix(dir, "/") {
+		if noLink && w.clean {
 			if sum, ok := sums[i]; ok && !(i < len(linkFree) && linkFree[i]) {
 				// Listed, present and no link: kept, with the names'
 				// counts from before the listing.
@@ -160,10 +179,10 @@ func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
 					cache.store(rdir, a.Path, linkEntry{sum: sum})
 				}
 			}
-			continue // Path is clean: it resolves to itself (the usual case)
+			return // Path is clean: it resolves to itself (the usual case)
 		}
 		p := a.Path
-		if rdir != strings.TrimSuffix(dir, "/") {
+		if !w.clean {
 			p = filepath.Join(rdir, base)
 		}
 		if !noLink {
@@ -174,6 +193,15 @@ func resolveLinksCached(list []Access, linkFree []bool, cache *linkCache) {
 		if p != a.Path {
 			a.Resolved = p
 		}
+	}
+	if rest == nil {
+		for i := range list {
+			resolve(i)
+		}
+		return
+	}
+	for _, i := range rest {
+		resolve(i)
 	}
 }
 
@@ -188,14 +216,21 @@ const listAt = 32
 // listing instead of 1,000 readlinks. A directory whose entries have no
 // type (some file systems) is left out, and its paths are looked up one by
 // one. With a cache, sums has the names' counts of each listed path (by
-// index in list) from before its listing.
-func entryTypes(list []Access, linkFree []bool, cache *linkCache) (types map[string]map[string]bool, sums map[int]uint64) {
-	if len(list) < listAt {
+// index in list) from before its listing. Only the paths of list at the
+// indices idx count, all of them if idx is nil.
+func entryTypes(list []Access, idx []int, linkFree []bool, cache *linkCache) (types map[string]map[string]bool, sums map[int]uint64) {
+	if idx == nil {
+		idx = make([]int, len(list))
+		for i := range idx {
+			idx[i] = i
+		}
+	}
+	if len(idx) < listAt {
 		return nil, nil
 	}
 	count := make(map[string]int)
 	last := make(map[string]int) // a path of each directory, by index
-	for i := range list {
+	for _, i := range idx {
 		if i < len(linkFree) && linkFree[i] {
 			continue
 		}
@@ -218,7 +253,7 @@ func entryTypes(list []Access, linkFree []bool, cache *linkCache) (types map[str
 			if sums == nil {
 				sums = make(map[int]uint64)
 			}
-			for i := range list {
+			for _, i := range idx {
 				if d, _ := filepath.Split(list[i].Path); d == dir {
 					sums[i] = cache.sum(list[i].Path)
 				}
