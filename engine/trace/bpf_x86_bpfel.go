@@ -29,9 +29,10 @@ type bpfEvent struct {
 }
 
 type bpfEventBuf struct {
-	_ structs.HostLayout
-	H bpfEvent
-	S [8192]int8
+	_    structs.HostLayout
+	H    bpfEvent
+	S    [8192]int8
+	Sent uint64
 }
 
 type bpfPendingVal struct {

@@ -148,7 +148,7 @@ type bpfTracer struct {
 	rd    *ringReader
 	lostm []byte        // the lost map, memory-mapped
 	cache *linkCache    // link resolutions, true while the programs count unbindings
-	ctl   *[3]uint64    // the ctl map, memory-mapped: readers waiting, commands starting, the kernel's last wake
+	ctl   *[2]uint64    // the ctl map, memory-mapped: readers waiting, commands starting
 	ep    int           // the pump's epoll: the ring buffer (edge-triggered) and stop
 	stop  int           // an eventfd: ends the pump
 	done  chan struct{} // the pump has returned
@@ -280,7 +280,7 @@ func loadBPF() (t *bpfTracer, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("mapping the control map: %w", err)
 	}
-	t.ctl = (*[3]uint64)(unsafe.Pointer(&ctl[0]))
+	t.ctl = (*[2]uint64)(unsafe.Pointer(&ctl[0]))
 	if t.rd, err = newRingReader(t.objs.Events.FD(), int(t.objs.Events.MaxEntries())); err != nil {
 		return nil, fmt.Errorf("ring buffer: %w", err)
 	}
@@ -361,8 +361,8 @@ func (t *bpfTracer) lost() uint64 {
 }
 
 // pumpEpoll makes the pump's epoll: woken when the kernel wakes the
-// ring buffer's readers (more than WAKE_AT in it, or an exit while a
-// reader waits, see bpf/trace.c), edge-triggered, so that what the pump
+// ring buffer's readers (a CPU sent WAKE_AT bytes and much of it is
+// unread, or an exit while a reader waits, see bpf/trace.c), edge-triggered, so that what the pump
 // cannot read at once (a waiting run holds the ring) does not wake it
 // again and again; and by stop.
 func (t *bpfTracer) pumpEpoll() (err error) {
@@ -389,7 +389,7 @@ func (t *bpfTracer) pumpEpoll() (err error) {
 
 // pump empties the ring buffer when the kernel says it fills up, unless a
 // waiting run does. It has no timer: a traced command's events stay in
-// the ring until its run reads them (or the ring passes WAKE_AT), and an
+// the ring until its run reads them (or a CPU has sent WAKE_AT), and an
 // idle process (the language server, check --watch) never wakes. Waking a
 // goroutine for each command cost more than the rest of a traced echo.
 func (t *bpfTracer) pump() {

@@ -367,10 +367,10 @@ func TestPumpWokenPerReading(t *testing.T) {
 	if _, err := p.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	// Once here: nothing was read, and the kernel wakes the pump again
-	// only after the reader has moved (or past 4 MiB).
-	if n < 1 || n > 3 {
-		t.Errorf("the pump was woken %d times for 1,500 records, want one", n)
+	// A CPU wakes the readers once per 64 KiB it sends (some of it may
+	// have been sent by earlier tests): a few times, not per record.
+	if n < 1 || n > 5 {
+		t.Errorf("the pump was woken %d times for 1,500 records, want a few (once per 64 KiB sent)", n)
 	}
 }
 

@@ -35,6 +35,14 @@ type bpfRun struct {
 	src   eventSource
 	cache *linkCache    // the tracer's
 	links *linkResolver // for the working directories, made at the first chdir
+	// last is the thread of the last system call event and its state:
+	// a command's calls come in runs of one thread. Forgotten at any
+	// other event (those add and remove threads and processes).
+	last struct {
+		tid uint32
+		tr  *tracee
+		p   *bpfProc
+	}
 	// incomplete says why accesses may be missing.
 	incomplete string
 }
@@ -128,6 +136,9 @@ func newBPFRun(opts Options, cwd string, cache *linkCache) *bpfRun {
 
 // handle applies one event of the tree, in the order the kernel made them.
 func (r *bpfRun) handle(ev *event) {
+	if ev.kind != evSyscall && ev.kind != evExecEnter {
+		r.last.tr = nil
+	}
 	switch ev.kind {
 	case evBorn:
 		r.born = true
@@ -201,7 +212,13 @@ func (r *bpfRun) handle(ev *event) {
 			p.program = path
 		}
 	case evExecEnter, evSyscall:
-		tr, p := r.t.tracees[int(ev.tid)], r.procs[ev.tgid]
+		var tr *tracee
+		var p *bpfProc
+		if r.last.tr != nil && r.last.tid == ev.tid {
+			tr, p = r.last.tr, r.last.p
+		} else {
+			tr, p = r.t.tracees[int(ev.tid)], r.procs[ev.tgid]
+		}
 		if p == nil {
 			// Every task's first event is its birth: this one's was not
 			// seen. Its accesses cannot be resolved; say so.
@@ -214,6 +231,7 @@ func (r *bpfRun) handle(ev *event) {
 			tr = &tracee{program: p.program}
 			r.t.tracees[int(ev.tid)] = tr
 		}
+		r.last.tid, r.last.tr, r.last.p = ev.tid, tr, p
 		kind := kindOf(uint64(ev.nr))
 		if ev.kind == evSyscall && (kind == kExecve || kind == kExecveat) {
 			if tr.pending { // a failed exec, decoded at its entry

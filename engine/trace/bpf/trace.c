@@ -99,6 +99,7 @@ struct event {
 struct event_buf {
 	struct event h;
 	char s[2 * BIG];
+	u64 sent; // bytes this CPU sent since it last woke the readers (not sent)
 };
 
 struct tracked_val {
@@ -164,11 +165,10 @@ struct {
 // ctl, written by user space through shared memory: ctl[0] is the number
 // of readers waiting in epoll for the end of a tree; ctl[1] the number of
 // commands being started, outside of which the adopter's children are
-// not its commands (nothing of theirs is sent). ctl[2] is the kernel's:
-// the consumer position (+1) at which the pump was last woken.
+// not its commands (nothing of theirs is sent).
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, 2);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, u32);
 	__type(value, u64);
@@ -246,32 +246,32 @@ static __always_inline void fill(struct event *e, u32 kind, u64 id, u32 root)
 // exited (the root's own events are in the ring before its parent can
 // reap it; it reads them first), and the pump sleeps until the ring fills:
 // so an event wakes readers only when it is the exit of another process
-// while a reader waits, or when the unread data first reaches WAKE_AT
-// since the reader last read (some 180 small records: a short command's
-// events wake no one, a long command's are decoded while it runs, on the
-// other core), or passes WAKE_ALL (a pump that could not read). A wake-up
-// is an interrupt raised by the traced program (irq_work), an exit of the
-// hypervisor on a virtual machine: once per reading, not once per record.
+// while a reader waits, or when its CPU has sent WAKE_AT bytes since it
+// last woke them (some 580 records of short paths) and at least half as
+// much is still unread (a short command's events wake no one: its run
+// reads them; a long command's are decoded while it runs, on the other
+// core). A wake-up is an interrupt raised by the traced program
+// (irq_work), an exit of the hypervisor on a virtual machine: once per
+// reading, not once per record. Counted per CPU, in the scratch record,
+// so that a record does not ask the ring how much is unread: that reads
+// the consumer's position, a cache line the reader writes.
 #define WAKE_AT (64 << 10)
-#define WAKE_ALL (4 << 20)
 
-static __always_inline u64 submit_flags(int exit)
+static __always_inline u64 submit_flags(int exit, u64 size)
 {
 	if (exit && ctl_get(0))
 		return BPF_RB_FORCE_WAKEUP; // events before it did not wake the reader
-	u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	if (avail > WAKE_ALL)
+	u32 k = 0;
+	struct event_buf *b = bpf_map_lookup_elem(&scratch, &k);
+	if (!b)
 		return BPF_RB_FORCE_WAKEUP;
-	if (avail >= WAKE_AT) {
-		u32 k = 2;
-		u64 *woken = bpf_map_lookup_elem(&ctl, &k);
-		u64 at = bpf_ringbuf_query(&events, BPF_RB_CONS_POS) + 1;
-		if (woken && *woken != at) {
-			*woken = at; // two producers may both wake: harmless
-			return BPF_RB_FORCE_WAKEUP;
-		}
-	}
-	return BPF_RB_NO_WAKEUP;
+	b->sent += size + 8; // with the ring's header
+	if (b->sent < WAKE_AT)
+		return BPF_RB_NO_WAKEUP;
+	b->sent = 0;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < WAKE_AT / 2)
+		return BPF_RB_NO_WAKEUP; // read meanwhile
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 // emit sends an event without paths.
@@ -284,7 +284,7 @@ static __always_inline void emit(u32 kind, u64 id, u32 root, u64 aux, int wake)
 	}
 	fill(e, kind, id, root);
 	e->aux = aux;
-	bpf_ringbuf_submit(e, submit_flags(wake));
+	bpf_ringbuf_submit(e, submit_flags(wake, sizeof(*e)));
 }
 
 // sys_args is the part of struct pt_regs from r10 to rdi: the six
@@ -369,7 +369,7 @@ static __always_inline void emit_call(u32 kind, u64 id, u32 root, u32 nr, struct
 	u64 size = sizeof(struct event) + n0 + n1;
 	if (size > sizeof(*e))
 		size = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, size, submit_flags(0)) < 0)
+	if (bpf_ringbuf_output(&events, e, size, submit_flags(0, size)) < 0)
 		count_lost();
 }
 
@@ -559,7 +559,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			fill(e, EV_SYSCALL, id, t->root);
 			e->nr = nr;
 			e->ret = ret;
-			bpf_ringbuf_submit(e, submit_flags(0));
+			bpf_ringbuf_submit(e, submit_flags(0, sizeof(*e)));
 		}
 		return 0;
 	}
