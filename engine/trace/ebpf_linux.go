@@ -144,6 +144,7 @@ func parseEvent(raw []byte, ev *event) bool {
 // programs and maps with their last descriptor).
 type bpfTracer struct {
 	objs  bpfObjects
+	extra []*ebpf.Map // maps of the object file in no field of objs
 	links []link.Link
 	rd    *ringReader
 	lostm []byte        // the lost map, memory-mapped
@@ -254,7 +255,7 @@ func loadBPF() (t *bpfTracer, err error) {
 	}
 	t = &bpfTracer{runs: make(map[uint32]*bpfRun), backlogs: make(map[uint32]*backlog),
 		ep: -1, stop: -1, done: make(chan struct{})}
-	if err := loadBpfObjects(&t.objs, nil); err != nil {
+	if t.extra, err = loadObjects(&t.objs); err != nil {
 		return nil, fmt.Errorf("loading the programs: %w", err)
 	}
 	defer func() {
@@ -262,14 +263,6 @@ func loadBPF() (t *bpfTracer, err error) {
 			t.close()
 		}
 	}()
-	for nr, sp := range syscallSpecs() {
-		if err := t.objs.Spec.Put(nr, sp); err != nil {
-			return nil, fmt.Errorf("filling the system call table: %w", err)
-		}
-	}
-	if err := t.objs.Config.Put(uint32(0), uint32(os.Getpid())); err != nil {
-		return nil, fmt.Errorf("setting the adopter: %w", err)
-	}
 	if t.lostm, err = unix.Mmap(t.objs.Lost.FD(), 0, os.Getpagesize(), unix.PROT_READ, unix.MAP_SHARED); err != nil {
 		return nil, fmt.Errorf("mapping the lost counter: %w", err)
 	}
@@ -352,6 +345,9 @@ func (t *bpfTracer) close() {
 		t.cache.close()
 	}
 	t.objs.Close()
+	for _, m := range t.extra {
+		m.Close()
+	}
 }
 
 // lost is the kernel's count of events it could not deliver, read from
