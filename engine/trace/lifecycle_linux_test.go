@@ -246,6 +246,48 @@ func waitsForBackgroundJobs(t *testing.T, opts Options) {
 	want(t, rep, filepath.Join(dir, "late"), OpRead, true)
 }
 
+// TestWaitWaitsForASilentChild: the command exits at once, leaving a
+// child that computes without a system call before it reads a file. No
+// backend has heard of that child when the command ends (user
+// notification learns of a process at its first notified call); the wait
+// must still last until it ends, and its read be in the report. The
+// command leads its own process group, as the engine starts every
+// command.
+func TestWaitWaitsForASilentChild(t *testing.T) {
+	requireTracing(t)
+	for _, m := range lifecycleModes {
+		t.Run(m.name, func(t *testing.T) {
+			requireMode(t, m.opts)
+			dir := tempDir(t)
+			writeFiles(t, dir, "late")
+			// The child computes without a system call for some 0.2-0.5 s
+			// (a shell's background job opens /dev/null or dups its input
+			// first, which user notification hears).
+			if _, err := exec.LookPath("python3"); err != nil {
+				t.Skip("needs python3")
+			}
+			cmd := exec.Command("python3", "-c", "import os\nif os.fork() == 0:\n    t = 0\n    for i in range(3000000): t += i\n    open('late').read()\nos._exit(0)")
+			out, err := os.Create(filepath.Join(dir, "out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			// A file, not a pipe: cmd.Wait must not wait for the child.
+			cmd.Dir, cmd.Stdout = dir, out
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			p, err := Start(cmd, m.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := waitWithin(t, p, 20*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want(t, rep, filepath.Join(dir, "late"), OpRead, true)
+		})
+	}
+}
+
 func TestWaitDelayKillsLeftovers(t *testing.T) {
 	requireTracing(t)
 	for _, m := range lifecycleModes {

@@ -141,6 +141,10 @@ type unRun struct {
 	spawner  int // the thread that forked the command (its own calls are not the command's)
 	rootPath string
 	self     int
+	// pgid is the command's process group, where it leads one of its own
+	// (the engine starts every command so): a child that has made no
+	// notified call yet is found by it (anyAlive). 0 otherwise.
+	pgid int
 
 	reaped chan struct{} // cmd.Wait has returned
 	direct bool          // the listener is read from Go once the command runs (serveDirect)
@@ -468,6 +472,11 @@ func startUnotify(cmd *exec.Cmd, opts Options) (*Process, error) {
 	if tr := t.tracees[cmd.Process.Pid]; tr == nil {
 		t.tracees[cmd.Process.Pid] = &tracee{program: rootPath}
 	}
+	// The command is not reaped before Wait: its group is readable even
+	// if it has exited.
+	if g, err := unix.Getpgid(cmd.Process.Pid); err == nil && g != unix.Getpgrp() {
+		r.pgid = g
+	}
 	r.mu.Unlock()
 	if r.direct {
 		r.serveFromGo()
@@ -674,8 +683,13 @@ func (r *unRun) killAll() {
 	}
 }
 
-// anyAlive reports whether a known process of the tree runs (is not gone
-// or a zombie).
+// anyAlive reports whether a process of the tree runs (is not gone or a
+// zombie): one that made a notified call, or, when the command leads its
+// own process group, any member of that group. A child forked just before
+// its parent exited may not have made a notified call yet (on a busy
+// machine, for tens of milliseconds): its group still names it. What
+// leaves the group (setsid, setpgid) before its first notified call is
+// not seen, and the wait may end before it does (docs/tracing.md).
 func (r *unRun) anyAlive() bool {
 	r.mu.Lock()
 	tids := make([]int, 0, len(r.t.tracees))
@@ -684,11 +698,49 @@ func (r *unRun) anyAlive() bool {
 	}
 	r.mu.Unlock()
 	for _, tid := range tids {
-		stat, err := os.ReadFile(procPath(tid, "stat"))
+		if st, ok := readStat(tid); ok && st.state != 'Z' {
+			return true
+		}
+	}
+	return r.pgid != 0 && groupAlive(r.pgid)
+}
+
+// procStat is what anyAlive reads of /proc/PID/stat.
+type procStat struct {
+	state byte
+	pgid  int
+}
+
+// readStat reads a process's state and group: "pid (comm) state ppid pgrp ...".
+func readStat(pid int) (procStat, bool) {
+	stat, err := os.ReadFile(procPath(pid, "stat"))
+	if err != nil {
+		return procStat{}, false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return procStat{}, false
+	}
+	f := bytes.Fields(stat[i+2:])
+	if len(f) < 3 {
+		return procStat{}, false
+	}
+	pgid, err := strconv.Atoi(string(f[2]))
+	return procStat{state: f[0][0], pgid: pgid}, err == nil
+}
+
+// groupAlive reports whether a process of group pgid runs.
+func groupAlive(pgid int) bool {
+	names, err := os.ReadDir("/proc")
+	if err != nil {
+		return true // cannot tell: keep waiting for the hang-up
+	}
+	for _, e := range names {
+		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z' {
+		if st, ok := readStat(pid); ok && st.pgid == pgid && st.state != 'Z' {
 			return true
 		}
 	}
