@@ -26,6 +26,15 @@ func (c *Cache) multigrain(dev uint64) bool {
 	return c.mgOK && dev == c.mgDev
 }
 
+// MultigrainTimestamps reports whether the file system of dir has
+// multigrain timestamps, which a cache needs there to accept an input the
+// run only re-timed or re-moded (docs/caching.md). It creates and removes
+// a file in dir.
+func MultigrainTimestamps(dir string) bool {
+	_, ok := probeMultigrain(dir)
+	return ok
+}
+
 // probeMultigrain creates a file in dir and changes its mode four times,
 // each after a stat, judging the last three changes (the first moves the
 // change time from the creation's, which may be coarse, by up to a tick).

@@ -19,6 +19,10 @@ import (
 // wherever the run reads it, and a write through the descriptor moves its
 // change time, which the result cache then refuses ("changed during the
 // run"). An open that creates the file is a write, as before.
+//
+// Whether the open creates the file: the ptrace and notification tracers
+// decode a call before it runs, so the file is there then or not. The eBPF
+// tracer decodes it after, and judges by the file's birth time instead.
 
 // bornMargin is how long before the command's start a file must have been
 // born to count as there before it: birth times come from the kernel's
@@ -35,8 +39,8 @@ var bornMargin = sync.OnceValue(func() time.Duration {
 })
 
 // addUntruncated records an O_WRONLY open without O_TRUNC or O_EXCL: as a
-// write (creation) unless the file was there before the command, which
-// without O_CREAT it must be for the open to succeed.
+// write (a creation) unless the file was there before, which without
+// O_CREAT it must be for the open to succeed.
 func (d *decoder) addUntruncated(c *call, pid int, dirfd int32, pathAddr, flags uint64) {
 	at := uint64(0)
 	if flags&unix.O_NOFOLLOW != 0 {
@@ -44,14 +48,30 @@ func (d *decoder) addUntruncated(c *call, pid int, dirfd int32, pathAddr, flags 
 	}
 	n := c.n
 	d.add(c, pid, dirfd, pathAddr, at, OpWrite)
-	if c.n > n && (flags&unix.O_CREAT == 0 || d.bornEarlier(c.paths[n], at != 0)) {
+	if c.n > n && (flags&unix.O_CREAT == 0 || d.thereBefore(c.paths[n], at != 0)) {
 		c.n = n
 	}
 }
 
+// thereBefore reports whether the file at absolute path p existed before
+// the open being decoded: now, when the call has not run yet (every tracer
+// but eBPF), else from its birth time (bornEarlier).
+func (d *decoder) thereBefore(p string, nofollow bool) bool {
+	if d.ev != nil {
+		return d.bornEarlier(p, nofollow)
+	}
+	var st unix.Stat_t
+	if nofollow {
+		return unix.Lstat(p, &st) == nil
+	}
+	return unix.Stat(p, &st) == nil
+}
+
 // bornEarlier reports whether the file at absolute path p was born before
-// d.bornBefore. No birth time (a file system without one, an error) is
-// "no": the open counts as a write.
+// d.bornBefore (the command's start less bornMargin). No birth time (a
+// file system without one, ramfs; an error) is "no": the open counts as a
+// write, and under eBPF `touch src.c && make` then takes src.c for the
+// run's output on such a file system.
 func (d *decoder) bornEarlier(p string, nofollow bool) bool {
 	flags := 0
 	if nofollow {
