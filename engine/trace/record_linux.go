@@ -20,28 +20,29 @@ var alwaysIgnored = []string{"/proc/", "/sys/", "/dev/"}
 // ignored directories.
 type recorder struct {
 	ignore []string // each ends in "/"
-	seen   map[accessKey]struct{}
-	list   []Access
+	// seen has, for each path recorded, the ops it was recorded with
+	// (bit 1<<op): keyed by the path alone, a string map's fast path,
+	// where a (path, op) key took the generic one.
+	seen map[string]uint8
+	list []Access
 	// linkFree[i]: the last component of list[i].Path was found to be
 	// no symbolic link when it was accessed (decoder.exists).
 	linkFree []bool
 }
 
-type accessKey struct {
-	path string
-	op   Op
-}
+// Every Op is a bit of a seen value: this fails to compile if one is not.
+const _ uint8 = 1 << OpReaddir
 
 // seenPool keeps the recorders' seen sets between traces: growing a set to
 // a thousand paths, rehashing on the way, cost more than the accesses'
 // decoding (cat over 1,000 files).
-var seenPool = sync.Pool{New: func() any { return make(map[accessKey]struct{}) }}
+var seenPool = sync.Pool{New: func() any { return make(map[string]uint8) }}
 
 // maxPooled bounds the sets kept: clearing a set costs its capacity.
 const maxPooled = 1 << 14
 
 func newRecorder(ignoreDirs []string) *recorder {
-	r := &recorder{ignore: append([]string(nil), alwaysIgnored...), seen: seenPool.Get().(map[accessKey]struct{})}
+	r := &recorder{ignore: append([]string(nil), alwaysIgnored...), seen: seenPool.Get().(map[string]uint8)}
 	for _, d := range ignoreDirs {
 		if d == "" {
 			continue
@@ -79,19 +80,18 @@ func (r *recorder) ignored(p string) bool {
 
 // has reports whether path was recorded with op already.
 func (r *recorder) has(path string, op Op) bool {
-	_, ok := r.seen[accessKey{path, op}]
-	return ok
+	return r.seen[path]&(1<<op) != 0
 }
 
 func (r *recorder) add(a Access) { r.addChecked(a, false) }
 
 // addChecked adds a, knowing whether its last component is linkFree.
 func (r *recorder) addChecked(a Access, linkFree bool) {
-	k := accessKey{a.Path, a.Op}
-	if _, dup := r.seen[k]; dup {
+	ops := r.seen[a.Path]
+	if ops&(1<<a.Op) != 0 {
 		return
 	}
-	r.seen[k] = struct{}{}
+	r.seen[a.Path] = ops | 1<<a.Op
 	r.list = append(r.list, a)
 	r.linkFree = append(r.linkFree, linkFree)
 }
