@@ -146,6 +146,8 @@ type decoder struct {
 	// lastAbs is the absolute path the last add resolved, ignored or not
 	// (the eBPF tracer follows descriptors and directory changes with it).
 	lastAbs string
+	// cleanBase is the last base of a relative path found clean (cleanAbs).
+	cleanBase string
 
 	// unotify: the seccomp user notification tracer decodes. It sees no
 	// chdir (the filter cannot stop it: see unotify_linux.go), so working
@@ -369,7 +371,7 @@ func (d *decoder) resolve(pid int, dirfd int32, p string) (abs, base string, ok 
 	if !ok {
 		return "", "", false
 	}
-	if engine.IsCleanRel(p) && engine.IsCleanAbs(base) {
+	if engine.IsCleanRel(p) && d.cleanAbs(base) {
 		// What filepath.Join would return, without its cleaning pass (a
 		// relative open of a plain name, as cat does, is the usual case).
 		if base == "/" {
@@ -378,6 +380,20 @@ func (d *decoder) resolve(pid int, dirfd int32, p string) (abs, base string, ok 
 		return base + "/" + p, base, true
 	}
 	return filepath.Join(base, p), base, true
+}
+
+// cleanAbs is engine.IsCleanAbs, remembering the last base found clean:
+// a working directory is the base of most paths, the same string each
+// time (comparing it with itself costs nothing).
+func (d *decoder) cleanAbs(base string) bool {
+	if base == d.cleanBase && base != "" {
+		return true
+	}
+	if !engine.IsCleanAbs(base) {
+		return false
+	}
+	d.cleanBase = base
+	return true
 }
 
 // exists reports whether path p, as written by the tracee and relative to
