@@ -329,6 +329,38 @@ func waitDelayKillsLeftovers(t *testing.T, opts Options) {
 	}
 }
 
+// TestWaitDelayKillsASilentChild: a leftover that has made no notified
+// call by the time WaitDelay expires (it computes first) is killed too,
+// once it makes one or by its group: Wait returns, nothing is left.
+func TestWaitDelayKillsASilentChild(t *testing.T) {
+	requireTracing(t)
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("needs python3")
+	}
+	for _, m := range lifecycleModes {
+		t.Run(m.name, func(t *testing.T) {
+			requireMode(t, m.opts)
+			out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			cmd := exec.Command("python3", "-c", "import os\nif os.fork() == 0:\n    t = 0\n    for i in range(3000000): t += i\n    os.execvp('sleep', ['sleep', '100'])\nos._exit(0)")
+			cmd.Stdout = out
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			cmd.WaitDelay = 50 * time.Millisecond
+			p, err := Start(cmd, m.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := waitWithin(t, p, 10*time.Second); err != nil && !errors.Is(err, exec.ErrWaitDelay) {
+				t.Fatal(err)
+			}
+			checkNothingLeft(t, cmd.Process.Pid)
+		})
+	}
+}
+
 // TestConcurrentCommands runs traced commands from several goroutines at
 // once, next to untraced ones: every tracer must see only its own tree,
 // and no cmd.Wait may lose its child.

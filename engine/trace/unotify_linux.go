@@ -659,23 +659,33 @@ func (r *unRun) waitTree(waitDelay time.Duration) {
 	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	killing := false
 	for {
 		select {
 		case <-r.done:
 			return
 		case <-kill:
+			killing, kill = true, nil
 			r.killAll()
-			kill = nil
 		case <-tick.C:
 			if r.goneNow() || !r.anyAlive() {
 				return
+			}
+			if killing {
+				// A process first heard of after the kill (a child
+				// that had made no notified call yet) is a leftover too.
+				r.killAll()
 			}
 		}
 	}
 }
 
-// killAll kills every process of the tree that made a notified call.
+// killAll kills every process of the tree that made a notified call, and
+// the command's process group if it leads one (anyAlive).
 func (r *unRun) killAll() {
+	if r.pgid != 0 {
+		_ = unix.Kill(-r.pgid, unix.SIGKILL)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for tid := range r.t.tracees {
