@@ -5,8 +5,12 @@ package trace
 import (
 	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // bpfFDs lists this process's descriptors of BPF maps and programs.
@@ -95,5 +99,43 @@ func TestEBPFLoadFailureLeavesNothingOpen(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkLoadBPF loads everything a process loads for its first traced
+// command, in turn and spread over the CPUs (as where some are idle). self-cpu-µs/op is this process's CPU time, kernel included
+// (the verifier, the ring buffer's pages), steadier than wall time on a
+// shared machine; compare the two in one run.
+func BenchmarkLoadBPF(b *testing.B) {
+	if !mayLoadBPF() {
+		b.Skip("may not load BPF programs here")
+	}
+	defer func() { spareCPUs = idleCPUs }()
+	for _, v := range []struct {
+		name  string
+		spare int
+	}{{"in-turn", 0}, {"spread", runtime.NumCPU() - 1}} {
+		b.Run(v.name, func(b *testing.B) {
+			spareCPUs = func() int { return v.spare }
+			var self time.Duration
+			for b.Loop() {
+				var before, after unix.Rusage
+				_ = unix.Getrusage(unix.RUSAGE_SELF, &before)
+				t, err := loadBPF()
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = unix.Getrusage(unix.RUSAGE_SELF, &after)
+				self += time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+				b.StopTimer()
+				// Closed untimed, and given time: the kernel frees the
+				// programs and the ring after an RCU grace period, and a
+				// load racing that is not what a process pays.
+				t.close()
+				time.Sleep(10 * time.Millisecond)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(self.Microseconds())/float64(b.N), "self-cpu-µs/op")
+		})
 	}
 }
