@@ -255,14 +255,23 @@ func loadBPF() (t *bpfTracer, err error) {
 	}
 	t = &bpfTracer{runs: make(map[uint32]*bpfRun), backlogs: make(map[uint32]*backlog),
 		ep: -1, stop: -1, done: make(chan struct{})}
-	if t.extra, err = loadObjects(&t.objs); err != nil {
+	var wait func() error
+	if t.extra, wait, err = loadObjects(&t.objs); err != nil {
 		return nil, fmt.Errorf("loading the programs: %w", err)
 	}
+	loaded := t // t is nil once an error is returned
 	defer func() {
+		if wait != nil { // the set-up below failed first
+			_ = wait()
+		}
 		if err != nil {
-			t.close()
+			loaded.close()
 		}
 	}()
+	// While the programs may still be verified: what reads the maps.
+	if err := loadHook("setup"); err != nil {
+		return nil, err
+	}
 	if t.lostm, err = unix.Mmap(t.objs.Lost.FD(), 0, os.Getpagesize(), unix.PROT_READ, unix.MAP_SHARED); err != nil {
 		return nil, fmt.Errorf("mapping the lost counter: %w", err)
 	}
@@ -279,6 +288,10 @@ func loadBPF() (t *bpfTracer, err error) {
 	}
 	if err := t.pumpEpoll(); err != nil {
 		return nil, fmt.Errorf("the pump's epoll: %w", err)
+	}
+	err, wait = wait(), nil
+	if err != nil {
+		return nil, fmt.Errorf("loading the programs: %w", err)
 	}
 	for _, a := range []struct {
 		name string

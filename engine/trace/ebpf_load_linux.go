@@ -26,9 +26,12 @@ const ringSize = 8 << 20
 // program are made, can fail them (tests).
 var loadHook = func(name string) error { return nil }
 
-// loadObjects creates the maps of bpf/trace.c and loads its programs into
-// objs; extra are the maps no field of objs holds (data sections), to be
-// closed with them. On error nothing is left open.
+// loadObjects creates the maps of bpf/trace.c into objs and starts
+// loading its programs; wait waits for them and puts them into objs too.
+// extra are the maps no field of objs holds (data sections), to be closed
+// with them. On error nothing is left open; once loadObjects has
+// returned, the caller owns the maps, and must call wait, which on error
+// leaves no program open.
 //
 // Loading is most of what a process that runs one traced command pays
 // for tracing, and nearly all of it is the kernel's: zeroing the ring
@@ -36,11 +39,12 @@ var loadHook = func(name string) error { return nil }
 // CPUs are idle, that work is spread over them: the ring is created while
 // the object file is parsed, and the programs, each in its own loader
 // whose maps are the ones already created (MapReplacements), are verified
-// concurrently, the largest first. Where none is idle, it is done in
-// turn: concurrency then only adds CPU time (about 1 ms more per load,
+// concurrently, the largest first, while the caller maps the maps it
+// reads. Where none is idle, it is done in turn, before loadObjects
+// returns: concurrency then only adds CPU time (about 1 ms more per load,
 // measured on a busy 2-CPU VM) for no gain in time. Nothing is attached
 // here: a loaded program that is not attached runs nowhere.
-func loadObjects(objs *bpfObjects) (extra []*ebpf.Map, err error) {
+func loadObjects(objs *bpfObjects) (extra []*ebpf.Map, wait func() error, err error) {
 	spare := spareCPUs()
 	ringc := make(chan madeMap, 1)
 	if spare > 0 {
@@ -48,57 +52,69 @@ func loadObjects(objs *bpfObjects) (extra []*ebpf.Map, err error) {
 	} else {
 		ringc <- makeRing()
 	}
-	var maps map[string]*ebpf.Map
+	var made map[string]*ebpf.Map
 	defer func() {
 		if err != nil {
-			for _, m := range maps {
+			for _, m := range made {
 				m.Close()
 			}
 		}
 	}()
 	spec, err := loadBpf()
 	if err == nil {
-		maps, err = createMaps(spec)
+		made, err = createMaps(spec)
 	}
 	if err == nil {
-		err = fillTables(maps)
+		err = fillTables(made)
 	}
 	ring := <-ringc
 	if ring.err != nil && err == nil {
 		err = fmt.Errorf("map %s: %w", bpfMapEvents, ring.err)
 	}
 	if ring.m != nil {
-		if maps == nil {
-			maps = make(map[string]*ebpf.Map)
+		if made == nil {
+			made = make(map[string]*ebpf.Map)
 		}
-		maps[bpfMapEvents] = ring.m
+		made[bpfMapEvents] = ring.m
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	progs, err := loadPrograms(spec, maps, 1+spare)
-	if err != nil {
-		return nil, err
+	unassigned := make(map[string]*ebpf.Map, len(made))
+	for name, m := range made {
+		unassigned[name] = m
 	}
-	coll := &ebpf.Collection{Maps: maps, Programs: progs}
-	if err := coll.Assign(&objs.bpfPrograms); err != nil {
-		coll.Close()
-		maps = nil
-		return nil, err
-	}
+	coll := &ebpf.Collection{Maps: unassigned}
 	if err := coll.Assign(&objs.bpfMaps); err != nil {
-		objs.bpfPrograms.Close()
-		coll.Close()
-		maps = nil
-		return nil, err
-	}
-	for _, p := range coll.Programs { // none: every program has a field
-		p.Close()
+		return nil, nil, err
 	}
 	for _, m := range coll.Maps {
 		extra = append(extra, m)
 	}
-	return extra, nil
+	load := func() error {
+		progs, err := loadPrograms(spec, made, 1+spare)
+		if err != nil {
+			return err
+		}
+		coll := &ebpf.Collection{Programs: progs}
+		if err := coll.Assign(&objs.bpfPrograms); err != nil {
+			coll.Close()
+			return err
+		}
+		coll.Close() // what no field holds: nothing
+		return nil
+	}
+	if spare == 0 {
+		if err := load(); err != nil {
+			return nil, nil, err
+		}
+		wait = func() error { return nil }
+	} else {
+		done := make(chan error, 1)
+		go func() { done <- load() }()
+		wait = func() error { return <-done }
+	}
+	return extra, wait, nil
 }
 
 type madeMap struct {

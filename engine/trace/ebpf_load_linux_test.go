@@ -31,12 +31,13 @@ func bpfFDs(t *testing.T) map[string]bool {
 }
 
 // TestEBPFLoadFailureLeavesNothingOpen: when one program (the largest,
-// verified alongside the others, or the smallest, verified last) or the
-// ring buffer (made while the object file is parsed) fails to load, the
-// load fails with that error, and every map and program made for it is
-// closed; whether the load is spread over CPUs or not. It fails, rather
-// than skips, where this process may load BPF
-// programs but cannot: the other eBPF tests skip then.
+// verified alongside the others, or the smallest, verified last), the
+// ring buffer (made while the object file is parsed) or the set-up that
+// runs while the programs are verified fails, the load fails with that
+// error, and every map, program and link made for it is closed; whether
+// the load is spread over CPUs or not. It fails, rather than skips, where
+// this process may load BPF programs but cannot: the other eBPF tests
+// skip then.
 func TestEBPFLoadFailureLeavesNothingOpen(t *testing.T) {
 	if !mayLoadBPF() {
 		t.Skip("may not load BPF programs here")
@@ -56,30 +57,33 @@ func TestEBPFLoadFailureLeavesNothingOpen(t *testing.T) {
 			smallest = name
 		}
 	}
+	opened := func(before map[string]bool) []string {
+		var fds []string
+		for fd := range bpfFDs(t) {
+			if !before[fd] {
+				fds = append(fds, fd)
+			}
+		}
+		return fds
+	}
 	for _, spare := range []int{0, 1, 4} {
 		spareCPUs = func() int { return spare }
 		loadHook = func(string) error { return nil }
-		// Without a failure, a load opens every program and map.
+		// Without a failure, a load opens every program, map and link.
 		before := bpfFDs(t)
-		var objs bpfObjects
-		extra, err := loadObjects(&objs)
+		bt, err := loadBPF()
 		if err != nil {
 			t.Fatal(err)
 		}
-		opened := 0
-		for fd := range bpfFDs(t) {
-			if !before[fd] {
-				opened++
-			}
+		n := len(opened(before))
+		bt.close()
+		if want := 2*len(spec.Programs) + len(spec.Maps); n != want {
+			t.Errorf("spare CPUs %d: a load opened %d BPF descriptors, want %d (every program, map and link)", spare, n, want)
 		}
-		objs.Close()
-		for _, m := range extra {
-			m.Close()
+		if left := opened(before); len(left) > 0 {
+			t.Errorf("spare CPUs %d: left open after close: %v", spare, left)
 		}
-		if want := len(spec.Programs) + len(spec.Maps); opened != want {
-			t.Errorf("spare CPUs %d: a load opened %d BPF descriptors, want %d (every program and map)", spare, opened, want)
-		}
-		for _, failing := range []string{largest, smallest, bpfMapEvents} {
+		for _, failing := range []string{largest, smallest, bpfMapEvents, "setup"} {
 			forced := errors.New("forced failure of " + failing)
 			loadHook = func(name string) error {
 				if name == failing {
@@ -88,15 +92,14 @@ func TestEBPFLoadFailureLeavesNothingOpen(t *testing.T) {
 				return nil
 			}
 			before := bpfFDs(t)
-			var objs bpfObjects
-			extra, err := loadObjects(&objs)
-			if !errors.Is(err, forced) || extra != nil {
-				t.Errorf("spare CPUs %d, %s failing: loadObjects = %v, %v; want the forced error", spare, failing, extra, err)
+			if bt, err := loadBPF(); !errors.Is(err, forced) || bt != nil {
+				t.Errorf("spare CPUs %d, %s failing: loadBPF = %v, %v; want the forced error", spare, failing, bt, err)
 			}
-			for fd := range bpfFDs(t) {
-				if !before[fd] {
-					t.Errorf("spare CPUs %d, %s failing: left open: %s", spare, failing, fd)
-				}
+			// Programs loading in the background when the load failed
+			// must not open later: look again after their usual time.
+			time.Sleep(50 * time.Millisecond)
+			if left := opened(before); len(left) > 0 {
+				t.Errorf("spare CPUs %d, %s failing: left open: %v", spare, failing, left)
 			}
 		}
 	}
