@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cmdt-dev/cmdt/internal/procstat"
 )
 
 // Orphans. Each program a transcript runs gets its own process group, and
@@ -110,7 +112,7 @@ func reaperEnd(token uint64) {
 	reaper.mu.Lock()
 	reapGroupsLocked(procs, self)
 	for pid, p := range procs {
-		if p.ppid != self || p.sid == reaper.sid {
+		if p.PPid != self || p.Sid == reaper.sid {
 			continue
 		}
 		if reaper.escapees[pid] == nil {
@@ -153,19 +155,19 @@ func reaperEnd(token uint64) {
 // itself is never in a command's group, so its exit status is never taken
 // from it. A group with no process left is forgotten. Zombies that appear
 // after this scan are reaped at the next session's end.
-func reapGroupsLocked(procs map[int]procInfo, self int) {
+func reapGroupsLocked(procs map[int]procstat.Stat, self int) {
 	live := map[int]bool{}
 	for pid, p := range procs {
-		if !reaper.groups[p.pgid] {
+		if !reaper.groups[p.Pgid] {
 			continue
 		}
-		if p.ppid == self && p.state == 'Z' && pid != p.pgid && !traced(pid) {
+		if p.PPid == self && p.State == 'Z' && pid != p.Pgid && !traced(pid) {
 			var ws unix.WaitStatus
 			if wpid, _ := unix.Wait4(pid, &ws, unix.WNOHANG, nil); wpid == pid {
 				continue
 			}
 		}
-		live[p.pgid] = true
+		live[p.Pgid] = true
 	}
 	for g := range reaper.groups {
 		if !live[g] {
@@ -178,7 +180,7 @@ func reapGroupsLocked(procs map[int]procInfo, self int) {
 // pgid, the root pid and every descendant of either, wherever they moved.
 func killCommandTree(root, pgid int) {
 	procs := scanProcs()
-	killTrees(procs, []int{root}, func(p procInfo) bool { return p.pgid == pgid })
+	killTrees(procs, []int{root}, func(p procstat.Stat) bool { return p.Pgid == pgid })
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
@@ -186,11 +188,11 @@ func killCommandTree(root, pgid int) {
 // all their descendants, as listed in procs (one snapshot, taken before
 // any of them died), then reaps the ones that end up as this process's
 // children.
-func killTrees(procs map[int]procInfo, roots []int, also func(procInfo) bool) {
+func killTrees(procs map[int]procstat.Stat, roots []int, also func(procstat.Stat) bool) {
 	children := map[int][]int{}
 	var doomed []int
 	for pid, p := range procs {
-		children[p.ppid] = append(children[p.ppid], pid)
+		children[p.PPid] = append(children[p.PPid], pid)
 		if also != nil && also(p) {
 			doomed = append(doomed, pid)
 		}
@@ -220,14 +222,14 @@ func reapAdopted(pids map[int]bool) {
 	deadline := time.Now().Add(2 * time.Second)
 	for len(pids) > 0 && time.Now().Before(deadline) {
 		for pid := range pids {
-			st, ok := readProcStat(pid)
+			st, ok := procstat.Read(pid)
 			switch {
 			case !ok:
 				delete(pids, pid) // gone
-			case st.ppid != self:
+			case st.PPid != self:
 				// Still some other process's child, or about to be
 				// re-parented to us: look again.
-			case st.state == 'Z' && !traced(pid):
+			case st.State == 'Z' && !traced(pid):
 				var ws unix.WaitStatus
 				if wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); wpid == pid || err != nil {
 					delete(pids, pid)
@@ -254,15 +256,8 @@ func traced(pid int) bool {
 	return len(rest) > 0 && rest[0] != '0'
 }
 
-// procInfo is what the reaper needs of a process.
-type procInfo struct {
-	ppid, pgid, sid int
-	state           byte
-}
-
-// scanProcs lists every process from /proc.
-func scanProcs() map[int]procInfo {
-	out := map[int]procInfo{}
+func scanProcs() map[int]procstat.Stat {
+	out := map[int]procstat.Stat{}
 	d, err := os.Open("/proc")
 	if err != nil {
 		return out
@@ -274,36 +269,9 @@ func scanProcs() map[int]procInfo {
 		if err != nil {
 			continue
 		}
-		if st, ok := readProcStat(pid); ok {
+		if st, ok := procstat.Read(pid); ok {
 			out[pid] = st
 		}
 	}
 	return out
-}
-
-// readProcStat parses /proc/PID/stat: "pid (comm) state ppid pgrp session ...".
-func readProcStat(pid int) (procInfo, bool) {
-	var buf [512]byte
-	fd, err := syscall.Open("/proc/"+strconv.Itoa(pid)+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return procInfo{}, false
-	}
-	n, err := syscall.Read(fd, buf[:])
-	syscall.Close(fd)
-	if err != nil || n <= 0 {
-		return procInfo{}, false
-	}
-	data := buf[:n]
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return procInfo{}, false
-	}
-	f := bytes.Fields(data[i+2:])
-	if len(f) < 4 {
-		return procInfo{}, false
-	}
-	ppid, _ := strconv.Atoi(string(f[1]))
-	pgid, _ := strconv.Atoi(string(f[2]))
-	sid, _ := strconv.Atoi(string(f[3]))
-	return procInfo{state: f[0][0], ppid: ppid, pgid: pgid, sid: sid}, true
 }

@@ -34,8 +34,8 @@ func TestAdoptedOrphansAreReaped(t *testing.T) {
 	for pid, p := range scanProcs() {
 		// Zombies that do not lead their group: adopted, never waited for
 		// by an exec.Cmd.
-		if p.ppid == self && p.state == 'Z' && pid != p.pgid {
-			t.Errorf("zombie child %d (group %d, session %d) left unreaped", pid, p.pgid, p.sid)
+		if p.PPid == self && p.State == 'Z' && pid != p.Pgid {
+			t.Errorf("zombie child %d (group %d, session %d) left unreaped", pid, p.Pgid, p.Sid)
 		}
 	}
 }

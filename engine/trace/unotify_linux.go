@@ -28,6 +28,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cmdt-dev/cmdt/internal/procstat"
 )
 
 // unotifySyscalls are the calls the filter notifies: the decoded ones but
@@ -708,35 +710,11 @@ func (r *unRun) anyAlive() bool {
 	}
 	r.mu.Unlock()
 	for _, tid := range tids {
-		if st, ok := readStat(tid); ok && st.state != 'Z' {
+		if st, ok := procstat.Read(tid); ok && st.State != 'Z' {
 			return true
 		}
 	}
 	return r.pgid != 0 && groupAlive(r.pgid)
-}
-
-// procStat is what anyAlive reads of /proc/PID/stat.
-type procStat struct {
-	state byte
-	pgid  int
-}
-
-// readStat reads a process's state and group: "pid (comm) state ppid pgrp ...".
-func readStat(pid int) (procStat, bool) {
-	stat, err := os.ReadFile(procPath(pid, "stat"))
-	if err != nil {
-		return procStat{}, false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 || i+2 >= len(stat) {
-		return procStat{}, false
-	}
-	f := bytes.Fields(stat[i+2:])
-	if len(f) < 3 {
-		return procStat{}, false
-	}
-	pgid, err := strconv.Atoi(string(f[2]))
-	return procStat{state: f[0][0], pgid: pgid}, err == nil
 }
 
 // groupAlive reports whether a process of group pgid runs.
@@ -750,7 +728,7 @@ func groupAlive(pgid int) bool {
 		if err != nil {
 			continue
 		}
-		if st, ok := readStat(pid); ok && st.pgid == pgid && st.state != 'Z' {
+		if st, ok := procstat.Read(pid); ok && st.Pgid == pgid && st.State != 'Z' {
 			return true
 		}
 	}
