@@ -319,7 +319,7 @@ func TestEBPFRunsShareNothing(t *testing.T) {
 	}
 }
 
-// TestPumpWokenPerReading: the kernel wakes the pump when 64 KiB of
+// TestPumpWokenPerReading: the kernel wakes the pump when 256 KiB of
 // records wait, so that a long command's events are decoded while it
 // runs; once per reading, not once per record (each wake-up is an
 // interrupt in the traced program). The test holds the ring while the
@@ -330,13 +330,15 @@ func TestPumpWokenPerReading(t *testing.T) {
 	bt := holdBPF(t)
 	dir := tempDir(t)
 	var names []string
-	for i := range 1500 {
-		names = append(names, fmt.Sprintf("f%04d", i))
+	for i := range 1000 {
+		names = append(names, fmt.Sprintf("%0250d", i))
 	}
 	writeFiles(t, dir, names...)
 	before := bt.wakes.Load()
-	// 1,500 records of 112 bytes: 2.5 times 64 KiB.
-	cmd := exec.Command("cat", names...)
+	// 2,000 records of 360 bytes (each name read twice): 720 KiB, more
+	// than twice WAKE_AT (256 KiB), so that at least one CPU sends that
+	// much.
+	cmd := exec.Command("cat", append(names, names...)...)
 	cmd.Dir, cmd.Stdout = dir, nil
 	bt.drainMu.Lock()
 	held := true
@@ -367,10 +369,10 @@ func TestPumpWokenPerReading(t *testing.T) {
 	if _, err := p.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	// A CPU wakes the readers once per 64 KiB it sends (some of it may
+	// A CPU wakes the readers once per 256 KiB it sends (some of it may
 	// have been sent by earlier tests): a few times, not per record.
 	if n < 1 || n > 5 {
-		t.Errorf("the pump was woken %d times for 1,500 records, want a few (once per 64 KiB sent)", n)
+		t.Errorf("the pump was woken %d times for 2,000 records, want a few (once per 256 KiB sent)", n)
 	}
 }
 

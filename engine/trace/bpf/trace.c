@@ -247,15 +247,17 @@ static __always_inline void fill(struct event *e, u32 kind, u64 id, u32 root)
 // reap it; it reads them first), and the pump sleeps until the ring fills:
 // so an event wakes readers only when it is the exit of another process
 // while a reader waits, or when its CPU has sent WAKE_AT bytes since it
-// last woke them (some 580 records of short paths) and at least half as
+// last woke them (some 2,300 records of short paths) and at least half as
 // much is still unread (a short command's events wake no one: its run
-// reads them; a long command's are decoded while it runs, on the other
-// core). A wake-up is an interrupt raised by the traced program
-// (irq_work), an exit of the hypervisor on a virtual machine: once per
-// reading, not once per record. Counted per CPU, in the scratch record,
-// so that a record does not ask the ring how much is unread: that reads
-// the consumer's position, a cache line the reader writes.
-#define WAKE_AT (64 << 10)
+// reads them; a long command's are decoded while it runs). A wake-up is
+// an interrupt raised by the traced program (irq_work), an exit of the
+// hypervisor on a virtual machine, and then the pump's thread is woken:
+// once per reading, not once per record. At 64 KiB, a cat over 1,000
+// files (112 KiB) woke the pump once, which cost the cat about what the
+// pump's decoding while it ran saved at its end. Counted per CPU, in the
+// scratch record, so that a record does not ask the ring how much is
+// unread: that reads the consumer's position, a line the reader writes.
+#define WAKE_AT (256 << 10)
 
 static __always_inline u64 submit_flags(int exit, u64 size)
 {
