@@ -95,3 +95,71 @@ func killMarked(mark string) {
 		}
 	}
 }
+
+// TestEscapeeLivesUntilTheSessionEnds: a process that left its command's
+// group outlives its block (it is killed when the session ends, not when
+// its command does): a later block of the same transcript still sees it.
+// A command that ended normally must not have its tree killed when its
+// block's context is cancelled at the block's end.
+func TestEscapeeLivesUntilTheSessionEnds(t *testing.T) {
+	launcher, _, err := trace.NewLauncher("off", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := fmt.Sprintf("%d.%06d", 900+rand.Intn(99), rand.Intn(1e6))
+	t.Cleanup(func() { killMarked(mark) })
+	var src bytes.Buffer
+	fmt.Fprintf(&src, "$ sh -c 'setsid sh -c \"echo \\$\\$ >pid; exec sleep %s\" >/dev/null 2>&1 </dev/null & while [ ! -s pid ]; do sleep 0.01; done'\n", mark)
+	for range 20 {
+		// Each block ends (and cancels its context) while the escapee runs.
+		src.WriteString("$ /bin/true\n")
+	}
+	src.WriteString("$ sleep 0.1; sh -c 'kill -0 $(cat pid)' && echo alive\n1 alive\n")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.cmdt")
+	if err := os.WriteFile(path, src.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := parser.Parse(path, src.Bytes())
+	res, err := engine.Run(context.Background(), f, engine.Options{Launcher: launcher, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Failures() {
+		t.Fatalf("the escapee died before its session ended: line %d: %v, stdout %q, stderr %q",
+			c.Block.Command.Num, c.Failure, c.Stdout, c.Stderr)
+	}
+	if left := marked(mark); len(left) > 0 {
+		t.Fatalf("processes left running after the run: %v", left)
+	}
+}
+
+// TestOneProcessScanPerSession: a /proc scan reads every process of the
+// machine (0.4 ms with 70 processes, several with hundreds). A session
+// pays one, at its end; a command that ends normally pays none, although
+// its block's end cancels the context its kill-on-timeout waits on.
+func TestOneProcessScanPerSession(t *testing.T) {
+	launcher, _, err := trace.NewLauncher("off", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src bytes.Buffer
+	for range 40 {
+		src.WriteString("$ /bin/true\n")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.cmdt")
+	if err := os.WriteFile(path, src.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := parser.Parse(path, src.Bytes())
+	before := engine.ProcScans()
+	if _, err := engine.Run(context.Background(), f, engine.Options{Launcher: launcher, Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	// Goroutines waiting to kill a timed-out command may still be looking.
+	time.Sleep(50 * time.Millisecond)
+	if n := engine.ProcScans() - before; n > 1 {
+		t.Errorf("%d /proc scans for one session of 40 commands, want at most 1", n)
+	}
+}

@@ -52,6 +52,10 @@ import (
 // group is still killed when it ends, and its whole tree on a timeout.
 func AdoptOrphans() { reaper.allowed.Store(true) }
 
+// procScans counts scanProcs calls: each reads every process of the
+// machine (tests hold the engine to one per session that ran programs).
+var procScans atomic.Int64
+
 var reaper struct {
 	allowed atomic.Bool // AdoptOrphans was called
 	once    sync.Once
@@ -257,6 +261,7 @@ func traced(pid int) bool {
 }
 
 func scanProcs() map[int]procstat.Stat {
+	procScans.Add(1)
 	out := map[int]procstat.Stat{}
 	d, err := os.Open("/proc")
 	if err != nil {

@@ -242,6 +242,15 @@ func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 		go func() {
 			select {
 			case <-ctx.Done():
+				select {
+				case <-done:
+					// The command ended before its block did: the
+					// block's end cancels ctx too, and select may pick
+					// either when both are ready. Nothing to kill (its
+					// group was), and no /proc scan to pay for.
+					return
+				default:
+				}
 				// The whole tree, including what left the group.
 				killCommandTree(pgid, pgid)
 			case <-done:

@@ -1,0 +1,4 @@
+package engine
+
+// ProcScans is how many times the engine has read every process in /proc.
+func ProcScans() int64 { return procScans.Load() }
