@@ -238,26 +238,13 @@ func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 		}
 		pgid := cmd.Process.Pid
 		reaperAddGroup(pgid)
-		done := make(chan struct{})
-		go func() {
-			select {
-			case <-ctx.Done():
-				select {
-				case <-done:
-					// The command ended before its block did: the
-					// block's end cancels ctx too, and select may pick
-					// either when both are ready. Nothing to kill (its
-					// group was), and no /proc scan to pay for.
-					return
-				default:
-				}
-				// The whole tree, including what left the group.
-				killCommandTree(pgid, pgid)
-			case <-done:
-			}
-		}()
+		// On a timeout or cancellation, the whole tree, including what
+		// left the group. Not once the command has ended: the block's end
+		// cancels ctx too, and the tree is gone (a /proc scan of the whole
+		// machine for nothing; TestOneProcessScanPerSession).
+		stop := context.AfterFunc(ctx, func() { killCommandTree(pgid, pgid) })
 		err = wait()
-		close(done)
+		stop()
 		// Leave no orphans: whatever the command left in its group dies with it.
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		if ctx.Err() != nil {
