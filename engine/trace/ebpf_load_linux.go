@@ -135,7 +135,8 @@ func makeRing() madeMap {
 var spareCPUs = idleCPUs
 
 // idleCPUs estimates how many of this process's CPUs are idle: their
-// number less the tasks running or ready to run, the caller included
+// number (GOMAXPROCS: the CPUs it may run on, within its cgroup's CPU
+// limit) less the tasks running or ready to run, the caller included
 // (/proc/loadavg's fourth field: an instant count, not an average).
 func idleCPUs() int {
 	var buf [128]byte
@@ -154,7 +155,7 @@ func idleCPUs() int {
 	if !ok || err != nil {
 		return 0
 	}
-	return max(runtime.NumCPU()-r, 0)
+	return max(min(runtime.NumCPU(), runtime.GOMAXPROCS(0))-r, 0)
 }
 
 // createMaps creates every map of spec but the ring buffer (made
