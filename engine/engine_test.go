@@ -441,3 +441,30 @@ func TestTimeoutsInSuccessiveBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramsReadAnEmptyInput: a program's standard input is /dev/null
+// (shared by every command of the process), in a pipeline it is the pipe,
+// and a redirection replaces it.
+func TestProgramsReadAnEmptyInput(t *testing.T) {
+	f, dir := writeTranscript(t, "x.cmdt", strings.Join([]string{
+		"$ cat",
+		"$ wc -c",
+		"1 0",
+		"$ readlink /proc/self/fd/0",
+		"1 /dev/null",
+		"$ readlink /proc/self/fd/0",
+		"1 /dev/null",
+		"$ echo piped | cat",
+		"1 piped",
+		"$ cat <in.txt",
+		"1 from a file",
+		"",
+	}, "\n"))
+	if err := os.WriteFile(filepath.Join(dir, "in.txt"), []byte("from a file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, f, Options{Dir: dir})
+	for _, c := range res.Failures() {
+		t.Errorf("line %d: %v (stdout %q, stderr %q)", c.Block.Command.Num, c.Failure, c.Stdout, c.Stderr)
+	}
+}

@@ -210,7 +210,7 @@ func (s *session) execHandler(next interp.ExecHandlerFunc) interp.ExecHandlerFun
 			Args:        args,
 			Env:         execEnv(hc.Env),
 			Dir:         hc.Dir,
-			Stdin:       hc.Stdin,
+			Stdin:       stdinOf(hc.Stdin),
 			Stdout:      s.programOutput(hc.Stdout),
 			Stderr:      s.programOutput(hc.Stderr),
 			SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
@@ -283,6 +283,25 @@ func (s *session) start(cmd *exec.Cmd) (func() error, error) {
 		return nil, err
 	}
 	return cmd.Wait, nil
+}
+
+// devNull is /dev/null, opened once for the process: a command whose
+// standard input is the session's (none) reads it. Left to os/exec, every
+// command would open and close it (and grow a goroutine's stack for it).
+var devNull = sync.OnceValue(func() *os.File {
+	f, _ := os.Open(os.DevNull)
+	return f // nil if it cannot be opened: os/exec then tries itself
+})
+
+// stdinOf is what a program reads for the shell's standard input r.
+func stdinOf(r io.Reader) io.Reader {
+	if r != nil {
+		return r
+	}
+	if f := devNull(); f != nil {
+		return f
+	}
+	return nil
 }
 
 func cloneCmd(c *exec.Cmd) *exec.Cmd {
