@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
 
@@ -307,7 +306,7 @@ func newSession(opts Options, blocks []*parser.Block) (*session, error) {
 	obs := &observer{root: opts.ModuleRoot, written: map[string]bool{}, envNames: map[string]bool{},
 		toolCaches: toolCacheDirs(opts.Env)}
 	s := &session{obs: obs, launcher: opts.Launcher, blocks: newBlockParser(syntax.NewParser(syntax.Variant(syntax.LangBash)), blocks)}
-	s.env = &recordingEnviron{parent: expand.ListEnviron(opts.Env...), obs: obs}
+	s.env = newRecordingEnviron(opts.Env, obs)
 	stdout, err := os.CreateTemp("", "cmdt-stdout-*")
 	if err != nil {
 		return nil, fmt.Errorf("create output file: %w", err)

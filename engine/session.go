@@ -169,8 +169,29 @@ func (o *observer) env(name string, set bool) {
 // to the inherited environment arrive here: exactly the env inputs.
 type recordingEnviron struct {
 	parent expand.Environ
-	obs    *observer
-	on     bool // off while the interpreter initialises itself
+	// vars is parent's Each, in its order, taken once: the interpreter
+	// walks the whole environment twice per external command (after each
+	// Run, and to build the program's), and a list environment splits
+	// every "name=value" again each time.
+	vars []namedVar
+	obs  *observer
+	on   bool // off while the interpreter initialises itself
+}
+
+type namedVar struct {
+	name string
+	vr   expand.Variable
+}
+
+// newRecordingEnviron is env (as "name=value" pairs, the last of a name
+// winning) as the session's parent environment.
+func newRecordingEnviron(env []string, obs *observer) *recordingEnviron {
+	e := &recordingEnviron{parent: expand.ListEnviron(env...), obs: obs}
+	e.parent.Each(func(name string, vr expand.Variable) bool {
+		e.vars = append(e.vars, namedVar{name, vr})
+		return true
+	})
+	return e
 }
 
 func (e *recordingEnviron) Get(name string) expand.Variable {
@@ -185,7 +206,13 @@ func (e *recordingEnviron) Get(name string) expand.Variable {
 	return v
 }
 
-func (e *recordingEnviron) Each(f func(string, expand.Variable) bool) { e.parent.Each(f) }
+func (e *recordingEnviron) Each(f func(string, expand.Variable) bool) {
+	for _, v := range e.vars {
+		if !f(v.name, v.vr) {
+			return
+		}
+	}
+}
 
 // execHandler runs external programs: each in its own process group, so a
 // timeout or cancellation kills the whole tree, and records the resolved
