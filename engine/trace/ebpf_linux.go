@@ -174,6 +174,11 @@ type bpfTracer struct {
 // bpfIdle is how long the programs stay loaded without a run.
 var bpfIdle = 2 * time.Second
 
+// bpfLoaded says, without waiting on bpfState.mu (held through a load),
+// whether the programs are loaded now (Launcher: trace with ptrace rather
+// than wait for a load).
+var bpfLoaded atomic.Bool
+
 var bpfState struct {
 	mu     sync.Mutex
 	t      *bpfTracer
@@ -206,6 +211,7 @@ func acquireBPF() (*bpfTracer, error) {
 			return nil, bpfState.err
 		}
 		bpfState.t = t
+		bpfLoaded.Store(true)
 	}
 	if bpfState.idle != nil {
 		bpfState.idle.Stop()
@@ -237,6 +243,7 @@ func unloadIdleBPF() {
 		return
 	}
 	bpfState.t = nil
+	bpfLoaded.Store(false)
 	bpfState.mu.Unlock()
 	t.close()
 }

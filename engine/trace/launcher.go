@@ -27,7 +27,8 @@ type Launcher struct {
 
 	setting string
 	backend func() Backend
-	chosen  atomic.Bool // backend has been called
+	decided atomic.Bool // backend has returned
+	loading sync.Once   // auto: the eBPF programs are being loaded in the background
 }
 
 // Backend says which tracer a --trace setting uses here, and why.
@@ -138,8 +139,9 @@ func (l *Launcher) Backend() Backend {
 	if l.backend == nil { // a Launcher made by hand: ptrace, as Options say
 		return Backend{Name: "ptrace", Why: "Options"}
 	}
-	l.chosen.Store(true)
-	return l.backend()
+	b := l.backend()
+	l.decided.Store(true)
+	return b
 }
 
 // Name is the backend's name, "ebpf", "ptrace" or "off": what a cache
@@ -150,7 +152,7 @@ func (l *Launcher) Backend() Backend {
 // if the prediction proves wrong and no tracer works, each launch says so
 // to the Observer (Unobserved) and the run counts as untraced.
 func (l *Launcher) Name() string {
-	if l.setting == "auto" && !l.chosen.Load() {
+	if l.setting == "auto" && !l.decided.Load() {
 		if mayLoadBPF() {
 			return "ebpf"
 		}
@@ -161,9 +163,39 @@ func (l *Launcher) Name() string {
 
 var noteOnce sync.Once
 
+// whileLoading is the backend auto traces with while the eBPF programs
+// load.
+var whileLoading = Backend{Name: "ptrace", Why: "ptrace+seccomp while the eBPF programs load"}
+
+// launchBackend is the backend for one launch. Before auto has chosen,
+// where this process may load BPF programs but they are not loaded, the
+// programs are loaded in the background and this program is traced with
+// ptrace meanwhile, if ptrace works: loading takes about 10 ms (mostly
+// the kernel's verifier), more than most programs a transcript runs, and
+// a check of one program would otherwise wait for all of it. Both
+// backends see the same accesses (every trace test runs on both) and the
+// cache trusts what any tracer observed alike; a command is traced by one
+// backend from start to end. Once the programs are loaded (or failed to
+// load), auto chooses as SelectBackend does.
+func (l *Launcher) launchBackend() Backend {
+	if l.setting != "auto" || l.backend == nil || l.decided.Load() || bpfLoaded.Load() || !mayLoadBPF() {
+		return l.Backend()
+	}
+	l.loading.Do(func() { go l.Backend() })
+	if ptraceAvailable() != nil {
+		return l.Backend() // waits for the load
+	}
+	if l.decided.Load() {
+		// The load ended meanwhile (or failed: Backend then says what
+		// auto falls back to).
+		return l.Backend()
+	}
+	return whileLoading
+}
+
 // Launch implements engine.Launcher.
 func (l *Launcher) Launch(cmd *exec.Cmd, obs engine.Observer) (func() error, error) {
-	b := l.Backend()
+	b := l.launchBackend()
 	if b.Fallback && l.Note != nil {
 		noteOnce.Do(func() { l.Note("tracing with " + b.Name + ": " + b.Why) })
 	}

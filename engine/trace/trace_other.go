@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"sync/atomic"
 )
 
 var errPlatform = fmt.Errorf("%w: tracing needs Linux on amd64, not %s/%s", ErrUnavailable, runtime.GOOS, runtime.GOARCH)
@@ -29,6 +30,9 @@ func AvailableMode(Mode) error { return errPlatform }
 func bpfWho() string { return "" }
 
 func mayLoadBPF() bool { return false }
+
+// bpfLoaded is never set: there are no programs to load here.
+var bpfLoaded atomic.Bool
 
 // SeccompFilter returns nil: there is no seccomp filter on this platform.
 func SeccompFilter() []byte { return nil }

@@ -1,0 +1,67 @@
+package trace
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cmdt-dev/cmdt/engine"
+	"github.com/cmdt-dev/cmdt/parser"
+)
+
+// TestAutoTracesWithPtraceWhileEBPFLoads: where eBPF will be used but its
+// programs are not loaded, auto loads them in the background and traces
+// the first program with ptrace meanwhile; once they are loaded it uses
+// eBPF. Whichever traced it, a program's read is observed.
+func TestAutoTracesWithPtraceWhileEBPFLoads(t *testing.T) {
+	requireMode(t, Options{Mode: ModeEBPF})
+	requireMode(t, Options{})
+	unloadIdleBPF()
+	if bpfLoaded.Load() {
+		t.Skip("the programs are in use by another test")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module m\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "fixture.txt"), []byte("data\n"), 0o644)
+	l := &Launcher{setting: "auto"}
+	l.backend = func() Backend { b, _ := SelectBackend("auto"); return b }
+	if b := l.launchBackend(); b != whileLoading {
+		t.Fatalf("first launch, programs not loaded: %v, want %v", b, whileLoading)
+	}
+	if name := l.Name(); name != "ebpf" {
+		t.Errorf("Name while loading = %q, want the prediction ebpf", name)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !l.decided.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the background load did not end")
+		}
+	}
+	if b := l.launchBackend(); b.Name != "ebpf" {
+		t.Fatalf("once loaded: %v, want ebpf", b)
+	}
+	// Both kinds of launch observe a program's read: the first program of
+	// a fresh launcher (ptrace while loading), and one once loaded (eBPF).
+	unloadIdleBPF()
+	l = &Launcher{setting: "auto"}
+	l.backend = func() Backend { b, _ := SelectBackend("auto"); return b }
+	src := "$ cat fixture.txt\n1 data\n"
+	for range 2 {
+		f := parser.Parse(filepath.Join(dir, "t.cmdt"), []byte(src))
+		res, err := engine.Run(context.Background(), f, engine.Options{Launcher: l, Dir: dir})
+		if err != nil || !res.Passed() {
+			t.Fatalf("run: %v %v", err, res.Failures())
+		}
+		found := false
+		for _, in := range res.Observed {
+			found = found || in.Origin == engine.OriginTraced && in.Path == filepath.Join(dir, "fixture.txt")
+		}
+		if !found {
+			t.Errorf("cat's read of fixture.txt not observed (eBPF loaded: %v): %v", bpfLoaded.Load(), res.Observed)
+		}
+		for deadline := time.Now().Add(10 * time.Second); !l.decided.Load() && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
