@@ -267,7 +267,10 @@ func report(accesses []Access, obs engine.Observer) {
 				obs.Input(engine.Input{Kind: engine.InputExe, Origin: engine.OriginTraced, Path: p,
 					Name: filepath.Base(p), Exists: a.Exists, Via: a.Program})
 			case OpReaddir, OpRead:
-				if a.Op == OpRead && !isDir(p) {
+				// A path that was absent when read is no listing (and no
+				// stat is spent on it: a UTF-8 program's start looks for
+				// a dozen locale files that are not there).
+				if a.Op == OpRead && (!a.Exists || !isDir(p)) {
 					obs.Input(engine.Input{Kind: engine.InputFile, Origin: engine.OriginTraced, Path: p,
 						Exists: a.Exists, Via: a.Program})
 					continue
