@@ -373,7 +373,7 @@ func (t *bpfTracer) close() {
 // lost is the kernel's count of events it could not deliver, read from
 // the mapped counter (a map lookup is a system call).
 func (t *bpfTracer) lost() uint64 {
-	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&t.lostm[0]))) + t.malformed.Load()
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&t.lostm[0]))) + t.malformed.Load() + t.rd.bad.Load()
 }
 
 // pumpEpoll makes the pump's epoll: woken when the kernel wakes the

@@ -39,6 +39,7 @@ type ringReader struct {
 	pos            uint64 // this reader's position, published by commit
 	wait           int    // a level-triggered epoll on the map: readers wait there
 	events         []unix.EpollEvent
+	bad            atomic.Uint64 // malformed records met (none should be)
 }
 
 func newRingReader(mapFD, size int) (_ *ringReader, err error) {
@@ -101,6 +102,13 @@ func (r *ringReader) next() (rec []byte, ok bool) {
 		}
 		n := uint64(hdr &^ (ringBusy | ringDiscard))
 		start := (r.pos & r.mask) + ringHeader
+		if next := r.pos + (ringHeader+n+7)&^7; next > prod || start+n > uint64(len(r.ring)) {
+			// Not what the kernel writes: stop here rather than read
+			// past what it produced, and count it (as lost: no run
+			// is taken as complete from here on).
+			r.bad.Add(1)
+			return nil, false
+		}
 		r.pos += (ringHeader + n + 7) &^ 7
 		if hdr&ringDiscard != 0 {
 			continue
