@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func TestAutoTracesWithPtraceWhileEBPFLoads(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module m\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "fixture.txt"), []byte("data\n"), 0o644)
 	l := &Launcher{setting: "auto"}
-	l.backend = func() Backend { b, _ := SelectBackend("auto"); return b }
+	l.backend = sync.OnceValue(func() Backend { b, _ := SelectBackend("auto"); return b })
 	if b := l.launchBackend(); b != whileLoading {
 		t.Fatalf("first launch, programs not loaded: %v, want %v", b, whileLoading)
 	}
@@ -45,7 +46,7 @@ func TestAutoTracesWithPtraceWhileEBPFLoads(t *testing.T) {
 	// a fresh launcher (ptrace while loading), and one once loaded (eBPF).
 	unloadIdleBPF()
 	l = &Launcher{setting: "auto"}
-	l.backend = func() Backend { b, _ := SelectBackend("auto"); return b }
+	l.backend = sync.OnceValue(func() Backend { b, _ := SelectBackend("auto"); return b })
 	src := "$ cat fixture.txt\n1 data\n"
 	for range 2 {
 		f := parser.Parse(filepath.Join(dir, "t.cmdt"), []byte(src))
@@ -63,5 +64,37 @@ func TestAutoTracesWithPtraceWhileEBPFLoads(t *testing.T) {
 		for deadline := time.Now().Add(10 * time.Second); !l.decided.Load() && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)
 		}
+	}
+}
+
+// TestAutoReloadsInTheBackground: in a long-lived process (the language
+// server, check --watch) the programs are unloaded after being idle; the
+// next launch reloads them in the background and traces with ptrace
+// meanwhile, instead of waiting for the load.
+func TestAutoReloadsInTheBackground(t *testing.T) {
+	requireMode(t, Options{Mode: ModeEBPF})
+	requireMode(t, Options{})
+	l := &Launcher{setting: "auto"}
+	l.backend = sync.OnceValue(func() Backend { b, _ := SelectBackend("auto"); return b })
+	if b := l.Backend(); b.Name != "ebpf" {
+		t.Fatalf("auto chose %v", b)
+	}
+	if err := ptraceAvailable(); err != nil { // probed now, not inside the launch
+		t.Skip(err)
+	}
+	unloadIdleBPF()
+	if bpfLoaded.Load() {
+		t.Skip("the programs are in use by another test")
+	}
+	if b := l.launchBackend(); b != whileLoading {
+		t.Fatalf("first launch after the programs were unloaded: %v, want %v", b, whileLoading)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !bpfLoaded.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the background reload did not end")
+		}
+	}
+	if b := l.launchBackend(); b.Name != "ebpf" {
+		t.Fatalf("once reloaded: %v, want ebpf", b)
 	}
 }

@@ -25,10 +25,11 @@ type Launcher struct {
 	// back from eBPF (to ptrace, or to running untraced), when it does.
 	Note func(line string)
 
-	setting string
-	backend func() Backend
-	decided atomic.Bool // backend has returned
-	loading sync.Once   // auto: the eBPF programs are being loaded in the background
+	setting   string
+	backend   func() Backend
+	decided   atomic.Bool // backend has returned
+	loading   sync.Once   // auto: the first load of the eBPF programs, in the background
+	reloading atomic.Bool // auto: a load after they were unloaded for being idle, in the background
 }
 
 // Backend says which tracer a --trace setting uses here, and why.
@@ -167,28 +168,40 @@ var noteOnce sync.Once
 // load.
 var whileLoading = Backend{Name: "ptrace", Why: "ptrace+seccomp while the eBPF programs load"}
 
-// launchBackend is the backend for one launch. Before auto has chosen,
-// where this process may load BPF programs but they are not loaded, the
-// programs are loaded in the background and this program is traced with
-// ptrace meanwhile, if ptrace works: loading takes about 10 ms (mostly
-// the kernel's verifier), more than most programs a transcript runs, and
-// a check of one program would otherwise wait for all of it. Both
-// backends see the same accesses (every trace test runs on both) and the
-// cache trusts what any tracer observed alike; a command is traced by one
-// backend from start to end. Once the programs are loaded (or failed to
-// load), auto chooses as SelectBackend does.
+// launchBackend is the backend for one launch. Where auto uses (or will
+// use) eBPF but the programs are not loaded, they are loaded in the
+// background and this program is traced with ptrace meanwhile, if ptrace
+// works: loading takes about 10 ms (mostly the kernel's verifier), more
+// than most programs a transcript runs, and a check of one program would
+// otherwise wait for all of it. That holds for the first programs of a
+// process, and again in a long-lived one (the language server, check
+// --watch) after the programs were unloaded for being idle. Both backends
+// see the same accesses (every trace test runs on both) and the cache
+// trusts what any tracer observed alike; a command is traced by one
+// backend from start to end.
 func (l *Launcher) launchBackend() Backend {
-	if l.setting != "auto" || l.backend == nil || l.decided.Load() || bpfLoaded.Load() || !mayLoadBPF() {
+	if l.setting != "auto" || l.backend == nil || bpfLoaded.Load() || !mayLoadBPF() {
 		return l.Backend()
-	}
-	l.loading.Do(func() { go l.Backend() })
-	if ptraceAvailable() != nil {
-		return l.Backend() // waits for the load
 	}
 	if l.decided.Load() {
-		// The load ended meanwhile (or failed: Backend then says what
-		// auto falls back to).
-		return l.Backend()
+		if l.Backend().Name != "ebpf" {
+			return l.Backend() // eBPF failed: auto fell back for good
+		}
+		// Unloaded since, for being idle.
+		if l.reloading.CompareAndSwap(false, true) {
+			go func() {
+				_ = ebpfAvailable()
+				l.reloading.Store(false)
+			}()
+		}
+	} else {
+		l.loading.Do(func() { go l.Backend() })
+	}
+	if ptraceAvailable() != nil || bpfLoaded.Load() {
+		return l.Backend() // waits for the load (or it just ended)
+	}
+	if l.decided.Load() && l.Backend().Name != "ebpf" {
+		return l.Backend() // the load failed meanwhile: Backend says why
 	}
 	return whileLoading
 }
