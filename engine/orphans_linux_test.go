@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,10 +103,6 @@ func killMarked(mark string) {
 // A command that ended normally must not have its tree killed when its
 // block's context is cancelled at the block's end.
 func TestEscapeeLivesUntilTheSessionEnds(t *testing.T) {
-	launcher, _, err := trace.NewLauncher("off", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	mark := fmt.Sprintf("%d.%06d", 900+rand.Intn(99), rand.Intn(1e6))
 	t.Cleanup(func() { killMarked(mark) })
 	var src bytes.Buffer
@@ -115,16 +112,7 @@ func TestEscapeeLivesUntilTheSessionEnds(t *testing.T) {
 		src.WriteString("$ /bin/true\n")
 	}
 	src.WriteString("$ sleep 0.1; sh -c 'kill -0 $(cat pid)' && echo alive\n1 alive\n")
-	dir := t.TempDir()
-	path := filepath.Join(dir, "t.cmdt")
-	if err := os.WriteFile(path, src.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f := parser.Parse(path, src.Bytes())
-	res, err := engine.Run(context.Background(), f, engine.Options{Launcher: launcher, Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := runUntraced(t, src.String())
 	for _, c := range res.Failures() {
 		t.Fatalf("the escapee died before its session ended: line %d: %v, stdout %q, stderr %q",
 			c.Block.Command.Num, c.Failure, c.Stdout, c.Stderr)
@@ -139,27 +127,31 @@ func TestEscapeeLivesUntilTheSessionEnds(t *testing.T) {
 // pays one, at its end; a command that ends normally pays none, although
 // its block's end cancels the context its kill-on-timeout waits on.
 func TestOneProcessScanPerSession(t *testing.T) {
-	launcher, _, err := trace.NewLauncher("off", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var src bytes.Buffer
-	for range 40 {
-		src.WriteString("$ /bin/true\n")
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "t.cmdt")
-	if err := os.WriteFile(path, src.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f := parser.Parse(path, src.Bytes())
 	before := engine.ProcScans()
-	if _, err := engine.Run(context.Background(), f, engine.Options{Launcher: launcher, Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	runUntraced(t, strings.Repeat("$ /bin/true\n", 40))
 	// Goroutines waiting to kill a timed-out command may still be looking.
 	time.Sleep(50 * time.Millisecond)
 	if n := engine.ProcScans() - before; n > 1 {
 		t.Errorf("%d /proc scans for one session of 40 commands, want at most 1", n)
 	}
+}
+
+// runUntraced runs transcript src, written in a fresh directory, with
+// --trace=off.
+func runUntraced(t *testing.T, src string) *engine.Result {
+	t.Helper()
+	launcher, _, err := trace.NewLauncher("off", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.cmdt")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := engine.Run(context.Background(), parser.Parse(path, []byte(src)), engine.Options{Launcher: launcher, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
