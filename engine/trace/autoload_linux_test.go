@@ -28,12 +28,16 @@ func TestAutoTracesWithPtraceWhileEBPFLoads(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "fixture.txt"), []byte("data\n"), 0o644)
 	l := &Launcher{setting: "auto"}
 	l.backend = sync.OnceValue(func() Backend { b, _ := SelectBackend("auto"); return b })
-	if b := l.launchBackend(); b != whileLoading {
-		t.Fatalf("first launch, programs not loaded: %v, want %v", b, whileLoading)
+	release := holdLoads(t)
+	for range 2 {
+		if b := l.launchBackend(); b != whileLoading {
+			t.Fatalf("launch while the programs load: %v, want %v", b, whileLoading)
+		}
 	}
 	if name := l.Name(); name != "ebpf" {
 		t.Errorf("Name while loading = %q, want the prediction ebpf", name)
 	}
+	release()
 	for deadline := time.Now().Add(10 * time.Second); !l.decided.Load(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the background load did not end")
@@ -86,9 +90,11 @@ func TestAutoReloadsInTheBackground(t *testing.T) {
 	if bpfLoaded.Load() {
 		t.Skip("the programs are in use by another test")
 	}
+	release := holdLoads(t)
 	if b := l.launchBackend(); b != whileLoading {
 		t.Fatalf("first launch after the programs were unloaded: %v, want %v", b, whileLoading)
 	}
+	release()
 	for deadline := time.Now().Add(10 * time.Second); !bpfLoaded.Load(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the background reload did not end")
@@ -97,4 +103,21 @@ func TestAutoReloadsInTheBackground(t *testing.T) {
 	if b := l.launchBackend(); b.Name != "ebpf" {
 		t.Fatalf("once reloaded: %v, want ebpf", b)
 	}
+}
+
+// holdLoads makes loads of the programs wait until release is called, so
+// that a launch is known to come while one is in progress.
+func holdLoads(t *testing.T) (release func()) {
+	gate := make(chan struct{})
+	loadBPFHook = func() error { <-gate; return nil }
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(func() {
+		release()
+		// The load may still be reading the hook.
+		bpfState.mu.Lock()
+		loadBPFHook = nil
+		bpfState.mu.Unlock()
+	})
+	return release
 }
