@@ -304,12 +304,16 @@ func waitDelayKillsLeftovers(t *testing.T, opts Options) {
 		t.Fatal(err)
 	}
 	defer file.Close()
-	// The sleep leaves the command's process group and outlives the
-	// command. A file as output does not hold cmd.Wait; a pipe (copied by
-	// a goroutine) does, until WaitDelay.
+	// The leftover leaves the command's process group and outlives the
+	// command, which ends once the leftover has made a file (so that the
+	// tracer has seen it whatever the machine's load). A file as output
+	// does not hold cmd.Wait; a pipe (copied by a goroutine) does, until
+	// WaitDelay.
 	for name, stdout := range map[string]io.Writer{"file": file, "pipe": new(bytes.Buffer)} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command("/bin/sh", "-c", `setsid sleep 100 & echo started`)
+			dir := t.TempDir()
+			cmd := exec.Command("/bin/sh", "-c", `setsid sh -c 'echo >ready; exec sleep 100' & while [ ! -e ready ]; do sleep 0.01; done; echo started`)
+			cmd.Dir = dir
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			cmd.Stdout = stdout
 			cmd.WaitDelay = 300 * time.Millisecond
@@ -321,8 +325,8 @@ func waitDelayKillsLeftovers(t *testing.T, opts Options) {
 			if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
 				t.Fatal(err)
 			}
-			if find(rep, "/usr/bin/sleep", OpExec) == nil && find(rep, "/bin/sleep", OpExec) == nil {
-				t.Errorf("the background sleep was not seen before it was killed:\n%s", dump(rep))
+			if find(rep, filepath.Join(dir, "ready"), OpWrite) == nil {
+				t.Errorf("the leftover was not followed before it was killed:\n%s", dump(rep))
 			}
 			checkNothingLeft(t, cmd.Process.Pid)
 		})
