@@ -180,7 +180,11 @@ var whileLoading = Backend{Name: "ptrace", Why: "ptrace+seccomp while the eBPF p
 // trusts what any tracer observed alike; a command is traced by one
 // backend from start to end.
 func (l *Launcher) launchBackend() Backend {
-	if l.setting != "auto" || l.backend == nil || bpfLoaded.Load() || !mayLoadBPF() {
+	// Only as root: for a user who may load BPF programs (CAP_BPF) but is
+	// not root, ptrace would run set-user-ID programs without their
+	// privileges (no_new_privs), and the first programs of a process would
+	// behave otherwise than the rest (docs/tracing.md, Limits).
+	if l.setting != "auto" || l.backend == nil || bpfLoaded.Load() || !mayLoadBPF() || os.Geteuid() != 0 {
 		return l.Backend()
 	}
 	if l.decided.Load() {
