@@ -8,7 +8,6 @@ package trace
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -340,8 +339,8 @@ func (r *bpfRun) killAll() {
 // startEBPF starts cmd with the eBPF tracer: a plain cmd.Start, the tree
 // being followed from its fork on.
 func startEBPF(cmd *exec.Cmd, opts Options) (*Process, error) {
-	if cmd.Process != nil {
-		return nil, errors.New("trace: command already started")
+	if err := startable(cmd); err != nil {
+		return nil, err
 	}
 	bt, err := acquireBPF()
 	if err != nil {

@@ -121,12 +121,24 @@ func Start(cmd *exec.Cmd, opts Options) (*Process, error) {
 	return start(cmd, opts)
 }
 
-func start(cmd *exec.Cmd, opts Options) (*Process, error) {
+// startable reports why cmd cannot be started under a tracer, as every
+// backend's start checks first: it has been started, or exec.Command
+// already failed (cmd.Err, a program not found on PATH).
+func startable(cmd *exec.Cmd) error {
 	switch {
 	case cmd.Process != nil:
-		return nil, errors.New("trace: command already started")
+		return errors.New("trace: command already started")
 	case cmd.Err != nil:
-		return nil, cmd.Err
+		return cmd.Err
+	}
+	return nil
+}
+
+func start(cmd *exec.Cmd, opts Options) (*Process, error) {
+	if err := startable(cmd); err != nil {
+		return nil, err
+	}
+	switch {
 	case cmd.SysProcAttr != nil && cmd.SysProcAttr.Ptrace:
 		return nil, errors.New("trace: SysProcAttr.Ptrace is set; the tracer sets it")
 	case opts.Mode != ModeSeccomp && opts.Mode != ModePtraceAll:

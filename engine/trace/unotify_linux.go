@@ -442,11 +442,8 @@ var errMainThread = errors.New("trace: on the main thread")
 
 // startUnotify starts cmd on a fresh thread that carries the filter.
 func startUnotify(cmd *exec.Cmd, opts Options) (*Process, error) {
-	switch {
-	case cmd.Process != nil:
-		return nil, errors.New("trace: command already started")
-	case cmd.Err != nil:
-		return nil, cmd.Err
+	if err := startable(cmd); err != nil {
+		return nil, err
 	}
 	u, err := unotifyState()
 	if err != nil {
