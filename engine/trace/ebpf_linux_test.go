@@ -170,8 +170,7 @@ func TestLostEventsMakeTheReportIncomplete(t *testing.T) {
 	}
 	defer releaseBPF()
 	bt.drainMu.Lock()
-	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 50000 ]; do [ -e f ]; [ -e g ]; i=$((i+1)); done`)
-	cmd.Dir = dir
+	cmd := statLoop(dir)
 	p, err := Start(cmd, Options{Mode: ModeEBPF})
 	if err != nil {
 		bt.drainMu.Unlock()
@@ -276,8 +275,7 @@ func TestLongCommandLosesNothing(t *testing.T) {
 	dir := tempDir(t)
 	writeFiles(t, dir, "f")
 	// 100,000 records of 112 bytes: more than the 8 MiB buffer holds.
-	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 50000 ]; do [ -e f ]; [ -e g ]; i=$((i+1)); done`)
-	cmd.Dir = dir
+	cmd := statLoop(dir)
 	rep := mustRun(t, cmd, Options{Mode: ModeEBPF})
 	want(t, rep, filepath.Join(dir, "f"), OpStat, true)
 	want(t, rep, filepath.Join(dir, "g"), OpStat, false)
@@ -419,4 +417,12 @@ func TestEBPFFollowsDescriptorCopies(t *testing.T) {
 	rep := mustRun(t, helperCmd(t, "dupdir", dir), Options{Mode: ModeEBPF})
 	want(t, rep, filepath.Join(dir, "f1"), OpRead, true)
 	want(t, rep, filepath.Join(dir, "f2"), OpRead, true)
+}
+
+// statLoop is a shell in dir that stats f and the absent g 50,000 times
+// each: 100,000 records of 112 bytes, more than the 8 MiB ring holds.
+func statLoop(dir string) *exec.Cmd {
+	cmd := exec.Command("/bin/sh", "-c", `i=0; while [ $i -lt 50000 ]; do [ -e f ]; [ -e g ]; i=$((i+1)); done`)
+	cmd.Dir = dir
+	return cmd
 }
