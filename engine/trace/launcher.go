@@ -180,18 +180,23 @@ var whileLoading = Backend{Name: "ptrace", Why: "ptrace+seccomp while the eBPF p
 // trusts what any tracer observed alike; a command is traced by one
 // backend from start to end.
 func (l *Launcher) launchBackend() Backend {
+	if l.setting != "auto" || l.backend == nil || bpfLoaded.Load() {
+		return l.Backend()
+	}
+	if l.decided.Load() && l.Backend().Name != "ebpf" {
+		// Auto chose another backend for good (not root, eBPF failed):
+		// the usual case for a user, decided without a system call.
+		return l.Backend()
+	}
 	// Only as root: for a user who may load BPF programs (CAP_BPF) but is
 	// not root, ptrace would run set-user-ID programs without their
 	// privileges (no_new_privs), and the first programs of a process would
 	// behave otherwise than the rest (docs/tracing.md, Limits).
-	if l.setting != "auto" || l.backend == nil || bpfLoaded.Load() || !mayLoadBPF() || os.Geteuid() != 0 {
+	if os.Geteuid() != 0 || !mayLoadBPF() {
 		return l.Backend()
 	}
 	if l.decided.Load() {
-		if l.Backend().Name != "ebpf" {
-			return l.Backend() // eBPF failed: auto fell back for good
-		}
-		// Unloaded since, for being idle.
+		// eBPF, unloaded since, for being idle.
 		if l.reloading.CompareAndSwap(false, true) {
 			go func() {
 				_ = ebpfAvailable()
