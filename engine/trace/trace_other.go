@@ -36,3 +36,6 @@ var bpfLoaded atomic.Bool
 
 // SeccompFilter returns nil: there is no seccomp filter on this platform.
 func SeccompFilter() []byte { return nil }
+
+// ebpfAvailable says why there are no BPF programs to load here.
+func ebpfAvailable() error { return errPlatform }
