@@ -6,7 +6,8 @@ import (
 	"os"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // multigrain reports whether the file system of device dev stamps a change
@@ -52,7 +53,11 @@ func probeMultigrain(dir string) (dev uint64, ok bool) {
 	defer os.Remove(f.Name())
 	defer f.Close()
 	fd := int(f.Fd())
-	res := int64(coarseResolution())
+	tick, ok := engine.FSClockTick()
+	if !ok {
+		tick = time.Millisecond
+	}
+	res := int64(tick)
 	var st syscall.Stat_t
 	for try := 0; try < 20; try++ {
 		var ctimes [5]int64
@@ -77,17 +82,4 @@ func probeMultigrain(dir string) (dev uint64, ok bool) {
 		}
 	}
 	return 0, false
-}
-
-// coarseResolution is the resolution of CLOCK_REALTIME_COARSE, the clock
-// coarse file times come from; 1 ms (the finest tick) if unknown, which
-// only makes probeMultigrain stricter.
-func coarseResolution() time.Duration {
-	const clockRealtimeCoarse = 5
-	var ts syscall.Timespec
-	_, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETRES, clockRealtimeCoarse, uintptr(unsafe.Pointer(&ts)), 0)
-	if errno != 0 || ts.Nano() <= 0 {
-		return time.Millisecond
-	}
-	return time.Duration(ts.Nano())
 }

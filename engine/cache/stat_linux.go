@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/cmdt-dev/cmdt/engine"
 )
@@ -15,11 +14,8 @@ import (
 // (CLOCK_REALTIME_COARSE: one scheduler tick, 4 ms at HZ=250), plus a
 // margin; 10 ms if the kernel will not say.
 var clockTick = func() time.Duration {
-	const clockRealtimeCoarse = 5
-	var ts syscall.Timespec
-	_, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETRES, clockRealtimeCoarse, uintptr(unsafe.Pointer(&ts)), 0)
-	res := time.Duration(ts.Nano())
-	if errno != 0 || res <= 0 || res > 100*time.Millisecond {
+	res, ok := engine.FSClockTick()
+	if !ok {
 		res = 10 * time.Millisecond
 	}
 	return res + time.Millisecond

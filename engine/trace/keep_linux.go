@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cmdt-dev/cmdt/engine"
 )
 
 // An open for writing that neither truncates nor must create (O_WRONLY
@@ -31,11 +33,11 @@ import (
 // kernel will not say. A file born within it counts as possibly created by
 // the open: a write, as any open for writing used to be.
 var bornMargin = sync.OnceValue(func() time.Duration {
-	var ts unix.Timespec
-	if unix.ClockGetres(unix.CLOCK_REALTIME_COARSE, &ts) != nil || ts.Nano() <= 0 || ts.Nano() > int64(100*time.Millisecond) {
+	res, ok := engine.FSClockTick()
+	if !ok {
 		return 10 * time.Millisecond
 	}
-	return max(time.Duration(ts.Nano())+time.Millisecond, 2*time.Millisecond)
+	return max(res+time.Millisecond, 2*time.Millisecond)
 })
 
 // addUntruncated records an O_WRONLY open without O_TRUNC or O_EXCL: as a
